@@ -1,0 +1,281 @@
+/**
+ * lokt as a library: take a lock for the life of a piece of work in this process, with the same
+ * files, rules and audit log as the `lokt` command line.
+ *
+ * ```ts
+ * import { withLock } from "@lokt/cli";
+ *
+ * const fence = await withLock("migrate", { ttl: "5m", wait: true }, (lock) => {
+ *   // Only one process in the repository runs this at a time.
+ *   return lock.fence;
+ * });
+ * ```
+ *
+ * A lock taken here belongs to this process: it is stale as soon as the process exits, and it is
+ * renewed every TTL/2 while held. Nothing here prints or exits.
+ *
+ * @module
+ */
+
+import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
+import { parseDuration } from "./src/duration.ts";
+import { InterruptedError, LoktError, UsageError } from "./src/errors.ts";
+import { LinuxProbe } from "./src/identity/proc_linux.ts";
+import { DarwinProbe } from "./src/identity/proc_darwin.ts";
+import { OpaqueProbe } from "./src/identity/proc_other.ts";
+import type { ProcessProbe } from "./src/identity/process.ts";
+import { tryAcquire } from "./src/locks/acquire.ts";
+import type { LockContext } from "./src/locks/context.ts";
+import { FrozenError, LockHeldError, QueuedError, WaitTimeoutError } from "./src/locks/errors.ts";
+import { type Entry, listAll } from "./src/locks/inspect.ts";
+import { layoutOf } from "./src/locks/layout.ts";
+import type { LockRecord } from "./src/locks/lockfile.ts";
+import { release as releaseRecord } from "./src/locks/release.ts";
+import { renew } from "./src/locks/renew.ts";
+import { acquireWaiting, type BlockedOutcome } from "./src/locks/wait.ts";
+import { findRoot } from "./src/root.ts";
+
+export { LoktError } from "./src/errors.ts";
+export {
+  FrozenError,
+  LockHeldError,
+  NotFoundError,
+  NotOwnerError,
+  QueuedError,
+  WaitTimeoutError,
+} from "./src/locks/errors.ts";
+export type { LockRecord } from "./src/locks/lockfile.ts";
+export type { Verdict } from "./src/locks/stale.ts";
+
+/** A duration: milliseconds, or text such as `"500ms"`, `"90s"`, `"5m"`, `"1h30m"`. */
+export type Duration = number | string;
+
+/** Where and as whom a library call works. */
+export interface RootOptions {
+  /** The lock root; default: found like the CLI does (`LOKT_ROOT`, git common dir, `.lokt`). */
+  root?: string;
+  /** Directory the root is searched from; default: `Deno.cwd()`. */
+  cwd?: string;
+  /** Owner name recorded in locks and audit lines; default: `LOKT_OWNER`, else `USER`. */
+  owner?: string;
+}
+
+/** Options of {@link acquire} and {@link withLock}. */
+export interface AcquireOptions extends RootOptions {
+  /** Lease length; renewed every half TTL while held. Default: no TTL. */
+  ttl?: Duration;
+  /** Wait for the lock (first come, first served) instead of failing. */
+  wait?: boolean;
+  /** With `wait`: give up after this long (throws {@link WaitTimeoutError}). */
+  timeout?: Duration;
+  /** Abort a wait (throws {@link LoktError} with code `interrupted`). */
+  signal?: AbortSignal;
+  /** Called if the lock is lost while held (broken with `lokt unlock --force`). */
+  onLost?: (name: string) => void;
+}
+
+/** A held lock. Release it with {@link LockHandle.release} or `await using`. */
+export interface LockHandle {
+  readonly name: string;
+  readonly lockId: string;
+  /** Larger for every new acquisition of the name: pass it to resources that reject stale writers. */
+  readonly fence: number;
+  /** Releases the lock; a no-op after the first call. Resolves false if it had been lost. */
+  release(): Promise<boolean>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+function toMs(value: Duration | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "number") {
+    if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`${what} must be positive`);
+    return value;
+  }
+  const parsed = parseDuration(value);
+  if ("problem" in parsed) throw new UsageError(`${what}: ${parsed.problem}`);
+  return parsed.ms;
+}
+
+let sharedProbe: ProcessProbe | undefined;
+function probe(): ProcessProbe {
+  sharedProbe ??= Deno.build.os === "linux"
+    ? new LinuxProbe()
+    : Deno.build.os === "darwin"
+    ? new DarwinProbe()
+    : new OpaqueProbe();
+  return sharedProbe;
+}
+
+function contextFor(options: RootOptions): LockContext {
+  const root = options.root ?? findRoot((k) => Deno.env.get(k), options.cwd ?? Deno.cwd()).path;
+  const layout = layoutOf(root);
+  const owner = options.owner ?? Deno.env.get("LOKT_OWNER") ?? Deno.env.get("USER") ?? "unknown";
+  return {
+    layout,
+    now: () => Date.now(),
+    probe: probe(),
+    audit: new AuditWriter(layout.audit, DEFAULT_AUDIT_LIMITS, () => {}),
+    actor: { owner, host: probe().machine().host, pid: Deno.pid, agentId: `process:${Deno.pid}` },
+  };
+}
+
+function blocked(name: string, outcome: BlockedOutcome, now: number): LoktError {
+  switch (outcome.kind) {
+    case "held":
+      return new LockHeldError(name, outcome.blocker, now);
+    case "frozen":
+      return new FrozenError(name, outcome.freeze, now, outcome.unreadable);
+    case "queued":
+      return new QueuedError(name, outcome.ahead);
+  }
+}
+
+/**
+ * Takes the lock `name` for this process. Throws {@link LockHeldError} (or {@link FrozenError},
+ * {@link WaitTimeoutError}) when it cannot.
+ *
+ * @example
+ * ```ts
+ * import { acquire } from "@lokt/cli";
+ * await using lock = await acquire("build", { ttl: "5m" });
+ * console.log(`holding fence ${lock.fence}`);
+ * ```
+ */
+export async function acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
+  const ttlMs = toMs(options.ttl, "ttl");
+  const timeoutMs = toMs(options.timeout, "timeout");
+  const ctx = contextFor(options);
+  const self = ctx.probe.info(Deno.pid);
+  const request = {
+    name,
+    kind: "guard" as const,
+    ttlMs,
+    claim: {
+      owner: ctx.actor.owner,
+      host: ctx.actor.host,
+      agentId: ctx.actor.agentId,
+      process: { pid: Deno.pid, start: self?.start, source: "self" as const },
+      ancestors: [],
+      pid: Deno.pid,
+    },
+  };
+  let lock: LockRecord;
+  if (options.wait) {
+    const outcome = await acquireWaiting(ctx, request, { timeoutMs, signal: options.signal });
+    if (outcome.kind === "timeout") {
+      throw new WaitTimeoutError(name, outcome.waitedMs, blocked(name, outcome.last, ctx.now()));
+    }
+    if (outcome.kind === "aborted") throw new InterruptedError("SIGINT");
+    lock = outcome.lock;
+  } else {
+    const outcome = await tryAcquire(ctx, { ...request, denyEvent: "deny" });
+    if (outcome.kind !== "acquired" && outcome.kind !== "reentered" && outcome.kind !== "nested") {
+      throw blocked(name, outcome, ctx.now());
+    }
+    lock = outcome.lock;
+  }
+  return holdHandle(ctx, lock, ttlMs, options.onLost);
+}
+
+function holdHandle(
+  ctx: LockContext,
+  lock: LockRecord,
+  ttlMs: number | undefined,
+  onLost?: (name: string) => void,
+): LockHandle {
+  let released = false;
+  let lost = false;
+  const timer = ttlMs === undefined ? undefined : setInterval(async () => {
+    const outcome = await renew(ctx, { name: lock.name, lockId: lock.lockId });
+    if (outcome.kind === "lost" && !released && !lost) {
+      lost = true;
+      clearInterval(timer);
+      onLost?.(lock.name);
+    }
+  }, Math.max(250, ttlMs / 2));
+  if (timer !== undefined) Deno.unrefTimer(timer);
+  const handle: LockHandle = {
+    name: lock.name,
+    lockId: lock.lockId,
+    fence: lock.fence,
+    async release() {
+      if (released) return !lost;
+      released = true;
+      clearInterval(timer);
+      const outcome = await releaseRecord(ctx, {
+        name: lock.name,
+        mode: "owner",
+        lockId: lock.lockId,
+        claim: { owner: "", host: "", agentId: "", ancestors: [], pid: Deno.pid },
+      });
+      return outcome.kind === "released";
+    },
+    async [Symbol.asyncDispose]() {
+      await handle.release();
+    },
+  };
+  return handle;
+}
+
+/**
+ * Runs `fn` while holding the lock `name`, and releases it however `fn` ends.
+ *
+ * @example
+ * ```ts
+ * import { withLock } from "@lokt/cli";
+ * const result = await withLock("deploy", { wait: true, timeout: "2m" }, () => "deployed");
+ * ```
+ */
+export async function withLock<T>(
+  name: string,
+  options: AcquireOptions,
+  fn: (lock: LockHandle) => T | Promise<T>,
+): Promise<T> {
+  const lock = await acquire(name, options);
+  try {
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** One lock or freeze as {@link status} reports it. */
+export interface LockStatus {
+  name: string;
+  kind: "lock" | "freeze";
+  /** The record, or undefined when the file could not be read. */
+  record?: LockRecord;
+  /** `"live"` or `"stale"`, or `"unreadable"`. */
+  state: "live" | "stale" | "unreadable";
+  /** Why: `"guard-alive"`, `"expired"`, `"dead"`, ... or the read problem. */
+  reason: string;
+}
+
+function statusOf(entry: Entry): LockStatus {
+  if (entry.state.kind === "ok" && entry.verdict !== undefined) {
+    return {
+      name: entry.name,
+      kind: entry.kind,
+      record: entry.state.lock,
+      state: entry.verdict.kind,
+      reason: entry.verdict.reason,
+    };
+  }
+  const reason = "problem" in entry.state ? entry.state.problem : entry.state.kind;
+  return { name: entry.name, kind: entry.kind, state: "unreadable", reason };
+}
+
+/**
+ * Lists every lock and freeze under the root, judged now. Read-only.
+ *
+ * @example
+ * ```ts
+ * import { status } from "@lokt/cli";
+ * for (const lock of status()) console.log(lock.name, lock.state, lock.reason);
+ * ```
+ */
+export function status(options: RootOptions = {}): LockStatus[] {
+  const ctx = contextFor(options);
+  const listing = listAll(ctx);
+  return [...listing.locks, ...listing.freezes].map(statusOf);
+}

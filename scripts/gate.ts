@@ -1,0 +1,57 @@
+/**
+ * The one gate: format check, lint, type check, bundle freshness, then the test suite. CI runs
+ * it through `.ci/run`; run it before every commit with `deno task test`. Ends with one line
+ * `N passed, M failed` (each gate step counts as one check, each test as one).
+ *
+ *   deno task test                     everything
+ *   deno task test -- tests/locks      only the tests under a path (steps still run)
+ */
+
+const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const deno = Deno.execPath();
+const testPaths = Deno.args.filter((a) => !a.startsWith("-"));
+const reportDir = `${repo}/.ci/report`;
+Deno.mkdirSync(reportDir, { recursive: true });
+const junit = `${reportDir}/junit.xml`;
+
+async function step(label: string, args: string[]): Promise<boolean> {
+  console.log(`\n== ${label}: deno ${args.join(" ")}`);
+  const status = await new Deno.Command(deno, {
+    args,
+    cwd: repo,
+    env: { NO_COLOR: "1" },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  console.log(`== ${label}: ${status.success ? "ok" : "FAILED"}`);
+  return status.success;
+}
+
+let passed = 0;
+let failed = 0;
+const count = (ok: boolean) => ok ? passed++ : failed++;
+
+count(await step("format", ["fmt", "--check"]));
+count(await step("lint", ["lint"]));
+count(await step("type check", ["check", "main.ts", "mod.ts", "src", "tests", "bench", "scripts"]));
+count(await step("bundle", ["run", "-A", "scripts/build.ts", "--check"]));
+
+try {
+  Deno.removeSync(junit);
+} catch {
+  // first run
+}
+const testsOk = await step("tests", ["test", "-A", `--junit-path=${junit}`, ...testPaths]);
+let counted = false;
+try {
+  const xml = Deno.readTextFileSync(junit);
+  const cases = [...xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g)];
+  for (const c of cases) count(!/<failure\b|<error\b/.test(c[2] ?? ""));
+  counted = cases.length > 0;
+} catch {
+  // no report: the test run itself failed before writing one
+}
+if (!testsOk && (!counted || failed === 0)) failed++;
+
+console.log(`\n${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,159 @@
+import { type AuditEvent, encodeEvent } from "./event.ts";
+
+/** Where lock operations send their events. */
+export interface AuditSink {
+  append(event: AuditEvent): void;
+}
+
+/** Rotation settings. */
+export interface AuditLimits {
+  /** Rotate once the log would grow past this many bytes. */
+  maxBytes: number;
+  /** Rotated files to keep (`audit.log.1` ... oldest first); older ones are removed. */
+  keep: number;
+}
+
+/** Defaults: 8 MiB per file, 4 rotated files. `LOKT_AUDIT_MAX_BYTES` / `LOKT_AUDIT_KEEP` override. */
+export const DEFAULT_AUDIT_LIMITS: AuditLimits = { maxBytes: 8 * 1024 * 1024, keep: 4 };
+
+const encoder = new TextEncoder();
+
+/** Lists rotated logs next to `path` as `{ n, path }`, oldest (lowest n) first. */
+export function rotatedLogs(path: string): { n: number; path: string }[] {
+  const slash = path.lastIndexOf("/");
+  const dir = path.slice(0, slash);
+  const base = path.slice(slash + 1) + ".";
+  const found: { n: number; path: string }[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.name.startsWith(base)) continue;
+      const n = Number(entry.name.slice(base.length));
+      if (Number.isSafeInteger(n) && n > 0) found.push({ n, path: `${dir}/${entry.name}` });
+    }
+  } catch {
+    return [];
+  }
+  return found.sort((a, b) => a.n - b.n);
+}
+
+/**
+ * Appends events to the audit log, one `write` per line (O_APPEND keeps lines whole), and rotates
+ * at a size cap. It never throws: a line that cannot be written produces one warning, and the
+ * lock operation carries on.
+ */
+export class AuditWriter implements AuditSink {
+  readonly path: string;
+  readonly #limits: AuditLimits;
+  readonly #warn: (message: string) => void;
+  #warned = false;
+
+  constructor(path: string, limits: AuditLimits, warn: (message: string) => void) {
+    this.path = path;
+    this.#limits = limits;
+    this.#warn = warn;
+  }
+
+  append(event: AuditEvent): void {
+    const bytes = encoder.encode(encodeEvent(event));
+    try {
+      this.#appendBytes(bytes);
+    } catch (error) {
+      if (!this.#warned) {
+        this.#warned = true;
+        const why = error instanceof Error ? error.message : String(error);
+        this.#warn(`could not write the audit log ${this.path}: ${why}`);
+      }
+    }
+  }
+
+  #open(): Deno.FsFile {
+    return Deno.openSync(this.path, { append: true, create: true, mode: 0o600 });
+  }
+
+  #appendBytes(bytes: Uint8Array): void {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const file = this.#open();
+      try {
+        const size = file.statSync().size;
+        if (size === 0 || size + bytes.length <= this.#limits.maxBytes) {
+          writeWhole(file, bytes);
+          return;
+        }
+        if (this.#rotate(file)) continue; // write into the fresh log
+        writeWhole(file, bytes);
+        return;
+      } finally {
+        file.close();
+      }
+    }
+    // Rotation kept racing with others: write where the path points now rather than drop it.
+    const file = this.#open();
+    try {
+      writeWhole(file, bytes);
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Moves the full log aside. Race: several writers may find it full at once. Each takes a kernel
+   * lock on the log's inode and re-checks that the path still names that inode, so exactly one of
+   * them rotates it; a rotated name is claimed with `link`, which fails if it exists, so no
+   * rotated file is ever overwritten. Lines written through a descriptor opened before the
+   * rotation land in the rotated file: nothing is lost.
+   */
+  #rotate(file: Deno.FsFile): boolean {
+    file.lockSync(true);
+    try {
+      const mine = file.statSync();
+      let current: Deno.FileInfo;
+      try {
+        current = Deno.statSync(this.path);
+      } catch {
+        return true; // someone rotated it away; start over
+      }
+      if (current.ino !== mine.ino || current.dev !== mine.dev) return true;
+      let n = (rotatedLogs(this.path).at(-1)?.n ?? 0) + 1;
+      for (;; n++) {
+        try {
+          Deno.linkSync(this.path, `${this.path}.${n}`);
+          break;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        }
+      }
+      Deno.removeSync(this.path);
+      this.#prune();
+      return true;
+    } finally {
+      file.unlockSync();
+    }
+  }
+
+  #prune(): void {
+    const rotated = rotatedLogs(this.path);
+    for (const old of rotated.slice(0, Math.max(0, rotated.length - this.#limits.keep))) {
+      try {
+        Deno.removeSync(old.path);
+      } catch {
+        // already pruned by another writer
+      }
+    }
+  }
+}
+
+function writeWhole(file: Deno.FsFile, bytes: Uint8Array): void {
+  let written = file.writeSync(bytes);
+  if (written === bytes.length) return;
+  // A short write (disk full) must not glue the next line onto this fragment.
+  try {
+    file.writeSync(encoder.encode("\n"));
+  } catch {
+    // nothing more can be done
+  }
+  written = Math.max(written, 0);
+  throw new Error(`short write: ${written} of ${bytes.length} bytes`);
+}
+
+/** An audit sink that drops everything (read-only commands, tests). */
+export const NO_AUDIT: AuditSink = { append() {} };

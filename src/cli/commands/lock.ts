@@ -1,0 +1,73 @@
+/** `lokt lock NAME`: take a plain lock that outlives this process. */
+
+import { UsageError } from "../../errors.ts";
+import { formatDuration } from "../../locks/describe.ts";
+import { assertValidName } from "../../locks/name.ts";
+import { expectPositionals } from "../args.ts";
+import { expiryText, recordJson } from "../render.ts";
+import type { Session } from "../session.ts";
+import type { ParsedArgs } from "../spec.ts";
+import { findCommand } from "../table.ts";
+import { acquireOrWait } from "../waiting.ts";
+
+/** Runs `lokt lock`. */
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
+  const [name] = expectPositionals(findCommand("lock")!, args);
+  assertValidName(name);
+  const { ttl, pid, wait, timeout, quiet, json } = args.flags;
+  if (timeout !== undefined && !wait) {
+    throw new UsageError(
+      "--timeout only applies with --wait",
+      `lokt lock ${name} --wait --timeout ${formatDuration(Number(timeout))}`,
+    );
+  }
+  const claim = session.claim(pid as number | undefined);
+  const outcome = await acquireOrWait(session, {
+    name,
+    kind: "lock",
+    claim,
+    ttlMs: ttl as number | undefined,
+    enclosingLockId: session.enclosingLockId(),
+  }, { wait: wait === true, timeoutMs: timeout as number | undefined, quiet: quiet === true });
+
+  const now = session.world.now();
+  const { lock } = outcome;
+  if (json) {
+    const replaced = outcome.kind === "acquired" ? outcome.replaced : undefined;
+    session.json({
+      status: outcome.kind,
+      name,
+      fence: lock.fence,
+      waited_sec: Math.round(outcome.waitedMs) / 1000,
+      lock: recordJson(lock, undefined, now),
+      replaced: replaced === undefined ? null : replaced.kind === "stale"
+        ? {
+          kind: "stale",
+          reason: replaced.verdict.reason,
+          lock: recordJson(replaced.lock, replaced.verdict, now),
+        }
+        : { kind: "unreadable", problem: replaced.state.problem },
+    });
+    return 0;
+  }
+  switch (outcome.kind) {
+    case "nested":
+      session.out(`lock "${name}" is held by the enclosing guard (fence ${lock.fence})\n`);
+      break;
+    case "reentered":
+      session.out(`refreshed lock "${name}" (fence ${lock.fence}, ${expiryText(lock, now)})\n`);
+      break;
+    case "acquired": {
+      const took = outcome.replaced === undefined
+        ? ""
+        : outcome.replaced.kind === "stale"
+        ? `; took over a stale lock of ${outcome.replaced.lock.owner}@${outcome.replaced.lock.host} (${outcome.replaced.verdict.reason})`
+        : `; replaced an unreadable lock file (${outcome.replaced.state.problem})`;
+      session.out(
+        `acquired lock "${name}" (fence ${lock.fence}, ${expiryText(lock, now)}${took})\n`,
+      );
+      break;
+    }
+  }
+  return 0;
+}

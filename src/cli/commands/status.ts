@@ -1,0 +1,237 @@
+/** `lokt status [NAME]`: every lock and freeze, or one lock in detail. */
+
+import { formatDuration } from "../../locks/describe.ts";
+import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
+import { type Entry, inspect, listAll, type Listing } from "../../locks/inspect.ts";
+import type { LockContext } from "../../locks/context.ts";
+import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
+import { assertValidName } from "../../locks/name.ts";
+import { listQueue } from "../../locks/queue.ts";
+import { release } from "../../locks/release.ts";
+import { freezeState } from "../../locks/freeze.ts";
+import { withNameMutex } from "../../locks/mutex.ts";
+import { UnsupportedVersionError } from "../../errors.ts";
+import { isAbandoned } from "../../locks/store.ts";
+import { expectPositionals } from "../args.ts";
+import { expiryText, recordJson, ticketJson, verdictText } from "../render.ts";
+import type { Session } from "../session.ts";
+import type { ParsedArgs } from "../spec.ts";
+import { findCommand } from "../table.ts";
+import { formatIso } from "../../time.ts";
+
+/** Runs `lokt status`. */
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
+  const [name] = expectPositionals(findCommand("status")!, args);
+  if (name !== undefined) assertValidName(name);
+  const prune = args.flags["prune-expired"] === true;
+  const ctx = prune ? session.lockContext() : session.readOnlyContext();
+  const pruned = prune ? await pruneStale(session, ctx, name) : [];
+  if (!args.flags.json) { for (const line of pruned) session.out(`pruned ${line}\n`); }
+  return name === undefined
+    ? showAll(session, ctx, args.flags.json === true, pruned.length)
+    : showOne(session, ctx, name, args.flags.json === true);
+}
+
+/** Removes stale locks and expired freezes (each under its kernel lock); returns what went. */
+async function pruneStale(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
+  const listing = listAll(ctx);
+  const done: string[] = [];
+  const claim = session.claim();
+  for (const entry of listing.locks) {
+    if (only !== undefined && entry.name !== only) continue;
+    const stale = entry.verdict?.kind === "stale" ||
+      ((entry.state.kind === "empty" || entry.state.kind === "corrupt") &&
+        isAbandoned(entry.state));
+    if (!stale) continue;
+    const outcome = await release(ctx, { name: entry.name, mode: "break-stale", claim });
+    if (outcome.kind === "broken") {
+      done.push(`lock "${entry.name}" (${verdictText(outcome.verdict)})`);
+    }
+    if (outcome.kind === "removed-unreadable") {
+      done.push(`lock "${entry.name}" (${outcome.problem})`);
+    }
+  }
+  for (const entry of listing.freezes) {
+    if (only !== undefined && entry.name !== only) continue;
+    if (entry.verdict?.kind !== "stale" && entry.state.kind === "ok") continue;
+    const state = await withNameMutex(
+      ctx.layout,
+      entry.name,
+      () => freezeState(ctx, entry.name, true),
+    );
+    if (state.kind === "none") done.push(`freeze "${entry.name}" (expired)`);
+  }
+  return done;
+}
+
+function identityJson(session: Session): Record<string, unknown> {
+  const id = session.identity();
+  return {
+    owner: id.owner,
+    owner_source: id.ownerSource,
+    agent_id: id.agentId,
+    agent_source: id.agentSource,
+    anchor_pid: id.anchor?.pid ?? 0,
+  };
+}
+
+function problemOf(entry: Entry): string | undefined {
+  const s = entry.state;
+  if (s.kind === "empty" || s.kind === "corrupt" || s.kind === "unreadable") return s.problem;
+  if (s.kind === "unsupported") return `format version ${s.version} (newer lokt)`;
+  return undefined;
+}
+
+function stateWord(entry: Entry): string {
+  if (entry.kind === "freeze") return "FROZEN";
+  if (entry.verdict === undefined) return "UNREADABLE";
+  return entry.verdict.kind === "live" ? "live" : "STALE";
+}
+
+function holderCell(lock: LockRecord): string {
+  const pid = lock.kind === "guard"
+    ? `guard ${lock.pid}${lock.child ? `, cmd ${lock.child.pid}` : ""}`
+    : lock.pid > 0
+    ? `pid ${lock.pid}`
+    : "";
+  return `${lock.owner}@${lock.host}${pid ? ` (${pid})` : ""}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()
+  )
+    .join("\n") + "\n";
+}
+
+function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount: number): number {
+  const listing: Listing = listAll(ctx);
+  const now = ctx.now();
+  const readable = (e: Entry) => e.state.kind === "ok";
+  const unreadable = [...listing.locks, ...listing.freezes].filter((e) => !readable(e));
+  if (json) {
+    session.json({
+      root: ctx.layout.root,
+      identity: identityJson(session),
+      locks: listing.locks.filter(readable).map((e) => ({
+        ...recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now),
+        waiters: listQueue(ctx, e.name).length,
+      })),
+      freezes: listing.freezes.filter(readable).map((e) =>
+        recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)
+      ),
+      unreadable: unreadable.map((e) => ({
+        name: e.name,
+        kind: e.kind,
+        problem: problemOf(e) ?? "",
+        age_sec: "ageMs" in e.state ? e.state.ageMs / 1000 : 0,
+      })),
+      strays: listing.strays,
+      pruned: prunedCount,
+    });
+    return 0;
+  }
+  const id = session.identity();
+  session.out(
+    `you are ${id.owner}${id.agentId ? ` (agent ${id.agentId})` : ""}; root ${ctx.layout.root}\n`,
+  );
+  const entries = [...listing.locks, ...listing.freezes];
+  if (entries.length === 0) {
+    session.out("no locks\n");
+  } else {
+    const rows = [["NAME", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
+    for (const e of entries) {
+      if (e.state.kind !== "ok") {
+        rows.push([e.name, stateWord(e), "?", "?", "?", "?", problemOf(e) ?? ""]);
+        continue;
+      }
+      const lock = e.state.lock;
+      const waiters = e.kind === "lock" ? listQueue(ctx, e.name).length : 0;
+      const why = e.kind === "freeze"
+        ? (lock.reason ?? "")
+        : `${verdictText(e.verdict!)}${waiters > 0 ? `; ${waiters} waiting` : ""}`;
+      rows.push([
+        e.name,
+        stateWord(e),
+        holderCell(lock),
+        formatDuration(now - lock.acquiredMs),
+        expiryText(lock, now).replace("expires in ", "").replace("no TTL", "-"),
+        e.kind === "freeze" ? "-" : String(lock.fence),
+        why,
+      ]);
+    }
+    session.out(table(rows));
+  }
+  const notes: string[] = [];
+  if (unreadable.length > 0) {
+    notes.push(
+      `${unreadable.length} unreadable file(s): ${unreadable.map((e) => e.name).join(", ")} ` +
+        "(see `lokt why NAME`; `lokt unlock NAME --force` removes one)",
+    );
+  }
+  if (listing.strays.length > 0) {
+    notes.push(
+      `${listing.strays.length} file(s) with names no lock can have: ${listing.strays.join(", ")}`,
+    );
+  }
+  for (const note of notes) session.out(`${note}\n`);
+  return 0;
+}
+
+function showOne(session: Session, ctx: LockContext, name: string, json: boolean): number {
+  const entry = inspect(ctx, name, "lock");
+  const now = ctx.now();
+  switch (entry.state.kind) {
+    case "absent":
+      throw new NotFoundError(name);
+    case "unsupported":
+      throw new UnsupportedVersionError(`${ctx.layout.locks}/${name}.json`, entry.state.version);
+    case "empty":
+    case "corrupt":
+      throw new UnreadableLockError(name, entry.state);
+    case "unreadable":
+      throw new UnreadableLockError(name, {
+        kind: "corrupt",
+        problem: entry.state.problem,
+        ageMs: 0,
+      });
+    case "ok":
+      break;
+  }
+  const lock = entry.state.lock;
+  const verdict = entry.verdict!;
+  const waiters = listQueue(ctx, name);
+  if (json) {
+    session.json({
+      ...recordJson(lock, verdict, now),
+      waiters: waiters.map((t) => ticketJson(t, now)),
+    });
+    return 0;
+  }
+  const lines: [string, string][] = [
+    ["name", name],
+    ["state", `${verdict.kind} (${verdictText(verdict)})`],
+    ["holder", `${lock.owner}@${lock.host}`],
+    ["agent", lock.agentId || "-"],
+    ["kind", `${lock.kind}, judged by ${livenessOf(lock)}`],
+  ];
+  if (lock.pid > 0) lines.push(["pid", `${lock.pid} (${verdict.pidState})`]);
+  if (lock.child) lines.push(["command pid", `${lock.child.pid} (${verdict.childState})`]);
+  if (lock.command?.length) lines.push(["command", lock.command.join(" ")]);
+  lines.push([
+    "acquired",
+    `${formatIso(lock.acquiredMs)} (${formatDuration(now - lock.acquiredMs)} ago)`,
+  ]);
+  lines.push([
+    "ttl",
+    lock.ttlMs === undefined ? "none" : `${formatDuration(lock.ttlMs)}, ${expiryText(lock, now)}`,
+  ]);
+  lines.push(["fence", String(lock.fence)], ["lock id", lock.lockId]);
+  lines.push([
+    "waiters",
+    waiters.length === 0 ? "none" : waiters.map((t) => `${t.owner} (pid ${t.pid})`).join(", "),
+  ]);
+  session.out(lines.map(([k, v]) => `${(k + ":").padEnd(13)}${v}`).join("\n") + "\n");
+  return 0;
+}

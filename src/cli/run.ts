@@ -1,0 +1,82 @@
+/** The CLI entry: `run(argv, world)` returns the exit code, so the whole CLI runs in-process. */
+
+import { describeError, LoktError, UsageError } from "../errors.ts";
+import { BUILD_INFO } from "../build_info.ts";
+import { closest, parseArgs } from "./args.ts";
+import { EXIT, exitCodeFor } from "./exit.ts";
+import { commandHelp, rootHelp } from "./help.ts";
+import { Session } from "./session.ts";
+import { COMMANDS, findCommand } from "./table.ts";
+import type { World } from "./world.ts";
+
+function report(session: Session, error: unknown, json: boolean): number {
+  const code = exitCodeFor(error);
+  if (error instanceof LoktError) {
+    session.err(`error: ${error.message}\n`);
+    if (error.hint) session.err(`hint: ${error.hint}\n`);
+    if (json) {
+      session.json({
+        ok: false,
+        error: { code: error.code, message: error.message, hint: error.hint ?? "" },
+      });
+    }
+    return code;
+  }
+  session.err(`error: ${describeError(error)}\n`);
+  if (session.world.env("LOKT_DEBUG") && error instanceof Error && error.stack) {
+    session.err(`${error.stack}\n`);
+  } else {
+    session.err("hint: this is a bug in lokt; rerun with LOKT_DEBUG=1 for details and report it\n");
+  }
+  if (json) {
+    session.json({
+      ok: false,
+      error: { code: "internal", message: describeError(error), hint: "" },
+    });
+  }
+  return code;
+}
+
+/** Runs one lokt command line (without the program name) and returns its exit code. */
+export async function run(argv: readonly string[], world: World): Promise<number> {
+  const session = new Session(world);
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    world.out(rootHelp(COMMANDS, BUILD_INFO.version));
+    return EXIT.usage;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    const topic = rest[0] === undefined ? undefined : findCommand(rest[0]);
+    world.out(topic ? commandHelp(topic) : rootHelp(COMMANDS, BUILD_INFO.version));
+    return rest[0] !== undefined && topic === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-V") return run(["version", ...rest], world);
+
+  const spec = findCommand(name);
+  if (spec === undefined) {
+    const guess = closest(name, COMMANDS.map((c) => c.name));
+    return report(
+      session,
+      new UsageError(
+        `unknown command "${name}"`,
+        guess ? `did you mean \`lokt ${guess}\`? (see \`lokt --help\`)` : "see `lokt --help`",
+      ),
+      false,
+    );
+  }
+
+  const dash = rest.indexOf("--");
+  const json = spec.flags.some((f) => f.name === "json") &&
+    (dash < 0 ? rest : rest.slice(0, dash)).includes("--json");
+  try {
+    const parsed = parseArgs(spec, rest);
+    if (parsed.kind === "help") {
+      world.out(commandHelp(spec));
+      return EXIT.ok;
+    }
+    const module = await spec.load();
+    return await module.run(parsed.args, session);
+  } catch (error) {
+    return report(session, error, json);
+  }
+}

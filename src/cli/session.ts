@@ -1,0 +1,164 @@
+/**
+ * The composition root of one CLI invocation: the world, plus the lock root, identity and lock
+ * context, each built on first use so that a command pays only for what it needs.
+ */
+
+import type { Actor } from "../audit/event.ts";
+import { type AuditLimits, AuditWriter, DEFAULT_AUDIT_LIMITS } from "../audit/writer.ts";
+import { UsageError } from "../errors.ts";
+import { type Identity, resolveIdentity } from "../identity/identity.ts";
+import type { LockContext } from "../locks/context.ts";
+import type { Claim } from "../locks/holder.ts";
+import { type Layout, layoutOf } from "../locks/layout.ts";
+import { findRoot, type RootInfo } from "../root.ts";
+import type { World } from "./world.ts";
+
+function positiveInt(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
+  const n = Number(text);
+  return n > 0 ? n : undefined;
+}
+
+/** Audit limits from `LOKT_AUDIT_MAX_BYTES` and `LOKT_AUDIT_KEEP`, else the defaults. */
+export function auditLimits(env: (name: string) => string | undefined): AuditLimits {
+  return {
+    maxBytes: positiveInt(env("LOKT_AUDIT_MAX_BYTES")) ?? DEFAULT_AUDIT_LIMITS.maxBytes,
+    keep: positiveInt(env("LOKT_AUDIT_KEEP")) ?? DEFAULT_AUDIT_LIMITS.keep,
+  };
+}
+
+/** One CLI invocation's lazily built state. */
+export class Session {
+  readonly world: World;
+  #root?: RootInfo;
+  #identity?: Identity;
+  #context?: LockContext;
+
+  constructor(world: World) {
+    this.world = world;
+  }
+
+  /** The lock root (not created). */
+  root(): RootInfo {
+    return this.#root ??= findRoot((name) => this.world.env(name), this.world.cwd());
+  }
+
+  layout(): Layout {
+    return layoutOf(this.root().path);
+  }
+
+  /**
+   * Agent detection: on unless `LOKT_NO_DETECT` is set; `LOKT_NO_DETECT=harness` keeps only the
+   * terminal session; any other value but `0` turns it off.
+   */
+  detection(): "all" | "session" | "none" {
+    const value = this.world.env("LOKT_NO_DETECT")?.trim();
+    if (value === undefined || value === "" || value === "0") return "all";
+    return value === "harness" ? "session" : "none";
+  }
+
+  identity(): Identity {
+    return this.#identity ??= resolveIdentity({
+      env: (name) => this.world.env(name),
+      probe: this.world.probe(),
+      pid: this.world.pid,
+      detect: this.detection(),
+      userName: () => this.world.userName(),
+    });
+  }
+
+  actor(): Actor {
+    const id = this.identity();
+    return {
+      owner: id.owner,
+      host: this.world.probe().machine().host,
+      pid: this.world.pid,
+      agentId: id.agentId,
+    };
+  }
+
+  /** The lock context, writing audit events unless `audit` is false (read-only commands). */
+  lockContext(): LockContext {
+    if (this.#context) return this.#context;
+    const layout = this.layout();
+    this.#context = {
+      layout,
+      now: () => this.world.now(),
+      probe: this.world.probe(),
+      audit: new AuditWriter(
+        layout.audit,
+        auditLimits((name) => this.world.env(name)),
+        (message) => this.warn(message),
+      ),
+      actor: this.actor(),
+    };
+    return this.#context;
+  }
+
+  /** A lock context that never writes the audit log, for strictly read-only commands. */
+  readOnlyContext(): LockContext {
+    return {
+      layout: this.layout(),
+      now: () => this.world.now(),
+      probe: this.world.probe(),
+      audit: { append() {} },
+      actor: { owner: "", host: "", pid: this.world.pid, agentId: "" },
+    };
+  }
+
+  /**
+   * The caller as a plain-lock holder. With `pid`, the lock follows that process; otherwise it
+   * follows the derived harness or session process, if any.
+   */
+  claim(pid?: number): Claim {
+    const id = this.identity();
+    const probe = this.world.probe();
+    let process: Claim["process"];
+    if (pid !== undefined) {
+      if (pid <= 0) throw new UsageError(`--pid: ${pid} is not a process id`);
+      const info = probe.info(pid);
+      if (info === undefined && probe.exists(pid) === false) {
+        throw new UsageError(`--pid: no process ${pid} is running`);
+      }
+      process = { pid, start: info?.start, source: "flag" };
+    } else if (id.anchor !== undefined) {
+      process = { pid: id.anchor.pid, start: id.anchor.start, source: "anchor" };
+    }
+    const pidSelf = this.world.pid;
+    let ancestors: number[] | undefined = id.ancestors.length > 0 ? id.ancestors : undefined;
+    return {
+      owner: id.owner,
+      host: probe.machine().host,
+      agentId: id.agentId,
+      process,
+      // Read only when a lock taken with --pid must be matched against the caller's ancestry.
+      get ancestors() {
+        return ancestors ??= probe.ancestors(pidSelf).map((p) => p.pid);
+      },
+      pid: pidSelf,
+    };
+  }
+
+  /** `LOKT_LOCK_ID` from an enclosing guard, if any. */
+  enclosingLockId(): string | undefined {
+    const id = this.world.env("LOKT_LOCK_ID");
+    return id === undefined || id === "" ? undefined : id;
+  }
+
+  out(text: string): void {
+    this.world.out(text);
+  }
+
+  err(text: string): void {
+    this.world.err(text);
+  }
+
+  warn(message: string): void {
+    this.world.err(`warning: ${message}\n`);
+  }
+
+  /** Prints `value` as pretty JSON on stdout. */
+  json(value: unknown): void {
+    this.world.out(JSON.stringify(value, null, 2) + "\n");
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The command table: every command, its flags and its help, in one place. Parsing, `--help` and
+ * shell completions are all generated from it. Implementations load lazily.
+ */
+
+import type { CommandSpec, FlagSpec } from "./spec.ts";
+
+const JSON_FLAG: FlagSpec = {
+  name: "json",
+  type: "boolean",
+  summary: "print the result as JSON on stdout",
+};
+const TTL_FLAG: FlagSpec = {
+  name: "ttl",
+  type: "duration",
+  placeholder: "D",
+  summary: "lease length: 500ms, 90s, 5m, 1h30m, 1.5h (default: no TTL)",
+};
+const WAIT_FLAG: FlagSpec = {
+  name: "wait",
+  short: "w",
+  type: "boolean",
+  summary: "wait until the lock is free instead of failing (first come, first served)",
+};
+const TIMEOUT_FLAG: FlagSpec = {
+  name: "timeout",
+  type: "duration",
+  placeholder: "D",
+  summary: "with --wait: give up after D and exit 2 (default: wait forever)",
+};
+const QUIET_FLAG: FlagSpec = {
+  name: "quiet",
+  short: "q",
+  type: "boolean",
+  summary: "no progress lines on stderr while waiting",
+};
+
+/** Every command, in the order `lokt --help` lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "lock",
+    summary: "take a lock and keep it after this command returns",
+    usage: "NAME [--ttl D] [--pid PID] [--wait [--timeout D]] [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [
+      TTL_FLAG,
+      {
+        name: "pid",
+        type: "integer",
+        placeholder: "PID",
+        summary: "the lock follows this process: stale once it exits (e.g. --pid $$)",
+      },
+      WAIT_FLAG,
+      TIMEOUT_FLAG,
+      QUIET_FLAG,
+      JSON_FLAG,
+    ],
+    description: [
+      "Takes the lock NAME and keeps it after lokt exits, until `lokt unlock NAME`, until its " +
+      "TTL runs out, or until the process it follows dies, whichever comes first.",
+      "The lock belongs to you: your owner name (LOKT_OWNER, else your user name) and your agent " +
+      "id (LOKT_AGENT_ID, else the agent session or terminal session lokt detects). Taking it " +
+      "again refreshes its TTL and keeps its fence; anyone else is refused with exit 2.",
+      "It follows the process given by --pid, else the agent harness or terminal session lokt " +
+      "detected. When that process is gone the lock is stale, and the next `lock` takes it over.",
+      "Exit codes: 0 acquired, 2 held by someone else (or frozen, or --timeout ran out), " +
+      "64 bad usage, 130/143 interrupted while waiting.",
+    ],
+    examples: [
+      "lokt lock deploy --ttl 30m",
+      "lokt lock migrate --ttl 10m --wait --timeout 2m",
+      "lokt lock build --ttl 5m --pid $$",
+    ],
+    load: () => import("./commands/lock.ts"),
+  },
+  {
+    name: "unlock",
+    summary: "release a lock you hold, or break one",
+    usage: "NAME [--force | --break-stale] [--json]  |  lokt unlock --all [--json]",
+    positionals: [{ name: "NAME", optional: true }],
+    flags: [
+      {
+        name: "force",
+        short: "f",
+        type: "boolean",
+        summary: "remove the lock whoever holds it (break-glass)",
+      },
+      {
+        name: "break-stale",
+        type: "boolean",
+        summary: "remove the lock only if it is stale (TTL run out, holder dead, or corrupt)",
+      },
+      { name: "all", type: "boolean", summary: "release every plain lock you hold" },
+      JSON_FLAG,
+    ],
+    description: [
+      "Releases the lock NAME if you hold it (exit 4 if someone else does, 3 if there is none).",
+      "--break-stale removes someone else's lock only when it is stale; --force removes it " +
+      "whatever its state, including unreadable lock files. Both are recorded in the audit log.",
+      "--all releases every plain lock held by you (same owner and agent id): useful after an " +
+      "agent restarts and loses track of what it took.",
+    ],
+    examples: [
+      "lokt unlock deploy",
+      "lokt unlock build --break-stale",
+      "lokt unlock build --force",
+      "lokt unlock --all",
+    ],
+    load: () => import("./commands/unlock.ts"),
+  },
+  {
+    name: "status",
+    summary: "show held locks and freezes, or one lock in detail",
+    usage: "[NAME] [--json] [--prune-expired]",
+    positionals: [{ name: "NAME", optional: true }],
+    flags: [
+      JSON_FLAG,
+      {
+        name: "prune-expired",
+        type: "boolean",
+        summary: "first remove stale locks and expired freezes (recorded in the audit log)",
+      },
+    ],
+    description: [
+      "Without NAME, lists every lock and freeze with its holder, age, TTL and liveness, and " +
+      "counts files it could not read. With NAME, shows that lock in detail (exit 3 if none).",
+      "Also shows who you are to lokt: the owner and agent id your own locks carry.",
+    ],
+    examples: ["lokt status", "lokt status build --json"],
+    load: () => import("./commands/status.ts"),
+  },
+  {
+    name: "exists",
+    summary: "exit 0 if a live lock holds NAME, 3 if not (prints nothing)",
+    usage: "NAME",
+    positionals: [{ name: "NAME" }],
+    flags: [],
+    description: [
+      "Checks whether a live lock holds NAME, silently: exit 0 if so, 3 if not. A stale lock " +
+      "counts as not held. Freezes are not locks: use `lokt why NAME` to see them.",
+    ],
+    examples: ["lokt exists build || make build"],
+    load: () => import("./commands/exists.ts"),
+  },
+  {
+    name: "version",
+    summary: "print the version, commit and build date",
+    usage: "[--json]",
+    positionals: [],
+    flags: [JSON_FLAG],
+    description: ["Prints lokt's version, the commit it was built from and the build date."],
+    examples: ["lokt version", "lokt version --json"],
+    load: () => import("./commands/version.ts"),
+  },
+];
+
+/** The command named `name`, if any. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

@@ -1,0 +1,127 @@
+/**
+ * Shared by `lock` and `guard`: one attempt or a wait, with signals turned into an abort and
+ * progress lines on stderr; blocked outcomes become typed errors.
+ */
+
+import { InterruptedError, type LoktError } from "../errors.ts";
+import type { AcquireOutcome, AcquireRequest } from "../locks/acquire.ts";
+import { tryAcquire } from "../locks/acquire.ts";
+import { describeBlocker, formatDuration } from "../locks/describe.ts";
+import { FrozenError, LockHeldError, QueuedError, WaitTimeoutError } from "../locks/errors.ts";
+import type { BlockedOutcome, HeldOutcome } from "../locks/wait.ts";
+import type { Session } from "./session.ts";
+
+/** The typed error for a blocked outcome. */
+export function blockedError(name: string, outcome: BlockedOutcome, nowMs: number): LoktError {
+  switch (outcome.kind) {
+    case "held":
+      return new LockHeldError(name, outcome.blocker, nowMs);
+    case "frozen":
+      return new FrozenError(name, outcome.freeze, nowMs, outcome.unreadable);
+    case "queued":
+      return new QueuedError(name, outcome.ahead);
+  }
+}
+
+/** One line saying what a waiter waits for. */
+function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {
+  switch (outcome.kind) {
+    case "held":
+      return describeBlocker(name, outcome.blocker, nowMs);
+    case "frozen":
+      return blockedError(name, outcome, nowMs).message;
+    case "queued":
+      return `${outcome.ahead.length} waiter(s) ahead in the queue for "${name}"`;
+  }
+}
+
+function blockerKey(outcome: BlockedOutcome): string {
+  switch (outcome.kind) {
+    case "held":
+      return outcome.blocker.kind === "lock" ? outcome.blocker.lock.lockId : "unreadable";
+    case "frozen":
+      return `frozen:${outcome.freeze?.lockId ?? "?"}`;
+    case "queued":
+      return `queued:${outcome.ahead[0]?.seq}`;
+  }
+}
+
+/** How often a waiter repeats "still waiting". */
+export const PROGRESS_EVERY_MS = 30_000;
+
+/** Options of {@link acquireOrWait}. */
+export interface AcquireCliOptions {
+  wait: boolean;
+  timeoutMs?: number;
+  quiet: boolean;
+}
+
+const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
+/** Attempts once, or waits; returns the held outcome or throws the blocking reason. */
+export async function acquireOrWait(
+  session: Session,
+  req: AcquireRequest,
+  options: AcquireCliOptions,
+): Promise<HeldOutcome & { waitedMs: number }> {
+  const ctx = session.lockContext();
+  if (!options.wait) {
+    const outcome: AcquireOutcome = await tryAcquire(ctx, { ...req, denyEvent: "deny" });
+    if (outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested") {
+      return { ...outcome, waitedMs: 0 };
+    }
+    throw blockedError(req.name, outcome, ctx.now());
+  }
+
+  const { acquireWaiting } = await import("../locks/wait.ts");
+  const abort = new AbortController();
+  let caught: Deno.Signal | undefined;
+  const listeners = SIGNALS.map((signal) => {
+    const listener = () => {
+      caught ??= signal;
+      abort.abort();
+    };
+    try {
+      Deno.addSignalListener(signal, listener);
+    } catch {
+      return undefined; // not available on this platform
+    }
+    return { signal, listener };
+  });
+
+  let lastKey = "";
+  let lastPrinted = 0;
+  try {
+    const outcome = await acquireWaiting(ctx, req, {
+      timeoutMs: options.timeoutMs,
+      signal: abort.signal,
+      noWatch: session.world.env("LOKT_NO_WATCH") === "1",
+      onBlocked: (blocked, waitedMs) => {
+        if (options.quiet) return;
+        const key = blockerKey(blocked);
+        const now = ctx.now();
+        if (key === lastKey && now - lastPrinted < PROGRESS_EVERY_MS) return;
+        const prefix = lastKey === "" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;
+        session.err(`lokt: ${prefix}: ${waitingFor(req.name, blocked, now)}\n`);
+        lastKey = key;
+        lastPrinted = now;
+      },
+    });
+    switch (outcome.kind) {
+      case "timeout":
+        throw new WaitTimeoutError(
+          req.name,
+          outcome.waitedMs,
+          blockedError(req.name, outcome.last, ctx.now()),
+        );
+      case "aborted":
+        throw new InterruptedError(caught ?? "SIGINT");
+      default:
+        return outcome;
+    }
+  } finally {
+    for (const entry of listeners) {
+      if (entry) Deno.removeSignalListener(entry.signal, entry.listener);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/** The outside world of the CLI, passed in so the whole CLI can run in-process under test. */
+
+import type { ProcessProbe } from "../identity/process.ts";
+
+/** Everything the CLI reads from or writes to outside itself. */
+export interface World {
+  env(name: string): string | undefined;
+  /** The whole environment (for guarded commands). */
+  envObject(): Record<string, string>;
+  cwd(): string;
+  /** Wall clock, epoch milliseconds. */
+  now(): number;
+  pid: number;
+  os: typeof Deno.build.os;
+  /** Process facts; created on first use. */
+  probe(): ProcessProbe;
+  /** The OS user name from the user database, for when the environment does not say. */
+  userName(): string | undefined;
+  out(text: string): void;
+  err(text: string): void;
+  /** Is stderr a terminal (progress lines may then be redrawn)? */
+  errIsTerminal(): boolean;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text);
+  let off = 0;
+  try {
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } catch (error) {
+    // A closed pipe (`lokt status | head`) is the reader's choice, not an error of ours.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}
+
+function userFromPasswd(): string | undefined {
+  try {
+    const uid = Deno.uid();
+    if (uid === null) return undefined;
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const fields = line.split(":");
+      if (fields[2] === String(uid)) return fields[0];
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+async function loadProbe(): Promise<ProcessProbe> {
+  switch (Deno.build.os) {
+    case "linux":
+    case "android": {
+      const { LinuxProbe } = await import("../identity/proc_linux.ts");
+      return new LinuxProbe();
+    }
+    case "darwin": {
+      const { DarwinProbe } = await import("../identity/proc_darwin.ts");
+      return new DarwinProbe();
+    }
+    default: {
+      const { OpaqueProbe } = await import("../identity/proc_other.ts");
+      return new OpaqueProbe();
+    }
+  }
+}
+
+/** The real world, with the platform's process probe loaded up front. */
+export async function realWorld(): Promise<World> {
+  const probe = await loadProbe();
+  return {
+    env: (name) => Deno.env.get(name),
+    envObject: () => Deno.env.toObject(),
+    cwd: () => Deno.cwd(),
+    now: () => Date.now(),
+    pid: Deno.pid,
+    os: Deno.build.os,
+    probe: () => probe,
+    userName: userFromPasswd,
+    out: (text) => writeAll(Deno.stdout, text),
+    err: (text) => writeAll(Deno.stderr, text),
+    errIsTerminal: () => Deno.stderr.isTerminal(),
+  };
+}

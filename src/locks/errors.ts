@@ -1,0 +1,149 @@
+/** Errors for lock operations that did not go the caller's way; each carries what it found. */
+
+import { LoktError } from "../errors.ts";
+import type { Blocker } from "./acquire.ts";
+import { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
+import type { LockRecord } from "./lockfile.ts";
+import type { Ticket } from "./queue.ts";
+import type { Verdict } from "./stale.ts";
+import type { UnreadableState } from "./store.ts";
+
+/** The name is held by someone else (exit 2). */
+export class LockHeldError extends LoktError {
+  readonly lockName: string;
+  readonly blocker: Blocker;
+
+  constructor(lockName: string, blocker: Blocker, nowMs: number) {
+    super("held", describeBlocker(lockName, blocker, nowMs), {
+      hint: `wait for it with \`lokt lock ${lockName} --wait\`, or see \`lokt why ${lockName}\``,
+    });
+    this.lockName = lockName;
+    this.blocker = blocker;
+  }
+}
+
+/** Earlier waiters queue for the name (exit 2). */
+export class QueuedError extends LoktError {
+  readonly lockName: string;
+  readonly ahead: Ticket[];
+
+  constructor(lockName: string, ahead: Ticket[]) {
+    super(
+      "held",
+      `lock "${lockName}" is free but ${ahead.length} waiter(s) queued first (first: ${
+        ahead[0].owner
+      }, pid ${ahead[0].pid})`,
+      { hint: `join the queue with \`lokt lock ${lockName} --wait\`` },
+    );
+    this.lockName = lockName;
+    this.ahead = ahead;
+  }
+}
+
+/** The name is frozen (exit 2). */
+export class FrozenError extends LoktError {
+  readonly lockName: string;
+  readonly freeze: LockRecord | undefined;
+
+  constructor(
+    lockName: string,
+    freeze: LockRecord | undefined,
+    nowMs: number,
+    unreadable?: UnreadableState,
+  ) {
+    const text = freeze === undefined
+      ? `"${lockName}" is frozen: its freeze file is unreadable (${unreadable?.problem ?? "?"})`
+      : `"${lockName}" is frozen by ${freeze.owner}@${freeze.host} for another ${
+        formatDuration((freeze.expiresMs ?? nowMs) - nowMs)
+      }${freeze.reason ? `: ${freeze.reason}` : ""}`;
+    super("frozen", text, {
+      hint: freeze === undefined
+        ? `remove it with \`lokt unfreeze ${lockName} --force\``
+        : `wait with --wait, or lift it with \`lokt unfreeze ${lockName}\``,
+    });
+    this.lockName = lockName;
+    this.freeze = freeze;
+  }
+}
+
+/** A wait ran out of time (exit 2). */
+export class WaitTimeoutError extends LoktError {
+  readonly lockName: string;
+  /** Why the last attempt failed. */
+  readonly last: LoktError;
+
+  constructor(lockName: string, waitedMs: number, last: LoktError) {
+    super("timeout", `timed out after ${formatDuration(waitedMs)} waiting: ${last.message}`, {
+      hint: last.hint,
+    });
+    this.lockName = lockName;
+    this.last = last;
+  }
+}
+
+/** No lock (or freeze) by that name (exit 3). */
+export class NotFoundError extends LoktError {
+  readonly lockName: string;
+
+  constructor(lockName: string, what: "lock" | "freeze" = "lock") {
+    super("not_found", `${what} "${lockName}" not found`, {
+      hint: what === "lock" ? "see the held locks with `lokt status`" : undefined,
+    });
+    this.lockName = lockName;
+  }
+}
+
+/** The caller is not the holder (exit 4). */
+export class NotOwnerError extends LoktError {
+  readonly lockName: string;
+  readonly lock: LockRecord;
+
+  constructor(lockName: string, lock: LockRecord, me: string) {
+    const what = lock.kind === "freeze"
+      ? "freeze"
+      : lock.kind === "guard"
+      ? "guarded lock"
+      : "lock";
+    super("not_owner", `${what} "${lockName}" belongs to ${describeHolder(lock)}, not to ${me}`, {
+      hint: lock.kind === "freeze"
+        ? `lift it anyway with \`lokt unfreeze ${lockName} --force\``
+        : `break it anyway with \`lokt unlock ${lockName} --force\``,
+    });
+    this.lockName = lockName;
+    this.lock = lock;
+  }
+}
+
+/** `--break-stale` found a live lock (exit 2). */
+export class NotStaleError extends LoktError {
+  readonly lockName: string;
+  readonly lock: LockRecord;
+  readonly verdict: Verdict;
+
+  constructor(lockName: string, lock: LockRecord, verdict: Verdict, nowMs: number) {
+    super(
+      "held",
+      `lock "${lockName}" is not stale (${verdict.reason.replace("-", " ")}): ${
+        describeBlocker(lockName, { kind: "lock", lock, verdict }, nowMs)
+      }`,
+      { hint: `only \`lokt unlock ${lockName} --force\` removes a live lock` },
+    );
+    this.lockName = lockName;
+    this.lock = lock;
+    this.verdict = verdict;
+  }
+}
+
+/** An unreadable lock file that is not yet old enough to be called abandoned (exit 1). */
+export class UnreadableLockError extends LoktError {
+  readonly lockName: string;
+  readonly state: UnreadableState;
+
+  constructor(lockName: string, state: UnreadableState) {
+    super("corrupt", `lock file of "${lockName}" is unreadable: ${state.problem}`, {
+      hint: `remove it with \`lokt unlock ${lockName} --force\``,
+    });
+    this.lockName = lockName;
+    this.state = state;
+  }
+}

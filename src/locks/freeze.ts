@@ -1,0 +1,209 @@
+/**
+ * Freezes: a switch that refuses every new acquisition of a name (`lock` and `guard`) until it
+ * is lifted or its TTL runs out. Stored as `freezes/<name>.json` in the lock-file format.
+ */
+
+import { UnsupportedVersionError } from "../errors.ts";
+import { type LockContext, newLockId } from "./context.ts";
+import { freezePath } from "./layout.ts";
+import type { LockRecord } from "./lockfile.ts";
+import { withNameMutex } from "./mutex.ts";
+import { assertValidName } from "./name.ts";
+import { isExpired } from "./stale.ts";
+import {
+  isAbandoned,
+  publishNew,
+  readRecord,
+  removeRecord,
+  replaceRecord,
+  type UnreadableState,
+} from "./store.ts";
+
+/** The freeze standing on a name, as acquisition sees it. */
+export type FreezeState =
+  | { kind: "none" }
+  | { kind: "active"; freeze: LockRecord }
+  | { kind: "unreadable"; state: UnreadableState };
+
+/**
+ * Reads the freeze on `name`. Expired freezes, and unreadable ones past the grace period, are
+ * removed and recorded when `prune` is set (the caller holds the name's kernel lock); otherwise
+ * they are reported as no freeze.
+ */
+export function freezeState(ctx: LockContext, name: string, prune: boolean): FreezeState {
+  const path = freezePath(ctx.layout, name);
+  const state = readRecord(path, ctx.now());
+  switch (state.kind) {
+    case "absent":
+      return { kind: "none" };
+    case "unsupported":
+      throw new UnsupportedVersionError(path, state.version);
+    case "empty":
+    case "corrupt":
+      if (!isAbandoned(state)) return { kind: "unreadable", state };
+      if (prune && removeRecord(path)) {
+        ctx.audit.append({
+          ts: ctx.now(),
+          event: "corrupt-break",
+          name,
+          actor: ctx.actor,
+          extra: { freeze: true, problem: state.problem },
+        });
+      }
+      return { kind: "none" };
+    case "ok":
+      if (!isExpired(state.lock, ctx.now())) return { kind: "active", freeze: state.lock };
+      if (prune && removeRecord(path)) {
+        ctx.audit.append({
+          ts: ctx.now(),
+          event: "freeze-expire",
+          name,
+          actor: ctx.actor,
+          lockId: state.lock.lockId,
+          ttlMs: state.lock.ttlMs,
+          extra: { freeze_owner: state.lock.owner },
+        });
+      }
+      return { kind: "none" };
+  }
+}
+
+/** A freeze request. */
+export interface FreezeRequest {
+  name: string;
+  owner: string;
+  host: string;
+  agentId: string;
+  ttlMs: number;
+  reason?: string;
+}
+
+/** What `freeze` did. */
+export type FreezeOutcome =
+  | { kind: "frozen"; freeze: LockRecord }
+  | { kind: "extended"; freeze: LockRecord }
+  | { kind: "held"; freeze: LockRecord }
+  | { kind: "unreadable"; state: UnreadableState };
+
+/** Freezes `name`; the owner of an active freeze may extend it (new TTL and reason). */
+export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutcome> {
+  assertValidName(req.name);
+  return withNameMutex(ctx.layout, req.name, () => {
+    const path = freezePath(ctx.layout, req.name);
+    const current = freezeState(ctx, req.name, true);
+    if (current.kind === "unreadable") return current;
+    const now = ctx.now();
+    const existing = current.kind === "active" ? current.freeze : undefined;
+    if (existing !== undefined && existing.owner !== req.owner) {
+      return { kind: "held", freeze: existing };
+    }
+    const record: LockRecord = {
+      name: req.name,
+      lockId: existing?.lockId ?? newLockId(),
+      kind: "freeze",
+      owner: req.owner,
+      host: req.host,
+      agentId: req.agentId,
+      pid: 0,
+      acquiredMs: existing?.acquiredMs ?? now,
+      renewedMs: existing === undefined ? undefined : now,
+      ttlMs: req.ttlMs,
+      expiresMs: now + req.ttlMs,
+      fence: 0,
+      reason: req.reason,
+    };
+    if (existing !== undefined) {
+      replaceRecord(ctx.layout, path, record);
+    } else if (!publishNew(ctx.layout, path, record)) {
+      // Only a writer outside the protocol can get here; let the caller see what it wrote.
+      const raced = freezeState(ctx, req.name, false);
+      if (raced.kind === "active") return { kind: "held", freeze: raced.freeze };
+      if (raced.kind === "unreadable") return raced;
+      replaceRecord(ctx.layout, path, record);
+    }
+    ctx.audit.append({
+      ts: now,
+      event: "freeze",
+      name: req.name,
+      actor: ctx.actor,
+      lockId: record.lockId,
+      ttlMs: req.ttlMs,
+      extra: { reason: req.reason ?? "", extended: existing !== undefined },
+    });
+    return { kind: existing === undefined ? "frozen" : "extended", freeze: record };
+  });
+}
+
+/** An unfreeze request. */
+export interface UnfreezeRequest {
+  name: string;
+  owner: string;
+  /** Lift it whoever froze it, and remove an unreadable freeze file. */
+  force: boolean;
+}
+
+/** What `unfreeze` did. */
+export type UnfreezeOutcome =
+  | { kind: "unfrozen"; freeze: LockRecord; forced: boolean }
+  | { kind: "removed-unreadable"; state: UnreadableState }
+  | { kind: "not-found" }
+  | { kind: "not-owner"; freeze: LockRecord }
+  | { kind: "unreadable"; state: UnreadableState };
+
+/** Lifts the freeze on `name`: its owner may, anyone may with `force`. */
+export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<UnfreezeOutcome> {
+  assertValidName(req.name);
+  return withNameMutex(ctx.layout, req.name, () => {
+    const path = freezePath(ctx.layout, req.name);
+    const state = readRecord(path, ctx.now());
+    switch (state.kind) {
+      case "absent":
+        return { kind: "not-found" };
+      case "unsupported":
+        if (!req.force) throw new UnsupportedVersionError(path, state.version);
+        removeRecord(path);
+        ctx.audit.append({
+          ts: ctx.now(),
+          event: "force-unfreeze",
+          name: req.name,
+          actor: ctx.actor,
+          extra: { unsupported_version: state.version },
+        });
+        return {
+          kind: "removed-unreadable",
+          state: { kind: "corrupt", problem: `format version ${state.version}`, ageMs: 0 },
+        };
+      case "empty":
+      case "corrupt":
+        if (!req.force) return { kind: "unreadable", state };
+        removeRecord(path);
+        ctx.audit.append({
+          ts: ctx.now(),
+          event: "force-unfreeze",
+          name: req.name,
+          actor: ctx.actor,
+          extra: { problem: state.problem },
+        });
+        return { kind: "removed-unreadable", state };
+      case "ok": {
+        const { lock } = state;
+        const expired = isExpired(lock, ctx.now());
+        if (!expired && !req.force && lock.owner !== req.owner) {
+          return { kind: "not-owner", freeze: lock };
+        }
+        removeRecord(path);
+        const forced = req.force && lock.owner !== req.owner;
+        ctx.audit.append({
+          ts: ctx.now(),
+          event: expired ? "freeze-expire" : forced ? "force-unfreeze" : "unfreeze",
+          name: req.name,
+          actor: ctx.actor,
+          lockId: lock.lockId,
+          ttlMs: lock.ttlMs,
+          extra: { freeze_owner: lock.owner },
+        });
+        return { kind: "unfrozen", freeze: lock, forced };
+      }
+    }
+  });
+}

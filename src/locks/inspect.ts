@@ -1,0 +1,91 @@
+/** Read-only views of the lock root for `status`, `exists` and `why`. They never write. */
+
+import { IoError } from "../errors.ts";
+import { judgeNow, type LockContext } from "./context.ts";
+import { freezePath, lockPath } from "./layout.ts";
+import { nameProblem } from "./name.ts";
+import type { Verdict } from "./stale.ts";
+import { isAbandoned, readRecord, type RecordState } from "./store.ts";
+
+/** One file of `locks/` or `freezes/`, read and judged. */
+export interface Entry {
+  name: string;
+  kind: "lock" | "freeze";
+  state: RecordState | { kind: "unreadable"; problem: string };
+  /** Present when the record parsed. */
+  verdict?: Verdict;
+}
+
+/** Reads and judges one record; never throws for an unreadable file. */
+export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze"): Entry {
+  const path = kind === "lock" ? lockPath(ctx.layout, name) : freezePath(ctx.layout, name);
+  let state: Entry["state"];
+  try {
+    state = readRecord(path, ctx.now());
+  } catch (error) {
+    const problem = error instanceof IoError ? error.message : String(error);
+    state = { kind: "unreadable", problem };
+  }
+  return {
+    name,
+    kind,
+    state,
+    verdict: state.kind === "ok" ? judgeNow(ctx, state.lock) : undefined,
+  };
+}
+
+function namesIn(dir: string): { valid: string[]; strays: string[] } {
+  const valid: string[] = [];
+  const strays: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { valid, strays };
+    throw new IoError(`cannot list ${dir}`, error);
+  }
+  for (const entry of entries) {
+    if (!entry.name.endsWith(".json")) continue;
+    const name = entry.name.slice(0, -".json".length);
+    (nameProblem(name) === undefined ? valid : strays).push(entry.name);
+  }
+  return { valid: valid.map((f) => f.slice(0, -".json".length)).sort(), strays: strays.sort() };
+}
+
+/** Every lock and freeze in the root, plus files whose names no lock could have. */
+export interface Listing {
+  locks: Entry[];
+  freezes: Entry[];
+  /** `.json` files in `locks/` or `freezes/` with invalid names (not lokt's). */
+  strays: string[];
+}
+
+/** Lists and judges everything under the root. */
+export function listAll(ctx: LockContext): Listing {
+  const locks = namesIn(ctx.layout.locks);
+  const freezes = namesIn(ctx.layout.freezes);
+  return {
+    locks: locks.valid.map((name) => inspect(ctx, name, "lock")),
+    freezes: freezes.valid.map((name) => inspect(ctx, name, "freeze")),
+    strays: [
+      ...locks.strays.map((f) => `locks/${f}`),
+      ...freezes.strays.map((f) => `freezes/${f}`),
+    ],
+  };
+}
+
+/** Is the name held by a live lock, as `lock` would see it? Young unreadable files count. */
+export function isHeld(entry: Entry): boolean {
+  switch (entry.state.kind) {
+    case "absent":
+      return false;
+    case "ok":
+      return entry.verdict?.kind === "live";
+    case "empty":
+    case "corrupt":
+      return !isAbandoned(entry.state);
+    case "unsupported":
+    case "unreadable":
+      return true;
+  }
+}

@@ -1,0 +1,58 @@
+/** Where everything lives under a lock root. `docs/formats.md` describes the layout. */
+
+/** The directories and files of one lock root. */
+export interface Layout {
+  root: string;
+  /** `locks/<name>.json`: the held locks. */
+  locks: string;
+  /** `freezes/<name>.json`: active freezes. */
+  freezes: string;
+  /** `fences/<name>`: per-name fence counter, also the target of the per-name kernel lock. */
+  fences: string;
+  /** `queue/<name>/<ticket>.json`: waiters, first come first served. */
+  queue: string;
+  /** `tmp/`: files being written, linked or renamed into place when complete. */
+  tmp: string;
+  /** `audit.log`: JSON lines. */
+  audit: string;
+}
+
+/** The layout of the root at `root` (an absolute path). */
+export function layoutOf(root: string): Layout {
+  return {
+    root,
+    locks: `${root}/locks`,
+    freezes: `${root}/freezes`,
+    fences: `${root}/fences`,
+    queue: `${root}/queue`,
+    tmp: `${root}/tmp`,
+    audit: `${root}/audit.log`,
+  };
+}
+
+/** Path of the lock file for `name`. */
+export function lockPath(layout: Layout, name: string): string {
+  return `${layout.locks}/${name}.json`;
+}
+
+/** Path of the freeze file for `name`. */
+export function freezePath(layout: Layout, name: string): string {
+  return `${layout.freezes}/${name}.json`;
+}
+
+/** Path of the fence counter (and kernel-lock target) for `name`. */
+export function fencePath(layout: Layout, name: string): string {
+  return `${layout.fences}/${name}`;
+}
+
+/** Directory of the waiting queue for `name`. */
+export function queueDir(layout: Layout, name: string): string {
+  return `${layout.queue}/${name}`;
+}
+
+/** Creates the root and its directories (mode 0700) if they are missing. */
+export function ensureLayout(layout: Layout): void {
+  for (const dir of [layout.locks, layout.freezes, layout.fences, layout.queue, layout.tmp]) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The waiting queue: first come, first served. A waiter takes a numbered ticket under the name's
+ * kernel lock; a free lock goes to the lowest live ticket. A ticket whose process died is
+ * removed by whoever finds it; one whose heartbeat stopped (the waiter is suspended or hung)
+ * is passed over until it beats again.
+ */
+
+import { processState } from "../identity/process.ts";
+import type { LockContext } from "./context.ts";
+import { queueDir } from "./layout.ts";
+import { scopeOf } from "./stale.ts";
+import { formatIso } from "../time.ts";
+
+/** A waiter's heartbeat refreshes its ticket this often. */
+export const TICKET_HEARTBEAT_MS = 1_000;
+/** A ticket whose heartbeat is older than this loses its turn until it beats again. */
+export const TICKET_STALL_MS = 5_000;
+
+/** One waiter in the queue. */
+export interface Ticket {
+  /** Position: lower is earlier. */
+  seq: number;
+  path: string;
+  pid: number;
+  start?: string;
+  host: string;
+  bootId?: string;
+  pidNs?: string;
+  owner: string;
+  agentId: string;
+  sinceMs: number;
+  /** Time of the last heartbeat (the file's mtime). */
+  beatMs: number;
+}
+
+function ticketName(seq: number): string {
+  return `${String(seq).padStart(12, "0")}.json`;
+}
+
+function readTickets(dir: string): Ticket[] {
+  const tickets: Ticket[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  for (const entry of entries) {
+    const seq = Number(entry.name.replace(/\.json$/, ""));
+    if (!entry.name.endsWith(".json") || !Number.isSafeInteger(seq)) continue;
+    const path = `${dir}/${entry.name}`;
+    try {
+      const body = JSON.parse(Deno.readTextFileSync(path));
+      const beatMs = Deno.statSync(path).mtime?.getTime() ?? 0;
+      tickets.push({
+        seq,
+        path,
+        pid: Number(body.pid) || 0,
+        start: typeof body.pid_start === "string" ? body.pid_start : undefined,
+        host: String(body.host ?? ""),
+        bootId: typeof body.boot_id === "string" ? body.boot_id : undefined,
+        pidNs: typeof body.pid_ns === "string" ? body.pid_ns : undefined,
+        owner: String(body.owner ?? ""),
+        agentId: String(body.agent_id ?? ""),
+        sinceMs: Date.parse(String(body.since)) || beatMs,
+        beatMs,
+      });
+    } catch {
+      // removed while we looked, or half-written by a crash: an unreadable ticket holds no turn
+    }
+  }
+  return tickets.sort((a, b) => a.seq - b.seq);
+}
+
+/** The waiters of `name`, earliest first (read-only; `why` and `status` use it). */
+export function listQueue(ctx: LockContext, name: string): Ticket[] {
+  return readTickets(queueDir(ctx.layout, name));
+}
+
+function ticketIsDead(ctx: LockContext, ticket: Ticket): boolean {
+  const scope = scopeOf(ticket, ctx.probe.machine());
+  if (scope === "rebooted") return true;
+  if (scope === "remote") return false;
+  return processState(ctx.probe, ticket.pid, ticket.start) === "dead";
+}
+
+/**
+ * The live, non-stalled tickets ahead of `seq` (all of them when `seq` is undefined). Tickets of
+ * dead waiters are removed on the way. Call with the name's kernel lock held.
+ */
+export function waitersAhead(ctx: LockContext, name: string, seq?: number): Ticket[] {
+  const now = ctx.now();
+  const ahead: Ticket[] = [];
+  for (const ticket of listQueue(ctx, name)) {
+    if (seq !== undefined && ticket.seq >= seq) break;
+    if (ticketIsDead(ctx, ticket)) {
+      try {
+        Deno.removeSync(ticket.path);
+      } catch {
+        // its owner removed it first
+      }
+      continue;
+    }
+    if (now - ticket.beatMs > TICKET_STALL_MS) continue;
+    ahead.push(ticket);
+  }
+  return ahead;
+}
+
+/** What a new ticket records about its waiter. */
+export interface TicketHolder {
+  pid: number;
+  start?: string;
+  owner: string;
+  agentId: string;
+}
+
+/** Takes the next ticket for `name`. Call with the name's kernel lock held. */
+export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder): Ticket {
+  const dir = queueDir(ctx.layout, name);
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const last = readTickets(dir).at(-1)?.seq ?? 0;
+  const machine = ctx.probe.machine();
+  const now = ctx.now();
+  for (let seq = last + 1;; seq++) {
+    const path = `${dir}/${ticketName(seq)}`;
+    const body = {
+      pid: holder.pid,
+      pid_start: holder.start ?? null,
+      host: machine.host,
+      boot_id: machine.bootId ?? null,
+      pid_ns: machine.pidNs ?? null,
+      owner: holder.owner,
+      agent_id: holder.agentId,
+      since: formatIso(now),
+    };
+    try {
+      // createNew: an unreadable leftover with this number must not be reused.
+      Deno.writeTextFileSync(path, JSON.stringify(body) + "\n", { createNew: true, mode: 0o600 });
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) continue;
+      throw error;
+    }
+    return {
+      seq,
+      path,
+      pid: holder.pid,
+      start: holder.start,
+      host: machine.host,
+      bootId: machine.bootId,
+      pidNs: machine.pidNs,
+      owner: holder.owner,
+      agentId: holder.agentId,
+      sinceMs: now,
+      beatMs: now,
+    };
+  }
+}
+
+/** Removes a ticket (its waiter acquired, gave up or was interrupted). */
+export function leaveQueue(ticket: Ticket): void {
+  try {
+    Deno.removeSync(ticket.path);
+  } catch {
+    // already removed
+  }
+}
+
+/** Refreshes a ticket's heartbeat; false if the ticket is gone. */
+export function beat(ticket: Ticket, nowMs: number): boolean {
+  try {
+    const at = new Date(nowMs);
+    Deno.utimeSync(ticket.path, at, at);
+    return true;
+  } catch {
+    return false;
+  }
+}

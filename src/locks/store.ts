@@ -1,0 +1,142 @@
+/**
+ * File effects for lock and freeze records: read a record with its state, publish a complete
+ * file atomically, replace or remove one. Callers that inspect and then act hold the name's
+ * kernel lock (`mutex.ts`); these functions name the remaining races.
+ */
+
+import { IoError } from "../errors.ts";
+import { decodeLock, encodeLock, type LockRecord } from "./lockfile.ts";
+import type { Layout } from "./layout.ts";
+import { randomHex } from "./context.ts";
+
+/**
+ * A zero-byte or unparsable record younger than this may still be settling (a writer outside
+ * lokt's protocol, a copy in progress); older ones are corrupt and may be removed.
+ */
+export const CORRUPT_GRACE_MS = 5_000;
+
+/** What is at a record's path. */
+export type RecordState =
+  | { kind: "absent" }
+  | { kind: "ok"; lock: LockRecord }
+  | { kind: "empty" | "corrupt"; problem: string; ageMs: number }
+  | { kind: "unsupported"; version: number };
+
+/** A record that cannot be parsed. */
+export type UnreadableState = Extract<RecordState, { kind: "empty" | "corrupt" }>;
+
+/** True once an unreadable record is old enough to be treated as corrupt and removable. */
+export function isAbandoned(state: UnreadableState): boolean {
+  return state.ageMs >= CORRUPT_GRACE_MS;
+}
+
+const decoder = new TextDecoder();
+
+/** Reads and decodes the record at `path`. */
+export function readRecord(path: string, nowMs: number): RecordState {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
+    if (error instanceof Deno.errors.IsADirectory) {
+      return { kind: "corrupt", problem: "it is a directory, not a file", ageMs: 0 };
+    }
+    throw new IoError(`cannot read ${path}`, error);
+  }
+  const decoded = decodeLock(decoder.decode(bytes));
+  switch (decoded.kind) {
+    case "ok":
+      return decoded;
+    case "unsupported":
+      return decoded;
+    case "empty":
+    case "corrupt": {
+      let ageMs = 0;
+      try {
+        const mtime = Deno.statSync(path).mtime?.getTime();
+        if (mtime !== undefined) ageMs = Math.max(0, nowMs - mtime);
+      } catch {
+        ageMs = 0;
+      }
+      const problem = decoded.kind === "empty" ? "the file is empty" : decoded.problem;
+      return { kind: decoded.kind, problem, ageMs };
+    }
+  }
+}
+
+/**
+ * Writes `text` to a new private file in `tmp/` and returns its path. It is not synced: other
+ * processes see the complete file once it is linked, which is what mutual exclusion needs, and
+ * after a power cut every process a record names is dead anyway (a record emptied by the cut is
+ * unreadable, and removable once older than the grace period). See docs/protocol.md.
+ */
+function writeTemp(layout: Layout, hint: string, text: string): string {
+  const path = `${layout.tmp}/${hint}.${Deno.pid}.${randomHex(4)}.tmp`;
+  const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } catch (error) {
+    file.close();
+    removeQuietly(path);
+    throw error;
+  }
+  file.close();
+  return path;
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // best effort: doctor reports leftover temporary files
+  }
+}
+
+/**
+ * Publishes `lock` at `path` only if nothing is there. Race: another writer may create the name
+ * at any moment; `link` of a complete temporary file fails with AlreadyExists in that case, so
+ * the name appears complete or not at all. Returns false when the name was taken.
+ */
+export function publishNew(layout: Layout, path: string, lock: LockRecord): boolean {
+  const temp = writeTemp(layout, lock.name, encodeLock(lock));
+  try {
+    Deno.linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw new IoError(`cannot create ${path}`, error);
+  } finally {
+    removeQuietly(temp);
+  }
+}
+
+/**
+ * Replaces the record at `path` with `lock` by rename, atomically for readers. The caller holds
+ * the name's kernel lock and has just checked the `lock_id` it replaces.
+ */
+export function replaceRecord(layout: Layout, path: string, lock: LockRecord): void {
+  const temp = writeTemp(layout, lock.name, encodeLock(lock));
+  try {
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    removeQuietly(temp);
+    throw new IoError(`cannot update ${path}`, error);
+  }
+}
+
+/** Removes the record at `path`; false if it was already gone. The caller holds the kernel lock. */
+export function removeRecord(path: string): boolean {
+  try {
+    Deno.removeSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new IoError(`cannot remove ${path}: it is a directory; remove it by hand`, error);
+    }
+    throw new IoError(`cannot remove ${path}`, error);
+  }
+}

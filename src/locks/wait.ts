@@ -1,0 +1,204 @@
+/**
+ * Waiting for a name: queue up, then retry whenever the lock directories change (file-system
+ * events), with jittered polling as the fallback and to notice holders that die without a trace.
+ */
+
+import type { LockContext } from "./context.ts";
+import { type AcquireOutcome, type AcquireRequest, tryAcquire } from "./acquire.ts";
+import { ensureLayout, freezePath, lockPath, queueDir } from "./layout.ts";
+import { beat, joinQueue, leaveQueue, type Ticket, TICKET_HEARTBEAT_MS } from "./queue.ts";
+import { assertValidName } from "./name.ts";
+import { withNameMutex } from "./mutex.ts";
+
+/** Outcomes of an attempt that end a wait with the name held. */
+export type HeldOutcome = Extract<AcquireOutcome, { kind: "acquired" | "reentered" | "nested" }>;
+/** Outcomes that keep a waiter waiting. */
+export type BlockedOutcome = Exclude<AcquireOutcome, HeldOutcome>;
+
+/** The result of a wait. */
+export type WaitOutcome =
+  | HeldOutcome & { waitedMs: number }
+  | { kind: "timeout"; last: BlockedOutcome; waitedMs: number }
+  | { kind: "aborted"; last: BlockedOutcome; waitedMs: number };
+
+/** How to wait. */
+export interface WaitOptions {
+  /** Give up after this long; undefined waits forever. */
+  timeoutMs?: number;
+  /** Aborting stops the wait; the ticket is removed. */
+  signal?: AbortSignal;
+  /** Use polling only (no file-system events). */
+  noWatch?: boolean;
+  /** Called after every blocked attempt, with how long the wait has lasted. */
+  onBlocked?: (outcome: BlockedOutcome, waitedMs: number) => void;
+  /** Jitter source in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+/** Polling delays: from the first to the cap, growing by half each time, jittered by ±20%. */
+export const POLL_MIN_MS = 10;
+/** Poll cap when file-system events wake the waiter (polling only catches silent deaths). */
+export const POLL_CAP_WATCHED_MS = 500;
+/** Poll cap when polling is all there is. */
+export const POLL_CAP_UNWATCHED_MS = 200;
+
+/** The delay before poll number `n` (0-based). Pure. */
+export function pollDelay(n: number, capMs: number, random: () => number): number {
+  const base = Math.min(capMs, POLL_MIN_MS * Math.pow(1.5, n));
+  return Math.max(1, Math.round(base * (0.8 + 0.4 * random())));
+}
+
+function isHeld(outcome: AcquireOutcome): outcome is HeldOutcome {
+  return outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested";
+}
+
+/** A wake-up source: file-system events for one name's files, or nothing (polling only). */
+class Doorbell {
+  #rang = false;
+  #wake?: () => void;
+  #watcher?: Deno.FsWatcher;
+
+  constructor(paths: string[] | undefined, relevant: (event: Deno.FsEvent) => boolean) {
+    if (paths === undefined) return;
+    try {
+      this.#watcher = Deno.watchFs(paths, { recursive: false });
+    } catch {
+      this.#watcher = undefined; // out of inotify instances, or no watcher: poll
+      return;
+    }
+    (async () => {
+      for await (const event of this.#watcher!) {
+        if (relevant(event)) this.#ring();
+      }
+    })().catch(() => {
+      this.#watcher = undefined;
+      this.#ring();
+    });
+  }
+
+  get watching(): boolean {
+    return this.#watcher !== undefined;
+  }
+
+  #ring(): void {
+    this.#rang = true;
+    this.#wake?.();
+  }
+
+  /** Resolves after `ms`, on a relevant event, or on abort, whichever comes first. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#rang || signal?.aborted) {
+      this.#rang = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wake = undefined;
+        this.#rang = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  close(): void {
+    try {
+      this.#watcher?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** When the blocker will change by itself (a TTL or freeze running out), if it will. */
+function selfExpiry(outcome: BlockedOutcome): number | undefined {
+  if (outcome.kind === "frozen") return outcome.freeze?.expiresMs;
+  if (outcome.kind === "held" && outcome.blocker.kind === "lock") {
+    return outcome.blocker.lock.expiresMs;
+  }
+  return undefined;
+}
+
+/**
+ * Acquires `req.name`, waiting as long as needed (or until `timeoutMs`). Waiters are served in
+ * the order they joined the queue; the ticket is removed on every way out.
+ */
+export async function acquireWaiting(
+  ctx: LockContext,
+  req: AcquireRequest,
+  options: WaitOptions = {},
+): Promise<WaitOutcome> {
+  assertValidName(req.name);
+  const random = options.random ?? Math.random;
+  const startedMs = ctx.now();
+  const waited = () => ctx.now() - startedMs;
+  const deadline = options.timeoutMs === undefined ? Infinity : startedMs + options.timeoutMs;
+
+  // The watch starts before the first look, so no release between that look and the first
+  // wait can go unnoticed.
+  ensureLayout(ctx.layout);
+  const queue = queueDir(ctx.layout, req.name);
+  Deno.mkdirSync(queue, { recursive: true, mode: 0o700 });
+  const ownFiles = new Set([lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)]);
+  const bell = new Doorbell(
+    options.noWatch ? undefined : [ctx.layout.locks, ctx.layout.freezes, queue],
+    (event) =>
+      event.paths.some((p) =>
+        ownFiles.has(p) || (p.startsWith(queue + "/") && event.kind === "remove")
+      ),
+  );
+  const cap = bell.watching ? POLL_CAP_WATCHED_MS : POLL_CAP_UNWATCHED_MS;
+
+  let ticket: Ticket | undefined;
+  try {
+    let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
+    for (let poll = 0;; poll++) {
+      if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
+      options.onBlocked?.(outcome, waited());
+      if (ctx.now() >= deadline) {
+        recordEnd(ctx, req, "timeout", waited());
+        return { kind: "timeout", last: outcome, waitedMs: waited() };
+      }
+      if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
+      ticket ??= await withNameMutex(ctx.layout, req.name, () =>
+        joinQueue(ctx, req.name, {
+          pid: req.claim.pid,
+          start: ctx.probe.info(req.claim.pid)?.start,
+          owner: req.claim.owner,
+          agentId: req.claim.agentId,
+        }));
+
+      let delay = pollDelay(poll, cap, random);
+      const expiry = selfExpiry(outcome);
+      if (expiry !== undefined) delay = Math.min(delay, Math.max(1, expiry - ctx.now() + 1));
+      delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
+      await bell.wait(delay, options.signal);
+      if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
+      if (!beat(ticket, ctx.now())) ticket = undefined; // removed under us: queue again
+      outcome = await tryAcquire(ctx, { ...req, ticket, denyEvent: null });
+    }
+  } finally {
+    if (ticket !== undefined) leaveQueue(ticket);
+    bell.close();
+  }
+}
+
+function recordEnd(
+  ctx: LockContext,
+  req: AcquireRequest,
+  event: "timeout",
+  waitedMs: number,
+): void {
+  ctx.audit.append({
+    ts: ctx.now(),
+    event,
+    name: req.name,
+    actor: ctx.actor,
+    ttlMs: req.ttlMs,
+    extra: { waited_ms: Math.round(waitedMs) },
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Where the lock root is: `LOKT_ROOT`; else `<git common dir>/lokt`, shared by every worktree of
+ * the repository; else the nearest `.lokt` directory in the current or a parent directory; else
+ * `./.lokt`. Git is never spawned: the repository layout is read directly. Nothing is created.
+ */
+
+import { dirname, resolve } from "./paths.ts";
+
+/** How the root was found. */
+export type RootMethod = "env" | "git" | "dotlokt" | "cwd";
+
+/** The lock root and how it was found. */
+export interface RootInfo {
+  /** Absolute path of the root directory (it may not exist yet). */
+  path: string;
+  method: RootMethod;
+  /** One line for people: what was found where. */
+  detail: string;
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The git dir named by a `.git` entry in `dir` (a directory, or a `gitdir:` file), if any. */
+function gitDirAt(dir: string): string | undefined {
+  const dotGit = `${dir}/.git`;
+  const info = statOrUndefined(dotGit);
+  if (info === undefined) return undefined;
+  if (info.isDirectory) return dotGit;
+  const pointer = readTrimmed(dotGit)?.match(/^gitdir:\s*(.+)$/m)?.[1];
+  return pointer === undefined ? undefined : resolve(dir, pointer.trim());
+}
+
+/** The common dir of a git dir: worktrees point at the main repository's through `commondir`. */
+function commonDirOf(gitDir: string): string {
+  const common = readTrimmed(`${gitDir}/commondir`);
+  const path = common === undefined || common === "" ? gitDir : resolve(gitDir, common);
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Finds the lock root for a process in `cwd` with environment `env`. */
+export function findRoot(env: (name: string) => string | undefined, cwd: string): RootInfo {
+  const fromEnv = env("LOKT_ROOT");
+  if (fromEnv !== undefined && fromEnv.trim() !== "") {
+    const path = resolve(cwd, fromEnv.trim());
+    return { path, method: "env", detail: `LOKT_ROOT=${fromEnv}` };
+  }
+
+  const gitDirEnv = env("GIT_DIR");
+  if (gitDirEnv !== undefined && gitDirEnv !== "") {
+    const common = env("GIT_COMMON_DIR");
+    const commonDir = common ? resolve(cwd, common) : commonDirOf(resolve(cwd, gitDirEnv));
+    return {
+      path: `${commonDir}/lokt`,
+      method: "git",
+      detail: `git common dir ${commonDir} (GIT_DIR)`,
+    };
+  }
+
+  for (let dir = resolve("/", cwd);; dir = dirname(dir)) {
+    const gitDir = gitDirAt(dir);
+    if (gitDir !== undefined) {
+      const commonDir = commonDirOf(gitDir);
+      return { path: `${commonDir}/lokt`, method: "git", detail: `git common dir ${commonDir}` };
+    }
+    if (dir === "/" || dir === dirname(dir)) break;
+  }
+
+  for (let dir = resolve("/", cwd);; dir = dirname(dir)) {
+    if (statOrUndefined(`${dir}/.lokt`)?.isDirectory) {
+      return { path: `${dir}/.lokt`, method: "dotlokt", detail: `.lokt directory in ${dir}` };
+    }
+    if (dir === "/" || dir === dirname(dir)) break;
+  }
+
+  const path = resolve("/", `${cwd}/.lokt`);
+  return { path, method: "cwd", detail: `no git repository or .lokt found; using ${path}` };
+}

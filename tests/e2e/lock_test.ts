@@ -1,0 +1,284 @@
+/** End-to-end: `lock`, `unlock`, `status`, `exists` through the real entry point. */
+
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { auditEvents, deadPid, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
+
+const HOST = Deno.hostname();
+
+function readLock(root: string, name: string) {
+  return JSON.parse(Deno.readTextFileSync(`${root}/locks/${name}.json`));
+}
+
+Deno.test("a held lock denies another holder, also long after the holder's lokt exited", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const a = holderEnv(root, "agent-a");
+  const took = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
+  assertEquals(took.code, 0, took.stderr);
+  assertMatch(took.stdout, /acquired lock "build" \(fence 1, expires in 4m59s|5m0s/);
+
+  const otherOwner = await lokt(["lock", "build"], {
+    env: { ...holderEnv(root, "agent-a"), LOKT_OWNER: "bob" },
+  });
+  assertEquals(otherOwner.code, 2);
+  assertMatch(
+    otherOwner.stderr,
+    new RegExp(`lock "build" held by tester@${HOST} \\(agent agent-a\\) for \\d`),
+  );
+
+  await new Promise((r) => setTimeout(r, 1500)); // A's lokt process is long gone
+  const sameUserOtherAgent = await lokt(["lock", "build"], { env: holderEnv(root, "agent-b") });
+  assertEquals(sameUserOtherAgent.code, 2);
+  assertMatch(
+    sameUserOtherAgent.stderr,
+    new RegExp(`held by tester@${HOST} .* for 1\\.\\ds, expires in 4m5\\ds`),
+  );
+});
+
+Deno.test("the holder re-enters and refreshes the TTL, keeping the fence; another shell of it unlocks", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const a = holderEnv(root, "agent-a");
+  assertEquals((await lokt(["lock", "build", "--ttl", "1m"], { env: a })).code, 0);
+  const first = readLock(root, "build");
+  await new Promise((r) => setTimeout(r, 50));
+  const again = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
+  assertEquals(again.code, 0, again.stderr);
+  assertMatch(again.stdout, /refreshed lock "build" \(fence 1,/);
+  const second = readLock(root, "build");
+  assertEquals([second.lock_id, second.fence], [first.lock_id, first.fence]);
+  assert(
+    Date.parse(second.expires_at) > Date.parse(first.expires_at) + 200_000,
+    "TTL refreshed to 5m",
+  );
+
+  const b = holderEnv(root, "agent-b");
+  const refused = await lokt(["unlock", "build"], { env: b });
+  assertEquals(refused.code, 4);
+  assertMatch(
+    refused.stderr,
+    /lock "build" belongs to tester@.* \(agent agent-a\), not to tester \(agent agent-b\)/,
+  );
+
+  const released = await lokt(["unlock", "build"], { env: a });
+  assertEquals([released.code, released.stdout], [0, 'released lock "build"\n']);
+  assertEquals((await lokt(["exists", "build"], { env: a })).code, 3);
+});
+
+Deno.test("unlock --force breaks another holder's lock, and the audit log says so", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  assertEquals((await lokt(["lock", "build"], { env: holderEnv(root, "agent-a") })).code, 0);
+  const forced = await lokt(["unlock", "build", "--force"], { env: holderEnv(root, "agent-b") });
+  assertEquals(forced.code, 0, forced.stderr);
+  assertMatch(forced.stdout, /broke lock "build" held by tester@.*\(--force\)/);
+  const events = auditEvents(root).map((e) => `${e.event}:${e.agent_id}`);
+  assertEquals(events, ["acquire:agent-a", "force-break:agent-b"]);
+});
+
+Deno.test("an expired lock is taken over by the next lock, with a break event before the acquire", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  assertEquals(
+    (await lokt(["lock", "deploy", "--ttl", "300ms"], { env: holderEnv(root, "agent-a") })).code,
+    0,
+  );
+  const early = await lokt(["lock", "deploy"], { env: holderEnv(root, "agent-b") });
+  assertEquals(early.code, 2, "not expired yet");
+  await new Promise((r) => setTimeout(r, 400));
+  const late = await lokt(["lock", "deploy", "--json"], { env: holderEnv(root, "agent-b") });
+  assertEquals(late.code, 0, late.stderr);
+  const out = JSON.parse(late.stdout);
+  assertEquals([out.status, out.fence, out.replaced.kind, out.replaced.reason], [
+    "acquired",
+    2,
+    "stale",
+    "expired",
+  ]);
+  const events = auditEvents(root).map((e) => e.event);
+  assertEquals(events, ["acquire", "deny", "auto-prune", "acquire"]);
+});
+
+Deno.test("a lock following a --pid process is taken over once that process dies, not before", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    const a = holderEnv(root, "agent-a");
+    assertEquals(
+      (await lokt(["lock", "db", "--ttl", "1h", "--pid", String(holder.pid)], { env: a })).code,
+      0,
+    );
+    assertEquals(readLock(root, "db").pid, holder.pid);
+    const b = holderEnv(root, "agent-b");
+    assertEquals((await lokt(["lock", "db"], { env: b })).code, 2, "live process holds it");
+    const refuse = await lokt(["unlock", "db", "--break-stale"], { env: b });
+    assertEquals(refuse.code, 2);
+    assertMatch(refuse.stderr, /lock "db" is not stale \(process alive\)/);
+    holder.kill("SIGKILL");
+    await holder.status;
+    const took = await lokt(["lock", "db"], { env: b });
+    assertEquals(took.code, 0, took.stderr);
+    assertMatch(took.stdout, /took over a stale lock of tester@.* \(dead\)/);
+  } finally {
+    try {
+      holder.kill("SIGKILL");
+    } catch { /* already dead */ }
+  }
+});
+
+Deno.test("--break-stale removes a dead holder's lock and --pid refuses a pid that is not running", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const gone = await deadPid();
+  const bad = await lokt(["lock", "x", "--pid", String(gone)], { env: holderEnv(root, "a") });
+  assertEquals(bad.code, 64);
+  assertMatch(bad.stderr, new RegExp(`--pid: no process ${gone} is running`));
+
+  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  assertEquals(
+    (await lokt(["lock", "x", "--pid", String(holder.pid)], { env: holderEnv(root, "a") })).code,
+    0,
+  );
+  holder.kill("SIGKILL");
+  await holder.status;
+  const broke = await lokt(["unlock", "x", "--break-stale"], { env: holderEnv(root, "b") });
+  assertEquals(broke.code, 0, broke.stderr);
+  assertMatch(broke.stdout, /removed stale lock "x" of .* \(holder process gone\)/);
+  assertEquals(auditEvents(root).map((e) => e.event), ["acquire", "stale-break"]);
+});
+
+Deno.test("bad names exit 64 with a clear message and touch no file", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const sentinels = [`${dir.path}/x.json`, `${dir.path}/sentinel.json`];
+  for (const path of sentinels) Deno.writeTextFileSync(path, "{}");
+  const names = [
+    "../x",
+    "a/b",
+    "",
+    ".",
+    "..",
+    "-x",
+    ".hidden",
+    "x".repeat(129),
+    "../sentinel",
+    "/abs",
+  ];
+  for (const name of names) {
+    for (const [command, ...flags] of [["lock"], ["unlock", "--force"], ["exists"], ["status"]]) {
+      // A name that starts with a dash can only be given after `--`.
+      const args = [command, ...flags, ...(name.startsWith("-") ? ["--"] : []), name];
+      const r = await lokt(args, { env: holderEnv(root, "a") });
+      assertEquals(r.code, 64, `${args.join(" ")}: ${r.stderr}`);
+      assertMatch(r.stderr, /invalid lock name|missing NAME/, args.join(" "));
+    }
+  }
+  for (const path of sentinels) assertEquals(Deno.readTextFileSync(path), "{}");
+  let rootExists = true;
+  try {
+    Deno.statSync(root);
+  } catch {
+    rootExists = false;
+  }
+  assertEquals(rootExists, false, "no file was touched: the root was not even created");
+});
+
+Deno.test("an empty and a garbage lock file: shown as unreadable, removed by --force, taken over when old", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "a");
+  assertEquals((await lokt(["lock", "seed"], { env })).code, 0); // creates the root
+  Deno.writeTextFileSync(`${root}/locks/empty.json`, "");
+  Deno.writeTextFileSync(`${root}/locks/junk.json`, "\u0000garbage{");
+
+  const status = await lokt(["status"], { env });
+  assertEquals(status.code, 0);
+  assertMatch(status.stdout, /empty\s+UNREADABLE.*the file is empty/);
+  assertMatch(status.stdout, /junk\s+UNREADABLE.*not JSON/);
+  assertMatch(status.stdout, /2 unreadable file\(s\): empty, junk/);
+  const json = JSON.parse((await lokt(["status", "--json"], { env })).stdout);
+  assertEquals(json.unreadable.map((u: { name: string }) => u.name), ["empty", "junk"]);
+
+  const young = await lokt(["lock", "empty"], { env });
+  assertEquals(young.code, 2, "a fresh unreadable file may still be settling");
+  assertMatch(young.stderr, /unreadable lock file \(the file is empty\)/);
+
+  const old = new Date(Date.now() - 60_000);
+  Deno.utimeSync(`${root}/locks/empty.json`, old, old);
+  const took = await lokt(["lock", "empty"], { env });
+  assertEquals(took.code, 0, took.stderr);
+  assertMatch(took.stdout, /replaced an unreadable lock file \(the file is empty\)/);
+
+  const forced = await lokt(["unlock", "junk", "--force"], { env });
+  assertEquals(forced.code, 0, forced.stderr);
+  assertMatch(forced.stdout, /removed the unreadable lock file of "junk"/);
+  assertEquals(
+    auditEvents(root).map((e) => e.event).filter((e) => e === "corrupt-break").length,
+    2,
+  );
+});
+
+Deno.test("flags may follow the name, and usage errors exit 64 with a hint", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "a");
+  assertEquals((await lokt(["lock", "build", "--ttl", "5m", "--json"], { env })).code, 0);
+  const forced = await lokt(["unlock", "build", "--force"], { env: holderEnv(root, "b") });
+  assertMatch(forced.stdout, /broke lock/);
+
+  const cases: [string[], RegExp][] = [
+    [["lock", "x", "--ttl", "5"], /--ttl: "5" has no unit; write 5s, 5m or 5h/],
+    [["lock", "x", "--ttl", "-5m"], /negative/],
+    [["lock", "x", "--ttl", "0s"], /zero/],
+    [["lock", "x", "--tll", "5m"], /unknown flag --tll .*\n.*did you mean --ttl\?/],
+    [["lock", "x", "--timeout", "5s"], /--timeout only applies with --wait/],
+    [["lock"], /missing NAME/],
+    [["lock", "x", "y"], /unexpected argument "y"/],
+    [["unlock", "x", "--force", "--break-stale"], /exclude each other/],
+    [["unlock", "x", "--all"], /drop NAME or --all/],
+    [["lokk", "x"], /unknown command "lokk"\n.*did you mean `lokt lock`/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await lokt(args, { env });
+    assertEquals(r.code, 64, `${args.join(" ")}: ${r.stderr}`);
+    assertMatch(r.stderr, message, args.join(" "));
+  }
+});
+
+Deno.test("unlock --all releases only the caller's plain locks", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const a = holderEnv(root, "a");
+  for (const name of ["one", "two"]) assertEquals((await lokt(["lock", name], { env: a })).code, 0);
+  assertEquals((await lokt(["lock", "theirs"], { env: holderEnv(root, "b") })).code, 0);
+  const all = await lokt(["unlock", "--all", "--json"], { env: a });
+  assertEquals(JSON.parse(all.stdout), { released: ["one", "two"], count: 2 });
+  assertEquals((await lokt(["exists", "theirs"], { env: a })).code, 0);
+  assertEquals((await lokt(["exists", "one"], { env: a })).code, 3);
+});
+
+Deno.test("status shows age, TTL, liveness and fence; a single lock in detail; a missing one exits 3", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "a");
+  assertEquals((await lokt(["lock", "build", "--ttl", "10m"], { env })).code, 0);
+  const list = await lokt(["status"], { env });
+  assertMatch(list.stdout, /NAME\s+STATE\s+HOLDER\s+AGE\s+TTL\s+FENCE\s+WHY/);
+  assertMatch(
+    list.stdout,
+    new RegExp(`build\\s+live\\s+tester@${HOST}\\s+\\d+ms\\s+9m59s\\s+1\\s+TTL running`),
+  );
+  const one = JSON.parse((await lokt(["status", "build", "--json"], { env })).stdout);
+  assertEquals([one.name, one.state, one.reason, one.fence, one.ttl_sec, one.agent_id], [
+    "build",
+    "live",
+    "ttl-running",
+    1,
+    600,
+    "a",
+  ]);
+  const missing = await lokt(["status", "nope"], { env });
+  assertEquals(missing.code, 3);
+  assertMatch(missing.stderr, /lock "nope" not found/);
+});

@@ -1,0 +1,127 @@
+/** Run the real CLI: as a process through `main.ts`, or in-process through `run(argv, world)`. */
+
+import { run } from "../../src/cli/run.ts";
+import type { World } from "../../src/cli/world.ts";
+import type { ProcessProbe } from "../../src/identity/process.ts";
+import { LinuxProbe } from "../../src/identity/proc_linux.ts";
+
+/** Absolute path of the repository. */
+export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+/** The real entry point. */
+export const MAIN = `${REPO}/main.ts`;
+
+/** What a finished lokt invocation left behind. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A private temporary directory, removed by the returned function. */
+export function tempDir(prefix = "lokt-test-"): { path: string; [Symbol.dispose](): void } {
+  const path = Deno.realPathSync(Deno.makeTempDirSync({ prefix }));
+  return {
+    path,
+    [Symbol.dispose]() {
+      try {
+        Deno.removeSync(path, { recursive: true });
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** The environment a test holder runs in: its own agent id, detection off, no colours. */
+export function holderEnv(
+  root: string,
+  agent: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    LOKT_ROOT: root,
+    LOKT_NO_DETECT: "1",
+    LOKT_AGENT_ID: agent,
+    LOKT_OWNER: "tester",
+    NO_COLOR: "1",
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  return { ...env, ...extra };
+}
+
+/** Spawns `deno run -A main.ts ...args` and waits for it. */
+export async function lokt(
+  args: string[],
+  options: { env: Record<string, string>; cwd?: string; stdin?: string },
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: options.env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs the CLI in this process with a controlled environment; stdout/stderr are captured. */
+export async function loktInProcess(
+  args: string[],
+  options: { env: Record<string, string>; cwd?: string; now?: () => number; probe?: ProcessProbe },
+): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const probe = options.probe ?? new LinuxProbe();
+  const world: World = {
+    env: (name) => options.env[name],
+    envObject: () => ({ ...options.env }),
+    cwd: () => options.cwd ?? Deno.cwd(),
+    now: options.now ?? (() => Date.now()),
+    pid: Deno.pid,
+    os: Deno.build.os,
+    probe: () => probe,
+    userName: () => "tester",
+    out: (text) => void (stdout += text),
+    err: (text) => void (stderr += text),
+    errIsTerminal: () => false,
+  };
+  const code = await run(args, world);
+  return { code, stdout, stderr };
+}
+
+/** Reads every audit line of a root (rotated files first) as parsed objects. */
+export function auditEvents(root: string): Record<string, unknown>[] {
+  const files: string[] = [];
+  for (const entry of Deno.readDirSync(root)) {
+    const m = entry.name.match(/^audit\.log(?:\.(\d+))?$/);
+    if (m) files.push(entry.name);
+  }
+  const order = (name: string) => (name === "audit.log" ? Infinity : Number(name.split(".").pop()));
+  files.sort((a, b) => order(a) - order(b));
+  const events: Record<string, unknown>[] = [];
+  for (const file of files) {
+    for (const line of Deno.readTextFileSync(`${root}/${file}`).split("\n")) {
+      if (line.trim() !== "") events.push(JSON.parse(line));
+    }
+  }
+  return events;
+}
+
+/** A pid that is certainly not running: one that just exited (and was reaped). */
+export async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true", { stdout: "null", stderr: "null" }).spawn();
+  await child.status;
+  return child.pid;
+}

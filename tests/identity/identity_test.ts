@@ -1,0 +1,117 @@
+import { assertEquals } from "../helpers/assert.ts";
+import { resolveIdentity } from "../../src/identity/identity.ts";
+import { FakeProbe } from "../helpers/fake_probe.ts";
+
+function resolve(
+  probe: FakeProbe,
+  env: Record<string, string>,
+  detect: "all" | "session" | "none" = "all",
+) {
+  return resolveIdentity({ env: (k) => env[k], probe, pid: 100, detect, userName: () => "dbuser" });
+}
+
+/** init(1) - terminal(50) - bash(60, session leader) - lokt(100) */
+function terminal(): FakeProbe {
+  return new FakeProbe()
+    .add({ pid: 1, comm: "systemd" })
+    .add({ pid: 50, ppid: 1, comm: "gnome-terminal" })
+    .add({ pid: 60, ppid: 50, sid: 60, comm: "bash" })
+    .add({ pid: 100, ppid: 60, sid: 60, comm: "deno" });
+}
+
+Deno.test("owner: LOKT_OWNER, else USER, else the user database, else unknown", () => {
+  const p = terminal();
+  assertEquals(resolve(p, { LOKT_OWNER: "bot-1", USER: "alice" }).owner, "bot-1");
+  assertEquals(resolve(p, { USER: "alice" }).owner, "alice");
+  assertEquals(resolve(p, { LOGNAME: "bob" }).owner, "bob");
+  assertEquals(resolve(p, {}).owner, "dbuser");
+  assertEquals(
+    resolveIdentity({
+      env: () => undefined,
+      probe: p,
+      pid: 100,
+      detect: "all",
+      userName: () => undefined,
+    }).owner,
+    "unknown",
+  );
+});
+
+Deno.test("agent id: LOKT_AGENT_ID wins and names no process", () => {
+  const id = resolve(terminal(), { LOKT_AGENT_ID: "worker-3", CLAUDE_CODE_SESSION_ID: "abc" });
+  assertEquals([id.agentId, id.agentSource, id.anchor], ["worker-3", "LOKT_AGENT_ID", undefined]);
+});
+
+Deno.test("agent id: a harness session variable, anchored to the harness process when it is an ancestor", () => {
+  const probe = terminal().add({ pid: 70, ppid: 60, sid: 60, comm: "claude" });
+  probe.processes.get(100)!.ppid = 70;
+  const id = resolve(probe, { CLAUDE_CODE_SESSION_ID: "5f0c" });
+  assertEquals(id.agentId, "claude-code:5f0c");
+  assertEquals(id.agentSource, "CLAUDE_CODE_SESSION_ID");
+  assertEquals(id.anchor?.pid, 70);
+  const codex = resolve(terminal(), { CODEX_THREAD_ID: "t-9" });
+  assertEquals([codex.agentId, codex.anchor], ["codex:t-9", undefined]);
+});
+
+Deno.test("agent id: a harness process among the ancestors, even under node", () => {
+  const probe = terminal()
+    .add({
+      pid: 70,
+      ppid: 60,
+      sid: 60,
+      comm: "node",
+      argv: ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"],
+    })
+    .add({ pid: 80, ppid: 70, sid: 80, comm: "bash" });
+  probe.processes.get(100)!.ppid = 80;
+  probe.processes.get(100)!.sid = 80;
+  const id = resolve(probe, { CLAUDECODE: "1" });
+  assertEquals(id.agentId, "claude-code:70-s70");
+  assertEquals(id.anchor?.pid, 70);
+});
+
+Deno.test("agent id: OPENCODE_PID names the harness process", () => {
+  const probe = terminal().add({ pid: 70, ppid: 60, sid: 60, comm: "bun" });
+  probe.processes.get(100)!.ppid = 70;
+  const id = resolve(probe, { OPENCODE_PID: "70" });
+  assertEquals([id.agentId, id.anchor?.pid], ["opencode:70-s70", 70]);
+});
+
+Deno.test("agent id: otherwise the terminal session, anchored to its leader", () => {
+  const id = resolve(terminal(), {});
+  assertEquals(id.agentId, "session:60-s60");
+  assertEquals(id.anchor?.pid, 60);
+  assertEquals(id.agentSource, "session leader (bash), pid 60");
+});
+
+Deno.test("agent id: two sessions of one user are two holders", () => {
+  const probe = terminal()
+    .add({ pid: 61, ppid: 50, sid: 61, comm: "bash" })
+    .add({ pid: 101, ppid: 61, sid: 61, comm: "deno" });
+  const a = resolve(probe, {});
+  const b = resolveIdentity({
+    env: () => undefined,
+    probe,
+    pid: 101,
+    detect: "all",
+    userName: () => "u",
+  });
+  assertEquals(a.agentId === b.agentId, false);
+});
+
+Deno.test("agent id: lokt as its own session leader falls back to its parent", () => {
+  const probe = terminal();
+  probe.processes.get(100)!.sid = 100;
+  const id = resolve(probe, {});
+  assertEquals([id.agentId, id.anchor?.pid], ["session:60-s60", 60]);
+  assertEquals(id.agentSource, "parent process (bash), pid 60");
+});
+
+Deno.test("detection off: no agent id and no process unless LOKT_AGENT_ID says so", () => {
+  const id = resolve(terminal(), { CLAUDE_CODE_SESSION_ID: "x" }, "none");
+  assertEquals([id.agentId, id.anchor], ["", undefined]);
+  const sessionOnly = resolve(terminal().add({ pid: 70, ppid: 60, comm: "claude" }), {
+    CLAUDE_CODE_SESSION_ID: "x",
+  }, "session");
+  assertEquals(sessionOnly.agentId, "session:60-s60");
+});

@@ -1,0 +1,106 @@
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { decodeLock, encodeLock, type LockRecord } from "../../src/locks/lockfile.ts";
+
+const record: LockRecord = {
+  name: "build",
+  lockId: "0123456789abcdef0123456789abcdef",
+  kind: "guard",
+  owner: "alice",
+  host: "box",
+  agentId: "session:42-7",
+  pid: 4821,
+  pidStart: "58035",
+  pidSource: "self",
+  bootId: "b1",
+  pidNs: "4026531836",
+  child: { pid: 4822, start: "58040" },
+  command: ["make", "build"],
+  acquiredMs: Date.UTC(2026, 10, 22, 5, 0, 0, 123),
+  renewedMs: Date.UTC(2026, 10, 22, 5, 1, 0, 0),
+  ttlMs: 300_000,
+  expiresMs: Date.UTC(2026, 10, 22, 5, 6, 0, 0),
+  fence: 17,
+};
+
+Deno.test("a record survives encode then decode unchanged", () => {
+  const decoded = decodeLock(encodeLock(record));
+  assertEquals(decoded, { kind: "ok", lock: record });
+});
+
+Deno.test("the file keeps the original tool's field names first, then lokt's own", () => {
+  const keys = Object.keys(JSON.parse(encodeLock(record)));
+  assertEquals(keys.slice(0, 10), [
+    "version",
+    "name",
+    "lock_id",
+    "owner",
+    "host",
+    "pid",
+    "agent_id",
+    "acquired_ts",
+    "ttl_sec",
+    "expires_at",
+  ]);
+  const body = JSON.parse(encodeLock(record));
+  assertEquals(body.version, 1);
+  assertEquals(body.ttl_sec, 300);
+  assertEquals(body.fence, 17);
+  assertEquals(body.liveness, "guard");
+});
+
+Deno.test("a lock file written by the original tool is read", () => {
+  const original = `{
+  "version": 1,
+  "name": "foo",
+  "lock_id": "6354625f00da4fb88ed328e2f262e99c",
+  "owner": "root",
+  "host": "vm",
+  "pid": 7759,
+  "pid_start_ns": 57178,
+  "agent_id": "agent-1f78",
+  "acquired_ts": "2026-11-22T04:08:37.120720926-05:00",
+  "ttl_sec": 300
+}`;
+  const decoded = decodeLock(original);
+  assert(decoded.kind === "ok", JSON.stringify(decoded));
+  assertEquals(decoded.lock.kind, "lock");
+  assertEquals(decoded.lock.owner, "root");
+  assertEquals(decoded.lock.ttlMs, 300_000);
+  assertEquals(decoded.lock.expiresMs, decoded.lock.acquiredMs + 300_000);
+  assertEquals(decoded.lock.fence, 0);
+});
+
+Deno.test("empty, corrupt and newer-version files are told apart", () => {
+  assertEquals(decodeLock(""), { kind: "empty" });
+  assertEquals(decodeLock("  \n"), { kind: "empty" });
+  assertEquals(decodeLock('{"version": 2, "whatever": true}'), { kind: "unsupported", version: 2 });
+  const cases: [string, RegExp][] = [
+    ["{not json", /not JSON/],
+    ["[]", /not a JSON object/],
+    ["42", /not a JSON object/],
+    ["{}", /missing field "acquired_ts"/],
+    ['{"version": "1"}', /version/],
+    ['{"name":"x","owner":"o","host":"h","acquired_ts":"yesterday"}', /not a timestamp/],
+    ['{"name":"x","owner":"o","host":"h","acquired_ts":"2026-01-01T00:00:00Z","pid":-1}', /pid/],
+    [
+      '{"name":"x","owner":"o","host":"h","acquired_ts":"2026-01-01T00:00:00Z","kind":"weird"}',
+      /kind/,
+    ],
+    [
+      '{"name":"x","owner":"o","host":"h","acquired_ts":"2026-01-01T00:00:00Z","command":"ls"}',
+      /command/,
+    ],
+  ];
+  for (const [text, problem] of cases) {
+    const decoded = decodeLock(text);
+    assert(decoded.kind === "corrupt", `${text}: ${JSON.stringify(decoded)}`);
+    assert(problem.test(decoded.problem), `${text}: ${decoded.problem}`);
+  }
+});
+
+Deno.test("unknown fields are ignored", () => {
+  const body = JSON.parse(encodeLock(record));
+  body.future_field = { anything: [1, 2, 3] };
+  const decoded = decodeLock(JSON.stringify(body));
+  assertEquals(decoded, { kind: "ok", lock: record });
+});
