@@ -1,0 +1,80 @@
+/**
+ * Many processes acquiring, waiting, renewing, releasing and dying on a few names at once, with
+ * a witness file per name to catch two holders inside the critical section.
+ */
+
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { auditEvents, tempDir } from "../helpers/cli.ts";
+import { ensureLayout, layoutOf, lockPath } from "../../src/locks/layout.ts";
+import { readRecord } from "../../src/locks/store.ts";
+import { LinuxProbe } from "../../src/identity/proc_linux.ts";
+import { processState } from "../../src/identity/process.ts";
+import { describeStorm, runStorm, type StormResult } from "./harness.ts";
+
+const NAMES = ["alpha", "beta"];
+
+/** Fences handed out twice for one name: two acquisitions that both thought they were new. */
+function duplicateFences(result: StormResult): string[] {
+  const duplicates: string[] = [];
+  for (const [name, fences] of Object.entries(result.stats.fences)) {
+    const seen = new Set<number>();
+    for (const f of fences) {
+      if (seen.has(f)) duplicates.push(`${name}#${f}`);
+      seen.add(f);
+    }
+  }
+  return duplicates;
+}
+
+Deno.test("a mixed storm of acquire, release and takeover never lets two holders in", async () => {
+  using dir = tempDir("lokt-races-");
+  const root = `${dir.path}/root`;
+  const witnessDir = `${dir.path}/witness`;
+  const layout = layoutOf(root);
+  ensureLayout(layout);
+  Deno.mkdirSync(witnessDir);
+
+  const result = await runStorm({
+    workers: 12,
+    durationMs: 10_000,
+    killEveryMs: [150, 600],
+    dieEveryMs: [200, 800],
+    config: (agent) => ({
+      root,
+      names: NAMES,
+      agent,
+      witnessDir,
+      holdMaxMs: 5,
+      waitShare: 0.3,
+      waitMaxMs: 50,
+      renewShare: 0.2,
+      denyShare: 0.1,
+    }),
+  });
+  console.log(`storm, 12 workers on ${NAMES.length} names, ${describeStorm(result)}`);
+
+  assertEquals(result.errors, [], "worker errors");
+  assertEquals(result.overlaps, [], "two holders inside a critical section");
+  assertEquals(duplicateFences(result), [], "a fence handed out twice");
+  assert(result.stats.acquired >= 500, `only ${result.stats.acquired} acquisitions`);
+  assert(result.stats.takeovers >= 3, `only ${result.stats.takeovers} takeovers`);
+  const pruned = auditEvents(root).filter((e) => e.event === "auto-prune").length;
+  assert(pruned >= result.stats.takeovers, `${pruned} auto-prune events`);
+
+  // Whatever is left behind belongs to workers that were killed or quit holding.
+  const probe = new LinuxProbe();
+  const deadHolder = (pid: number, start?: string) => processState(probe, pid, start) === "dead";
+  for (const name of NAMES) {
+    const state = readRecord(lockPath(layout, name), Date.now());
+    if (state.kind === "absent") continue;
+    assertEquals(state.kind, "ok", `${name}: leftover record`);
+    if (state.kind === "ok") {
+      assert(deadHolder(state.lock.pid, state.lock.pidStart), `${name}: held by a live worker`);
+    }
+  }
+  for (const entry of Deno.readDirSync(witnessDir)) {
+    if (entry.name.startsWith(".")) continue; // a temporary file, maybe cut short by a kill
+    const [pid, start] = Deno.readTextFileSync(`${witnessDir}/${entry.name}`).trim().split(" ");
+    assert(deadHolder(Number(pid), start || undefined), `witness ${entry.name} of a live worker`);
+  }
+});
