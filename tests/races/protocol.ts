@@ -38,6 +38,12 @@ export interface StormConfig {
   audit?: { maxBytes: number; keep: number };
   /** JSON-lines file where the worker records every change it made, or undefined for none. */
   journal?: string;
+  /**
+   * Negative control: acquire with the original tool's unsafe takeover (read, decide, delete,
+   * create) instead of the engine, stalling up to this many milliseconds between decide and
+   * delete. Undefined: use the engine.
+   */
+  unsafeStallMs?: number;
 }
 
 /** Commands a coordinator sends, one per line. */
@@ -108,6 +114,11 @@ export interface StatsReport {
 export interface OverlapReport {
   type: "overlap";
   name: string;
+  /**
+   * `inside`: the witness named another live holder on entry; `replaced`: the own witness was
+   * replaced while holding; `lost`: renew or release found the hold gone.
+   */
+  how: "inside" | "replaced" | "lost";
   detail: string;
 }
 

@@ -122,10 +122,13 @@ async function safeAttempt(self: Self, cfg: RaceConfig): Promise<Omit<ResultRepo
  * delete the path, create a new record. Nothing ties the delete to the record that was judged,
  * so a racer that decided on the old record can delete the record another racer just created.
  */
-function unsafeAttempt(self: Self, cfg: RaceConfig): Omit<ResultReport, "passedAt"> {
+function unsafeTakeover(
+  self: Self,
+  name: string,
+  stallMs: number,
+): { kind: "won"; lock: LockRecord; replaced?: string } | { kind: "lost"; outcome: string } {
   const { ctx } = self;
-  const path = lockPath(ctx.layout, cfg.name);
-  const lost = (outcome: string) => ({ type: "result" as const, round: 0, won: false, outcome });
+  const path = lockPath(ctx.layout, name);
   const state = readRecord(path, ctx.now());
   let replaced: string | undefined;
   let fence = 1;
@@ -133,11 +136,11 @@ function unsafeAttempt(self: Self, cfg: RaceConfig): Omit<ResultReport, "passedA
     const old = state.lock;
     const stale = isExpired(old, ctx.now()) ||
       processState(ctx.probe, old.pid, old.pidStart) === "dead";
-    if (!stale) return lost("held");
+    if (!stale) return { kind: "lost", outcome: "held" };
     // A real process is preempted or slowed here now and then; a short busy stall stands in
     // for that (a timer would yield, and then every racer would decide before anyone deletes).
-    if (cfg.unsafeDelayMs) {
-      const until = performance.now() + Math.random() * cfg.unsafeDelayMs;
+    if (stallMs > 0) {
+      const until = performance.now() + Math.random() * stallMs;
       while (performance.now() < until) {
         // stalled
       }
@@ -150,17 +153,26 @@ function unsafeAttempt(self: Self, cfg: RaceConfig): Omit<ResultReport, "passedA
     replaced = old.lockId;
     fence = old.fence + 1;
   } else if (state.kind !== "absent") {
-    return lost(state.kind);
+    return { kind: "lost", outcome: state.kind };
   }
-  const lock = newRecord(self, cfg.name, fence);
-  if (!publishNew(ctx.layout, path, lock)) return lost("held");
+  const lock = newRecord(self, name, fence);
+  if (!publishNew(ctx.layout, path, lock)) return { kind: "lost", outcome: "held" };
+  return { kind: "won", lock, replaced };
+}
+
+function unsafeAttempt(self: Self, cfg: RaceConfig): Omit<ResultReport, "passedAt"> {
+  const taken = unsafeTakeover(self, cfg.name, cfg.unsafeDelayMs ?? 0);
+  if (taken.kind === "lost") {
+    return { type: "result", round: 0, won: false, outcome: taken.outcome };
+  }
+  const { lock, replaced } = taken;
   return {
     type: "result",
     round: 0,
     won: true,
     outcome: "won",
     lockId: lock.lockId,
-    fence,
+    fence: lock.fence,
     replaced,
   };
 }
@@ -274,7 +286,16 @@ class Storm {
     this.stats.attempts++;
     const req = guardRequest(this.self, name);
     let outcome: AcquireOutcome | undefined;
-    if (Math.random() < this.cfg.waitShare) {
+    if (this.cfg.unsafeStallMs !== undefined) {
+      const taken = unsafeTakeover(this.self, name, this.cfg.unsafeStallMs);
+      if (taken.kind === "lost") return undefined;
+      outcome = { kind: "acquired", lock: taken.lock };
+      if (taken.replaced) {
+        // only the lock id of what was replaced matters to the counters and the journal
+        const stale = { ...taken.lock, lockId: taken.replaced };
+        outcome.replaced = { kind: "stale", lock: stale, verdict: undefined as never };
+      }
+    } else if (Math.random() < this.cfg.waitShare) {
       const timeoutMs = 1 + Math.random() * this.cfg.waitMaxMs;
       const waited = await acquireWaiting(this.self.ctx, req, { timeoutMs });
       if (waited.kind === "timeout") {
@@ -312,7 +333,12 @@ class Storm {
     if (Math.random() < this.cfg.renewShare) {
       const renewed = await renew(ctx, { name, lockId: lock.lockId });
       if (renewed.kind !== "renewed") {
-        report({ type: "overlap", name, detail: `renew of a live hold found ${renewed.kind}` });
+        report({
+          type: "overlap",
+          name,
+          how: "lost",
+          detail: `renew of a live hold found ${renewed.kind}`,
+        });
       } else {
         this.journal({ op: "renew", name, lock_id: lock.lockId });
         this.stats.renewed++;
@@ -321,7 +347,12 @@ class Storm {
     if (entered) this.leaveWitness(name);
     const released = await release(ctx, { name, mode: "owner", claim, lockId: lock.lockId });
     if (released.kind !== "released") {
-      report({ type: "overlap", name, detail: `release of a live hold found ${released.kind}` });
+      report({
+        type: "overlap",
+        name,
+        how: "lost",
+        detail: `release of a live hold found ${released.kind}`,
+      });
       return;
     }
     this.journal({ op: "release", name, lock_id: lock.lockId });
@@ -362,7 +393,12 @@ class Storm {
         const [pidText, start] = text.trim().split(" ");
         const pid = Number(pidText);
         if (pid === Deno.pid || processState(this.self.probe, pid, start || undefined) !== "dead") {
-          report({ type: "overlap", name, detail: `entered while pid ${pid} was inside` });
+          report({
+            type: "overlap",
+            name,
+            how: "inside",
+            detail: `entered while pid ${pid} was inside`,
+          });
           return false;
         }
         this.stats.deadWitnesses++;
@@ -387,7 +423,12 @@ class Storm {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     if (text !== this.witnessText) {
-      report({ type: "overlap", name, detail: `own witness replaced by ${JSON.stringify(text)}` });
+      report({
+        type: "overlap",
+        name,
+        how: "replaced",
+        detail: `own witness replaced by ${JSON.stringify(text)}`,
+      });
       return;
     }
     Deno.removeSync(path);
