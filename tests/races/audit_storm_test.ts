@@ -132,9 +132,9 @@ Deno.test("after a storm of 16 processes every audit line parses and no lock cha
     }
   }
   assertEquals(missing, [], "journal entries without their audit event");
-  assert(counts.acquire >= 500, `only ${counts.acquire} acquisitions journaled`);
+  assert(counts.acquire >= 200, `only ${counts.acquire} acquisitions journaled`);
   assert(counts.takeover >= 3, `only ${counts.takeover} takeovers journaled`);
-  assert(counts.renew >= 10 && counts.release >= 500, `journal ${JSON.stringify(counts)}`);
+  assert(counts.renew >= 10 && counts.release >= 200, `journal ${JSON.stringify(counts)}`);
 
   // Each acquisition of a name gets its own fence, also when it took over a dead holder's lock.
   const fences = new Set<string>();

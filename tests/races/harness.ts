@@ -413,7 +413,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     };
     const killer = async () => {
       for (;;) {
-        await sleep(randomBetween(options.killEveryMs));
+        await sleep(Math.min(randomBetween(options.killEveryMs), deadline - preciseNow() + 1));
         if (preciseNow() >= deadline || result.errors.length > 0) return;
         const victim = pick();
         if (victim) {
@@ -425,7 +425,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     };
     const dooms = async () => {
       for (;;) {
-        await sleep(randomBetween(options.dieEveryMs));
+        await sleep(Math.min(randomBetween(options.dieEveryMs), deadline - preciseNow() + 1));
         if (preciseNow() >= deadline || result.errors.length > 0) return;
         const victim = pick();
         if (victim && (await victim.send("die-holding"))) result.dieOrders++;
