@@ -279,3 +279,10 @@ export function status(options: RootOptions = {}): LockStatus[] {
   const listing = listAll(ctx);
   return [...listing.locks, ...listing.freezes].map(statusOf);
 }
+
+// `deno run -A jsr:@lokt/cli <command>` runs this module, the package's default export: hand over
+// to the CLI. Imported only then, so a program that uses the library does not load the CLI.
+if (import.meta.main) {
+  const { main } = await import("./dist/entry.js");
+  await main();
+}

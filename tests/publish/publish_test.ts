@@ -32,3 +32,32 @@ Deno.test("deno publish --dry-run accepts the package, ships the bundle and leav
   }
   assertEquals(watched.map((file) => Deno.readTextFileSync(`${REPO}/${file}`)), before);
 });
+
+Deno.test("the package's default export runs the CLI, as deno run -A jsr:@lokt/cli does", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "lokt-publish-" });
+  try {
+    const run = async (args: string[]) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: dir,
+        env: { NO_COLOR: "1", LOKT_ROOT: `${dir}/root`, LOKT_NO_DETECT: "1" },
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
+    };
+    const viaMod = await run(["run", "-A", `${REPO}/mod.ts`, "version"]);
+    const viaMain = await run(["run", "-A", `${REPO}/main.ts`, "version"]);
+    assertEquals(viaMod.code, 0);
+    assertMatch(viaMod.stdout, /^lokt \S+ \(commit /);
+    assertEquals(viaMod.stdout, viaMain.stdout);
+    assertEquals((await run(["run", "-A", `${REPO}/mod.ts`, "exists", "nothing"])).code, 3);
+
+    // Imported as a library, it runs nothing.
+    const script = `import { withLock } from "${REPO}/mod.ts"; console.log(typeof withLock);`;
+    assertEquals(await run(["eval", script]), { code: 0, stdout: "function\n" });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
