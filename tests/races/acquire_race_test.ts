@@ -6,9 +6,12 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { auditEvents, tempDir } from "../helpers/cli.ts";
 import { ensureLayout, layoutOf } from "../../src/locks/layout.ts";
-import { describeTimings, raceRounds } from "./harness.ts";
+import { describeTimings, NOT_LINUX, raceRounds } from "./harness.ts";
 
-Deno.test("sixteen processes racing for a free lock: exactly one winner in each of 100 rounds", async () => {
+Deno.test({
+  name: "sixteen processes racing for a free lock: exactly one winner in each of 100 rounds",
+  ignore: NOT_LINUX,
+}, async () => {
   using dir = tempDir("lokt-races-");
   const root = `${dir.path}/root`;
   ensureLayout(layoutOf(root));

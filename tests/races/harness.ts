@@ -20,6 +20,12 @@ import {
   type StormStats,
 } from "./protocol.ts";
 
+/**
+ * The race tests run on Linux only: the workers judge liveness with the Linux probe, which reads
+ * `/proc` (on macOS every liveness check spawns `ps`, and hundreds of rounds would take minutes).
+ */
+export const NOT_LINUX = Deno.build.os !== "linux";
+
 /** The worker program. */
 export const WORKER = new URL("./worker.ts", import.meta.url).pathname;
 
@@ -202,7 +208,7 @@ export class WorkerProcess {
   }
 }
 
-/** Runs `fn`, failing with `message` if it takes longer than `ms`. */
+/** Awaits `promise`, failing with `message` if it takes longer than `ms`. */
 export async function within<T>(ms: number, message: string, promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -304,6 +310,8 @@ export interface StormOptions {
   killEveryMs: [number, number];
   /** Pause between orders to a random worker to exit while holding its next lock. */
   dieEveryMs: [number, number];
+  /** Ends the storm before `durationMs` once this holds (checked between kills and orders). */
+  until?: (result: StormResult) => boolean;
 }
 
 /** What a storm saw. */
@@ -343,8 +351,9 @@ function addStats(total: StormStats, more: StormStats): void {
 }
 
 /**
- * Runs `workers` storm workers for `durationMs`, SIGKILLing random workers and ordering others
- * to exit while holding, and replacing every worker that ends; then stops them all.
+ * Runs `workers` storm workers for `durationMs` (or until `until` holds), SIGKILLing random
+ * workers and ordering others to exit while holding, and replacing every worker that ends; then
+ * stops them all.
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
   const result: StormResult = {
@@ -406,6 +415,8 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     started = true;
     await Promise.all(first.map(async (w) => enlist(await w.send("go") ? w : undefined)));
     const deadline = t0 + options.durationMs;
+    const over = () =>
+      preciseNow() >= deadline || result.errors.length > 0 || options.until?.(result) === true;
 
     const pick = (): WorkerProcess | undefined => {
       const list = [...running];
@@ -414,7 +425,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     const killer = async () => {
       for (;;) {
         await sleep(Math.min(randomBetween(options.killEveryMs), deadline - preciseNow() + 1));
-        if (preciseNow() >= deadline || result.errors.length > 0) return;
+        if (over()) return;
         const victim = pick();
         if (victim) {
           running.delete(victim);
@@ -426,7 +437,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     const dooms = async () => {
       for (;;) {
         await sleep(Math.min(randomBetween(options.dieEveryMs), deadline - preciseNow() + 1));
-        if (preciseNow() >= deadline || result.errors.length > 0) return;
+        if (over()) return;
         const victim = pick();
         if (victim && (await victim.send("die-holding"))) result.dieOrders++;
       }
