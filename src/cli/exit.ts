@@ -13,6 +13,12 @@ export const EXIT = {
   notFound: 3,
   notOwner: 4,
   usage: 64,
+  /** guard: the lock was lost (broken by `unlock --force`) while the command ran. */
+  lost: 75,
+  /** guard: the command does not exist. */
+  commandNotFound: 127,
+  /** guard: the command exists but cannot be run. */
+  commandNotExecutable: 126,
 } as const;
 
 /** Exit code for each error code (interruptions add the signal number to 128). */
