@@ -40,7 +40,8 @@ function report(session: Session, error: unknown, json: boolean): number {
 /** Runs one lokt command line (without the program name) and returns its exit code. */
 export async function run(argv: readonly string[], world: World): Promise<number> {
   const session = new Session(world);
-  const [name, ...rest] = argv;
+  // `deno task lokt -- status` hands the task's own `--` through as the first word.
+  const [name, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
   if (name === undefined) {
     world.out(rootHelp(COMMANDS, BUILD_INFO.version));
     return EXIT.usage;
