@@ -7,7 +7,7 @@
  *   deno task build --check    exit 1 if dist/ is stale
  */
 
-const repo = new URL("..", import.meta.url).pathname;
+const repo = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const dist = `${repo}dist`;
 const check = Deno.args.includes("--check");
 const out = Deno.makeTempDirSync({ prefix: "lokt-build-" });

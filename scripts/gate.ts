@@ -7,7 +7,7 @@
  *   deno task test -- tests/locks      only the tests under a path (steps still run)
  */
 
-const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const repo = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const deno = Deno.execPath();
 const testPaths = Deno.args.filter((a) => !a.startsWith("-"));
 const reportDir = `${repo}/.ci/report`;
