@@ -44,15 +44,23 @@ function gitDirAt(dir: string): string | undefined {
   return pointer === undefined ? undefined : resolve(dir, pointer.trim());
 }
 
-/** The common dir of a git dir: worktrees point at the main repository's through `commondir`. */
-function commonDirOf(gitDir: string): string {
-  const common = readTrimmed(`${gitDir}/commondir`);
-  const path = common === undefined || common === "" ? gitDir : resolve(gitDir, common);
+/** The physical path (symlinks and `..` resolved by the kernel), else `path` normalized. */
+function realOr(path: string): string {
   try {
     return Deno.realPathSync(path);
   } catch {
-    return path;
+    return resolve("/", path);
   }
+}
+
+/** The common dir of a git dir: worktrees point at the main repository's through `commondir`. */
+function commonDirOf(gitDir: string): string {
+  const common = readTrimmed(`${gitDir}/commondir`);
+  if (common === undefined || common === "") return realOr(gitDir);
+  // Like git, resolve `commondir` physically: `..` from a git dir reached through a symlink
+  // must climb the real directory, not the link's parent.
+  const absolute = /^(\/|[A-Za-z]:[\\/])/.test(common);
+  return realOr(absolute ? common : `${gitDir}/${common}`);
 }
 
 /** Finds the lock root for a process in `cwd` with environment `env`. */
@@ -66,7 +74,7 @@ export function findRoot(env: (name: string) => string | undefined, cwd: string)
   const gitDirEnv = env("GIT_DIR");
   if (gitDirEnv !== undefined && gitDirEnv !== "") {
     const common = env("GIT_COMMON_DIR");
-    const commonDir = common ? resolve(cwd, common) : commonDirOf(resolve(cwd, gitDirEnv));
+    const commonDir = common ? realOr(resolve(cwd, common)) : commonDirOf(resolve(cwd, gitDirEnv));
     return {
       path: `${commonDir}/lokt`,
       method: "git",
