@@ -79,6 +79,11 @@ function unknownFlag(spec: CommandSpec, token: string): UsageError {
   );
 }
 
+/** `--`, `--x`, `-x`: a word that cannot be a flag's value unless given as `--flag=VALUE`. */
+function looksLikeFlag(token: string): boolean {
+  return token.startsWith("-") && token.length > 1 && !/^-\d/.test(token);
+}
+
 /** The result of parsing: the arguments, or a request for help. */
 export type ParseResult = { kind: "args"; args: ParsedArgs } | { kind: "help" };
 
@@ -103,19 +108,17 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParseResu
     }
     let flag: FlagSpec | undefined;
     let inline: string | undefined;
-    if (token.startsWith("--") && token.length > 2) {
+    if (!looksLikeFlag(token)) {
+      positionals.push(token);
+      continue;
+    }
+    if (token.startsWith("--")) {
       const eq = token.indexOf("=");
       const name = eq < 0 ? token.slice(2) : token.slice(2, eq);
       inline = eq < 0 ? undefined : token.slice(eq + 1);
       flag = byLong.get(name);
-    } else if (token.startsWith("-") && token.length === 2) {
+    } else if (token.length === 2) {
       flag = byShort.get(token[1]);
-    } else if (token.startsWith("-") && token.length > 2 && !/^-\d/.test(token)) {
-      deferred ??= unknownFlag(spec, token);
-      continue;
-    } else {
-      positionals.push(token);
-      continue;
     }
     if (flag === undefined) {
       deferred ??= unknownFlag(spec, token);
@@ -139,7 +142,8 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParseResu
     }
     let raw = inline;
     if (raw === undefined) {
-      if (i + 1 >= argv.length || argv[i + 1] === "--") {
+      // `--ttl --json` is a forgotten value, not a duration named "--json".
+      if (i + 1 >= argv.length || looksLikeFlag(argv[i + 1])) {
         deferred ??= new UsageError(
           `--${flag.name} needs a value (${flag.placeholder ?? flag.type})`,
           `see \`lokt ${spec.name} --help\``,
