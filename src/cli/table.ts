@@ -143,6 +143,115 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/exists.ts"),
   },
   {
+    name: "prime",
+    summary: "print lokt instructions for an agent tool (CLAUDE.md, .cursorrules, ...)",
+    usage: "[--format FORMAT] [--json]",
+    positionals: [],
+    flags: [
+      {
+        name: "format",
+        type: "string",
+        placeholder: "FORMAT",
+        summary: "claude-md (default), cursorrules, windsurfrules, copilot, clinerules or aider",
+        choices: ["claude-md", "cursorrules", "windsurfrules", "copilot", "clinerules", "aider"],
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Prints instructions that teach an agent to use lokt in this repository, in the file " +
+      "flavour its tool reads: CLAUDE.md (claude-md), .cursorrules, .windsurfrules, " +
+      ".github/copilot-instructions.md (copilot), .clinerules, or aider's CONVENTIONS.md.",
+      "They name the repository's scripts worth guarding (package.json scripts, deno.json " +
+      "tasks, Makefile targets, justfile recipes) with the `lokt guard` line for each, the " +
+      "locks and freezes held right now, and the rules: guard shared commands, always --wait, " +
+      "ask `lokt why` when blocked, never --force someone else's lock, `unlock --all` after a " +
+      "restart. Read-only: it never creates the lock root.",
+    ],
+    examples: [
+      "lokt prime >> CLAUDE.md",
+      "lokt prime --format cursorrules > .cursorrules",
+      "lokt prime --format aider > CONVENTIONS.md",
+    ],
+    load: () => import("./commands/prime.ts"),
+  },
+  {
+    name: "freeze",
+    summary: "refuse every new lock and guard of NAME for a while",
+    usage: "NAME --ttl D [--reason TEXT] [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [
+      {
+        name: "ttl",
+        type: "duration",
+        placeholder: "D",
+        summary: "how long the freeze lasts (required): 90s, 15m, 1h30m",
+      },
+      {
+        name: "reason",
+        type: "string",
+        placeholder: "TEXT",
+        summary: "why, shown to everyone who is refused",
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Freezes NAME: until the freeze is lifted or its TTL runs out, `lokt lock NAME` and " +
+      "`lokt guard NAME` are refused with exit 2, and with --wait they keep waiting. Locks " +
+      "already held are not touched. Useful during an incident or a release.",
+      "Freezing again as the same owner extends the freeze (new TTL and reason); a freeze of " +
+      "another owner is refused with exit 2. Expired freezes are removed by the next command " +
+      "that meets them, and the removal is recorded in the audit log.",
+      "Exit codes: 0 frozen or extended, 2 already frozen by someone else, 64 bad usage.",
+    ],
+    examples: [
+      'lokt freeze deploy --ttl 30m --reason "incident 4711"',
+      "lokt freeze migrate --ttl 2h --json",
+    ],
+    load: () => import("./commands/freeze.ts"),
+  },
+  {
+    name: "unfreeze",
+    summary: "lift a freeze",
+    usage: "NAME [--force] [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [
+      {
+        name: "force",
+        short: "f",
+        type: "boolean",
+        summary: "lift it whoever set it, and remove an unreadable freeze file (break-glass)",
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Lifts the freeze on NAME. Only the owner who set it may, unless --force; both are " +
+      "recorded in the audit log.",
+      "Exit codes: 0 lifted, 3 no freeze on NAME, 4 frozen by someone else (use --force), " +
+      "64 bad usage.",
+    ],
+    examples: ["lokt unfreeze deploy", "lokt unfreeze deploy --force"],
+    load: () => import("./commands/unfreeze.ts"),
+  },
+  {
+    name: "why",
+    summary: "explain whether NAME can be acquired now, and what to do if not",
+    usage: "NAME [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [JSON_FLAG],
+    description: [
+      "Diagnoses NAME as `lokt lock NAME` would see it, for you: the freeze, the holder (owner, " +
+      "host, PID and whether it is alive, age, TTL), stale or corrupted lock files, the waiting " +
+      "queue and the fence, then suggests commands that resolve it.",
+      "Strictly read-only: it changes no file, writes no audit line and does not even create " +
+      "the lock root. It is a snapshot: `lokt why NAME && lokt lock NAME` can still lose a race.",
+      "Exit codes: 0 acquisition would succeed (free; stale, and would be taken over; or held " +
+      "by you already), 2 blocked (held by someone else, frozen, or waiters queued first), " +
+      "64 bad usage.",
+    ],
+    examples: ["lokt why build", "lokt why deploy --json"],
+    load: () => import("./commands/why.ts"),
+  },
+  {
     name: "version",
     summary: "print the version, commit and build date",
     usage: "[--json]",

@@ -1,0 +1,68 @@
+/** `lokt prime`: instructions for an agent tool, naming this repository's scripts and locks. */
+
+import { listAll } from "../../locks/inspect.ts";
+import {
+  detectScripts,
+  fileReader,
+  PRIME_FILES,
+  type PrimeFacts,
+  type PrimeFormat,
+  projectDir,
+  renderPrime,
+  rootFacts,
+  suggestion,
+} from "../../prime/mod.ts";
+import { expectPositionals } from "../args.ts";
+import type { Session } from "../session.ts";
+import type { ParsedArgs } from "../spec.ts";
+import { findCommand } from "../table.ts";
+
+/** Runs `lokt prime`. Read-only: it never creates the lock root. */
+export function run(args: ParsedArgs, session: Session): number {
+  expectPositionals(findCommand("prime")!, args);
+  const format = (args.flags.format ?? "claude-md") as PrimeFormat;
+  const project = projectDir(session.world.cwd());
+  const ctx = session.readOnlyContext();
+  const facts: PrimeFacts = {
+    scripts: detectScripts(fileReader(project)),
+    ...rootFacts(listAll(ctx), ctx.now()),
+  };
+  const text = renderPrime(facts, format);
+  if (args.flags.json !== true) {
+    session.out(text);
+    return 0;
+  }
+  session.json({
+    format,
+    file: PRIME_FILES[format],
+    project,
+    root: ctx.layout.root,
+    scripts: facts.scripts.map((s) => ({
+      source: s.source,
+      script: s.script,
+      lock_name: s.lockName,
+      command: s.command,
+      ttl: s.ttl,
+      already_guarded: s.guarded,
+      suggestion: suggestion(s),
+    })),
+    locks: facts.locks.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      holder: l.holder,
+      agent_id: l.agentId,
+      command: l.command,
+      age_sec: Math.round(l.ageMs) / 1000,
+      state: l.state,
+    })),
+    freezes: facts.freezes.map((f) => ({
+      name: f.name,
+      holder: f.holder,
+      remaining_sec: f.remainingMs === undefined ? 0 : Math.round(f.remainingMs) / 1000,
+      reason: f.reason,
+    })),
+    unreadable: facts.unreadable,
+    text,
+  });
+  return 0;
+}
