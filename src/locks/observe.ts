@@ -1,0 +1,81 @@
+/**
+ * Gathers what `why` needs about one name, strictly read-only: no kernel lock (taking it would
+ * create the fence file), no pruning, no audit line, nothing created. What it returns is a
+ * best-effort snapshot: the files may change while it reads them.
+ */
+
+import { processState } from "../identity/process.ts";
+import type { LockContext } from "./context.ts";
+import { inspect } from "./inspect.ts";
+import { fencePath } from "./layout.ts";
+import { assertValidName } from "./name.ts";
+import { listQueue } from "./queue.ts";
+import { scopeOf } from "./stale.ts";
+import type { Asker, RecordSeen, WaiterSeen, WhyObservation } from "./why.ts";
+
+function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSeen {
+  const entry = inspect(ctx, name, kind);
+  const state = entry.state;
+  switch (state.kind) {
+    case "absent":
+      return { kind: "absent" };
+    case "ok":
+      return { kind: "ok", record: state.lock, verdict: entry.verdict! };
+    case "empty":
+    case "corrupt":
+      return { kind: "unreadable", cause: state.kind, problem: state.problem, ageMs: state.ageMs };
+    case "unreadable":
+      return { kind: "unreadable", cause: "io", problem: state.problem, ageMs: 0 };
+    case "unsupported":
+      return { kind: "unsupported", version: state.version };
+  }
+}
+
+/** The fence counter of `name` as last written (0 when the name was never acquired). */
+export function readFenceCounter(ctx: LockContext, name: string): number {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(fencePath(ctx.layout, name));
+  } catch {
+    return 0;
+  }
+  const value = Number(text.trim());
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
+function waiters(ctx: LockContext, name: string): WaiterSeen[] {
+  const machine = ctx.probe.machine();
+  return listQueue(ctx, name).map((ticket) => {
+    const scope = scopeOf(ticket, machine);
+    if (scope === "remote") return { ticket, process: "remote" };
+    if (scope === "rebooted") return { ticket, process: "dead" };
+    const state = processState(ctx.probe, ticket.pid, ticket.start);
+    return { ticket, process: state === "dead" ? "dead" : "alive" };
+  });
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the lock, freeze, queue and fence of `name`, changing nothing. */
+export function observe(ctx: LockContext, name: string, asker: Asker): WhyObservation {
+  assertValidName(name);
+  const rootExists = exists(ctx.layout.root);
+  const absent: RecordSeen = { kind: "absent" };
+  return {
+    name,
+    nowMs: ctx.now(),
+    rootExists,
+    lock: rootExists ? seen(ctx, name, "lock") : absent,
+    freeze: rootExists ? seen(ctx, name, "freeze") : absent,
+    waiters: rootExists ? waiters(ctx, name) : [],
+    fence: rootExists ? readFenceCounter(ctx, name) : 0,
+    asker,
+  };
+}
