@@ -23,6 +23,8 @@ export interface FlagSpec {
 export interface PositionalSpec {
   name: string;
   optional?: boolean;
+  /** Fixed set of accepted values (completions offer them). */
+  choices?: readonly string[];
 }
 
 /** Parsed flag values by long name. */

@@ -1,0 +1,221 @@
+/**
+ * Following the audit log (`lokt audit --tail`): new lines are read as they are appended, across
+ * rotations, until the caller aborts. Woken by file-system events on the root directory, with
+ * polling as the fallback (and as a safety net for missed events). Read-only.
+ */
+
+import {
+  type AuditFilter,
+  completeLines,
+  EventCollector,
+  type LogPosition,
+  readFrom,
+} from "./reader.ts";
+import type { LoggedEvent } from "./event.ts";
+import { rotatedLogs } from "./writer.ts";
+
+/** Options of {@link followAudit}. */
+export interface FollowOptions {
+  filter?: AuditFilter;
+  /** Stops following. */
+  signal: AbortSignal;
+  /** Called with each new matching event, in log order. */
+  onEvent: (event: LoggedEvent) => void;
+  /** Called when lines could not be parsed, with how many. */
+  onSkipped?: (count: number) => void;
+  /** Poll only, no file-system events. */
+  noWatch?: boolean;
+  /** Polling interval when file-system events are not available. */
+  pollMs?: number;
+  /** Polling interval as a safety net while file-system events arrive. */
+  watchedPollMs?: number;
+}
+
+/** Default polling interval without file-system events. */
+export const FOLLOW_POLL_MS = 250;
+/** Default safety-net polling interval with file-system events. */
+export const FOLLOW_WATCHED_POLL_MS = 1_000;
+
+function sameFile(info: Deno.FileInfo, pos: LogPosition): boolean {
+  return (info.ino ?? 0) === pos.ino && info.dev === pos.dev;
+}
+
+/** One wake-up source: a watcher on the root directory (once it exists), else nothing. */
+class Wakeup {
+  #watcher?: Deno.FsWatcher;
+  #pending = false;
+  #wake?: () => void;
+  readonly #dir: string;
+  readonly #enabled: boolean;
+
+  constructor(dir: string, enabled: boolean) {
+    this.#dir = dir;
+    this.#enabled = enabled;
+  }
+
+  get watching(): boolean {
+    return this.#watcher !== undefined;
+  }
+
+  /** Starts watching if it can (the directory may not exist yet; try again later). */
+  tryWatch(): void {
+    if (!this.#enabled || this.#watcher !== undefined) return;
+    try {
+      this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
+    } catch {
+      return; // no directory yet, or out of inotify instances: poll
+    }
+    const watcher = this.#watcher;
+    (async () => {
+      for await (const _ of watcher) this.#ring();
+    })().catch(() => {}).finally(() => {
+      if (this.#watcher === watcher) this.#watcher = undefined;
+      this.#ring();
+    });
+  }
+
+  #ring(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  /** Resolves after `ms`, on a file-system event, or on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#pending || signal.aborted) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        this.#wake = undefined;
+        this.#pending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  close(): void {
+    try {
+      this.#watcher?.close();
+    } catch {
+      // already closed
+    }
+    this.#watcher = undefined;
+  }
+}
+
+/**
+ * Follows the audit log at `path` from `from` (where {@link readAudit} stopped; undefined when
+ * there was no log yet) until `options.signal` aborts.
+ *
+ * Race: the log rotates by linking `audit.log` to `audit.log.N` and removing `audit.log`. The
+ * follower knows its file by inode: when the path names another inode, it finishes the old file
+ * (found among the rotated ones by inode), reads any newer rotated files whole, then starts the
+ * new live file at its beginning. A line is only taken once its newline is there.
+ */
+export async function followAudit(
+  path: string,
+  from: LogPosition | undefined,
+  options: FollowOptions,
+): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const wakeup = new Wakeup(dir, options.noWatch !== true);
+  const collector = new EventCollector(options.filter, 0);
+  let pos = from;
+  const emit = (lines: string[]) => {
+    const skippedBefore = collector.skipped;
+    for (const line of lines) {
+      const event = collector.add(line);
+      if (event !== undefined) options.onEvent(event);
+    }
+    if (collector.skipped > skippedBefore) options.onSkipped?.(collector.skipped - skippedBefore);
+  };
+
+  /** Reads `file` from `offset`; returns the new offset. */
+  const drain = (file: Deno.FsFile, offset: number, whole: boolean): number => {
+    let bytes = readFrom(file, offset);
+    if (whole && bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) {
+      bytes = new Uint8Array([...bytes, 0x0a]);
+    }
+    const { lines, consumed } = completeLines(bytes);
+    emit(lines);
+    return offset + consumed;
+  };
+
+  const catchUpRotated = (previous: LogPosition | undefined) => {
+    // The old live file, now rotated: finish it, then read anything rotated after it.
+    let after = Infinity;
+    const rotated = rotatedLogs(path);
+    if (previous !== undefined) {
+      for (const r of rotated) {
+        let file: Deno.FsFile;
+        try {
+          file = Deno.openSync(r.path, { read: true });
+        } catch {
+          continue;
+        }
+        try {
+          if (!sameFile(file.statSync(), previous)) continue;
+          drain(file, previous.offset, true);
+          after = r.n;
+        } finally {
+          file.close();
+        }
+        break;
+      }
+    }
+    for (const r of rotated) {
+      if (r.n <= after) continue;
+      try {
+        const file = Deno.openSync(r.path, { read: true });
+        try {
+          drain(file, 0, true);
+        } finally {
+          file.close();
+        }
+      } catch {
+        // pruned meanwhile
+      }
+    }
+  };
+
+  const step = () => {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return; // between rotation's link and remove
+      throw error;
+    }
+    try {
+      const info = file.statSync();
+      if (pos === undefined || !sameFile(info, pos)) {
+        if (pos !== undefined) catchUpRotated(pos);
+        pos = { dev: info.dev, ino: info.ino ?? 0, offset: 0 };
+      }
+      // A log cut shorter by hand starts over from its beginning.
+      if (info.size < pos.offset) pos.offset = 0;
+      if (info.size > pos.offset) pos.offset = drain(file, pos.offset, false);
+    } finally {
+      file.close();
+    }
+  };
+
+  try {
+    while (!options.signal.aborted) {
+      wakeup.tryWatch();
+      step();
+      const ms = wakeup.watching
+        ? options.watchedPollMs ?? FOLLOW_WATCHED_POLL_MS
+        : options.pollMs ?? FOLLOW_POLL_MS;
+      await wakeup.wait(ms, options.signal);
+    }
+  } finally {
+    wakeup.close();
+  }
+}
