@@ -219,6 +219,65 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/demo.ts"),
   },
   {
+    name: "freeze",
+    summary: "refuse every new lock and guard of NAME for a while",
+    usage: "NAME --ttl D [--reason TEXT] [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [
+      {
+        name: "ttl",
+        type: "duration",
+        placeholder: "D",
+        summary: "how long the freeze lasts (required): 90s, 15m, 1h30m",
+      },
+      {
+        name: "reason",
+        type: "string",
+        placeholder: "TEXT",
+        summary: "why, shown to everyone who is refused",
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Freezes NAME: until the freeze is lifted or its TTL runs out, `lokt lock NAME` and " +
+      "`lokt guard NAME` are refused with exit 2, and with --wait they keep waiting. Locks " +
+      "already held are not touched. Useful during an incident or a release.",
+      "Freezing again as the same owner extends the freeze: a new TTL from now, and a new " +
+      "reason if --reason is given. A freeze of another owner is refused with exit 2. Expired " +
+      "freezes are removed by the next command that meets them, and the removal is recorded in " +
+      "the audit log.",
+      "Exit codes: 0 frozen or extended, 2 already frozen by someone else, 64 bad usage.",
+    ],
+    examples: [
+      'lokt freeze deploy --ttl 30m --reason "incident 4711"',
+      "lokt freeze migrate --ttl 2h --json",
+    ],
+    load: () => import("./commands/freeze.ts"),
+  },
+  {
+    name: "unfreeze",
+    summary: "lift a freeze",
+    usage: "NAME [--force] [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [
+      {
+        name: "force",
+        short: "f",
+        type: "boolean",
+        summary: "lift it whoever set it, and remove an unreadable freeze file (break-glass)",
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Lifts the freeze on NAME. Only the owner who set it may, unless --force; both are " +
+      "recorded in the audit log.",
+      "Exit codes: 0 lifted, 3 no freeze on NAME, 4 frozen by someone else (use --force), " +
+      "64 bad usage.",
+    ],
+    examples: ["lokt unfreeze deploy", "lokt unfreeze deploy --force"],
+    load: () => import("./commands/unfreeze.ts"),
+  },
+  {
     name: "version",
     summary: "print the version, commit and build date",
     usage: "[--json]",

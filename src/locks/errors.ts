@@ -147,3 +147,38 @@ export class UnreadableLockError extends LoktError {
     this.state = state;
   }
 }
+
+/** `freeze` found a freeze set by another owner (exit 2). */
+export class AlreadyFrozenError extends LoktError {
+  readonly lockName: string;
+  readonly freeze: LockRecord;
+
+  constructor(lockName: string, freeze: LockRecord, nowMs: number) {
+    super(
+      "frozen",
+      `"${lockName}" is already frozen by ${freeze.owner}@${freeze.host} for another ${
+        formatDuration((freeze.expiresMs ?? nowMs) - nowMs)
+      }${freeze.reason ? `: ${freeze.reason}` : ""}`,
+      {
+        hint:
+          `only ${freeze.owner} can extend it; lift it with \`lokt unfreeze ${lockName} --force\``,
+      },
+    );
+    this.lockName = lockName;
+    this.freeze = freeze;
+  }
+}
+
+/** A freeze file that cannot be parsed (exit 1); `unfreeze --force` removes it. */
+export class UnreadableFreezeError extends LoktError {
+  readonly lockName: string;
+  readonly state: UnreadableState;
+
+  constructor(lockName: string, state: UnreadableState) {
+    super("corrupt", `freeze file of "${lockName}" is unreadable: ${state.problem}`, {
+      hint: `remove it with \`lokt unfreeze ${lockName} --force\``,
+    });
+    this.lockName = lockName;
+    this.state = state;
+  }
+}

@@ -85,7 +85,10 @@ export type FreezeOutcome =
   | { kind: "held"; freeze: LockRecord }
   | { kind: "unreadable"; state: UnreadableState };
 
-/** Freezes `name`; the owner of an active freeze may extend it (new TTL and reason). */
+/**
+ * Freezes `name`; the owner of an active freeze may extend it (new TTL; new reason if given, else
+ * the old one).
+ */
 export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutcome> {
   assertValidName(req.name);
   return withNameMutex(ctx.layout, req.name, () => {
@@ -110,7 +113,8 @@ export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutc
       ttlMs: req.ttlMs,
       expiresMs: now + req.ttlMs,
       fence: 0,
-      reason: req.reason,
+      // Extending without a new reason keeps the one people were told.
+      reason: req.reason ?? existing?.reason,
     };
     if (existing !== undefined) {
       replaceRecord(ctx.layout, path, record);
@@ -128,7 +132,7 @@ export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutc
       actor: ctx.actor,
       lockId: record.lockId,
       ttlMs: req.ttlMs,
-      extra: { reason: req.reason ?? "", extended: existing !== undefined },
+      extra: { reason: record.reason ?? "", extended: existing !== undefined },
     });
     return { kind: existing === undefined ? "frozen" : "extended", freeze: record };
   });
