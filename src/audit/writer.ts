@@ -1,4 +1,5 @@
 import { type AuditEvent, encodeEvent } from "./event.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** Where lock operations send their events. */
 export interface AuditSink {
@@ -104,6 +105,7 @@ export class AuditWriter implements AuditSink {
    */
   #rotate(file: Deno.FsFile): boolean {
     file.lockSync(true);
+    haltPoint("audit.rotate.locked");
     try {
       const mine = file.statSync();
       let current: Deno.FileInfo;
@@ -122,7 +124,9 @@ export class AuditWriter implements AuditSink {
           if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
         }
       }
+      haltPoint("audit.rotate.after-link");
       Deno.removeSync(this.path);
+      haltPoint("audit.rotate.after-remove");
       this.#prune();
       return true;
     } finally {
@@ -143,7 +147,9 @@ export class AuditWriter implements AuditSink {
 }
 
 function writeWhole(file: Deno.FsFile, bytes: Uint8Array): void {
+  haltPoint("audit.append.before-write");
   let written = file.writeSync(bytes);
+  haltPoint("audit.append.after-write");
   if (written === bytes.length) return;
   // A short write (disk full) must not glue the next line onto this fragment.
   try {

@@ -13,6 +13,7 @@ import type { LockKind, LockRecord } from "./lockfile.ts";
 import { type NameMutex, withNameMutex } from "./mutex.ts";
 import { assertValidName } from "./name.ts";
 import { leaveQueue, type Ticket, waitersAhead } from "./queue.ts";
+import { haltPoint } from "../testing/halt.ts";
 import type { Verdict } from "./stale.ts";
 import {
   isAbandoned,
@@ -172,6 +173,7 @@ function take(
 ): AcquireOutcome {
   // The fence must exceed every fence ever handed out for this name, and is on disk before any
   // record carrying it can be seen.
+  if (replaced !== undefined) haltPoint("acquire.takeover.judged");
   const previousFence = state.kind === "ok" ? state.lock.fence : 0;
   const fence = Math.max(mutex.readFence(), previousFence) + 1;
   mutex.writeFence(fence);
@@ -214,6 +216,7 @@ function take(
   if (!publishNew(ctx.layout, path, lock)) {
     return { kind: "held", blocker: blockerOf(ctx, readRecord(path, ctx.now())) };
   }
+  haltPoint("acquire.published");
   if (req.ticket !== undefined) leaveQueue(req.ticket);
   record(ctx, req, "acquire", lock, replaced ? { took_over: true } : undefined);
   return { kind: "acquired", lock, replaced };
@@ -238,6 +241,7 @@ function reenter(
     expiresMs: ttlMs === undefined ? undefined : now + ttlMs,
   };
   replaceRecord(ctx.layout, path, lock);
+  haltPoint("acquire.reentered");
   if (req.ticket !== undefined) leaveQueue(req.ticket);
   record(ctx, req, "renew", lock, { reentry: true });
   return { kind: "reentered", lock };

@@ -18,6 +18,7 @@ import {
   replaceRecord,
   type UnreadableState,
 } from "./store.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** The freeze standing on a name, as acquisition sees it. */
 export type FreezeState =
@@ -54,6 +55,7 @@ export function freezeState(ctx: LockContext, name: string, prune: boolean): Fre
     case "ok":
       if (!isExpired(state.lock, ctx.now())) return { kind: "active", freeze: state.lock };
       if (prune && removeRecord(path)) {
+        haltPoint("freeze.expired-removed");
         ctx.audit.append({
           ts: ctx.now(),
           event: "freeze-expire",
@@ -125,6 +127,7 @@ export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutc
       if (raced.kind === "unreadable") return raced;
       replaceRecord(ctx.layout, path, record);
     }
+    haltPoint("freeze.published");
     ctx.audit.append({
       ts: now,
       event: "freeze",
@@ -196,6 +199,7 @@ export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<Unfree
           return { kind: "not-owner", freeze: lock };
         }
         removeRecord(path);
+        haltPoint("unfreeze.removed");
         const forced = req.force && lock.owner !== req.owner;
         ctx.audit.append({
           ts: ctx.now(),

@@ -9,6 +9,7 @@
 
 import { IoError } from "../errors.ts";
 import { ensureLayout, fencePath, type Layout } from "./layout.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** The held kernel lock of one name, with access to its fence counter. */
 export interface NameMutex {
@@ -58,7 +59,9 @@ export async function withNameMutex<T>(
         const text = String(fence).padStart(FENCE_WIDTH, "0") + "\n";
         file.seekSync(0, Deno.SeekMode.Start);
         const bytes = new TextEncoder().encode(text);
+        haltPoint("mutex.fence.before-write");
         if (file.writeSync(bytes) !== bytes.length) throw new Error("short write of fence");
+        haltPoint("mutex.fence.after-write");
         // Not synced: see "Durability" in docs/protocol.md for what a power cut can cost.
       },
     };

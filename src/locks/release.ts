@@ -19,6 +19,7 @@ import {
   removeRecord,
   type UnreadableState,
 } from "./store.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** `owner`: release your own; `break-stale`: remove only if stale; `force`: remove anything. */
 export type ReleaseMode = "owner" | "break-stale" | "force";
@@ -56,7 +57,8 @@ export function release(ctx: LockContext, req: ReleaseRequest): Promise<ReleaseO
 function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
   const path = lockPath(ctx.layout, req.name);
   const state = readRecord(path, ctx.now());
-  const audit = (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) =>
+  const audit = (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) => {
+    haltPoint("release.removed");
     ctx.audit.append({
       ts: ctx.now(),
       event,
@@ -67,6 +69,7 @@ function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
       fence: lock?.fence,
       extra,
     });
+  };
 
   if (req.lockId !== undefined) {
     if (state.kind !== "ok" || state.lock.lockId !== req.lockId) {

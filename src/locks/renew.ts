@@ -5,6 +5,7 @@ import { lockPath } from "./layout.ts";
 import type { LockRecord, ProcessRef } from "./lockfile.ts";
 import { withNameMutex } from "./mutex.ts";
 import { readRecord, type RecordState, replaceRecord } from "./store.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** A renewal of one exact hold. */
 export interface RenewRequest {
@@ -42,6 +43,7 @@ export function renew(ctx: LockContext, req: RenewRequest): Promise<RenewOutcome
       expiresMs: current.ttlMs === undefined ? undefined : now + current.ttlMs,
     };
     replaceRecord(ctx.layout, path, lock);
+    haltPoint("renew.replaced");
     ctx.audit.append({
       ts: now,
       event: "renew",

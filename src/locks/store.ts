@@ -8,6 +8,7 @@ import { IoError } from "../errors.ts";
 import { decodeLock, encodeLock, type LockRecord } from "./lockfile.ts";
 import type { Layout } from "./layout.ts";
 import { randomHex } from "./context.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /**
  * A zero-byte or unparsable record younger than this may still be settling (a writer outside
@@ -74,6 +75,7 @@ export function readRecord(path: string, nowMs: number): RecordState {
 function writeTemp(layout: Layout, hint: string, text: string): string {
   const path = `${layout.tmp}/${hint}.${Deno.pid}.${randomHex(4)}.tmp`;
   const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  haltPoint("store.temp.created");
   try {
     const bytes = new TextEncoder().encode(text);
     let off = 0;
@@ -103,7 +105,9 @@ function removeQuietly(path: string): void {
 export function publishNew(layout: Layout, path: string, lock: LockRecord): boolean {
   const temp = writeTemp(layout, lock.name, encodeLock(lock));
   try {
+    haltPoint("store.publish.after-temp-write");
     Deno.linkSync(temp, path);
+    haltPoint("store.publish.after-link");
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
@@ -120,7 +124,9 @@ export function publishNew(layout: Layout, path: string, lock: LockRecord): bool
 export function replaceRecord(layout: Layout, path: string, lock: LockRecord): void {
   const temp = writeTemp(layout, lock.name, encodeLock(lock));
   try {
+    haltPoint("store.replace.before-rename");
     Deno.renameSync(temp, path);
+    haltPoint("store.replace.after-rename");
   } catch (error) {
     removeQuietly(temp);
     throw new IoError(`cannot update ${path}`, error);
@@ -130,7 +136,9 @@ export function replaceRecord(layout: Layout, path: string, lock: LockRecord): v
 /** Removes the record at `path`; false if it was already gone. The caller holds the kernel lock. */
 export function removeRecord(path: string): boolean {
   try {
+    haltPoint("store.remove.before");
     Deno.removeSync(path);
+    haltPoint("store.remove.after");
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
