@@ -1,0 +1,39 @@
+/** Which identity lokt derived for the caller, and how: what its locks will carry. */
+
+import { type Check, check } from "./check.ts";
+
+/** The identity facts doctor shows. */
+export interface IdentityFacts {
+  owner: string;
+  ownerSource: string;
+  agentId: string;
+  agentSource: string;
+  anchorPid?: number;
+}
+
+/** Reports the identity; warns when no agent or session could be told apart. Pure. */
+export function identityCheck(id: IdentityFacts): Check {
+  const details = {
+    owner: id.owner,
+    owner_source: id.ownerSource,
+    agent_id: id.agentId,
+    agent_source: id.agentSource,
+    anchor_pid: id.anchorPid ?? 0,
+  };
+  const owner = `owner ${id.owner} (from ${id.ownerSource})`;
+  if (id.agentId === "") {
+    return check(
+      "identity",
+      "warn",
+      `${owner}; no agent id (${id.agentSource}): every shell of this owner counts as one holder`,
+      { hint: "set LOKT_AGENT_ID to tell your agents or terminals apart", details },
+    );
+  }
+  const anchor = id.anchorPid ? `, plain locks follow pid ${id.anchorPid}` : "";
+  return check(
+    "identity",
+    "ok",
+    `${owner}; agent ${id.agentId} (from ${id.agentSource})${anchor}`,
+    { details },
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * `lokt doctor`: checks that lokt can work reliably with this root and machine, and lists what
+ * needs attention. Every check reports ok, warn or fail with a hint. Read-only, except for a
+ * probe file that the writability check creates in `tmp/` and removes at once; the root is never
+ * created. The outside world comes in through {@link DoctorInputs}.
+ *
+ * @module
+ */
+
+import type { LockContext } from "../locks/context.ts";
+import { listAll, type Listing } from "../locks/inspect.ts";
+import type { RootInfo } from "../root.ts";
+import { judgeAudit, measureAudit } from "./audit_log.ts";
+import { type Check, check, type CheckStatus, countStatuses } from "./check.ts";
+import { FUTURE_TOLERANCE_MS, type FutureRecord, judgeClock, sampleClock } from "./clock.ts";
+import { fileSystemCheck } from "./filesystem.ts";
+import { identityCheck, type IdentityFacts } from "./identity.ts";
+import { corruptCheck, orphanTmpCheck, queueCheck, staleCheck } from "./leftovers.ts";
+import { askProbe, judgeLiveness } from "./liveness.ts";
+import {
+  judgePermissions,
+  readModes,
+  rootCheck,
+  type RootState,
+  rootState,
+  writableCheck,
+} from "./root.ts";
+
+export { type Check, type CheckStatus } from "./check.ts";
+export { type IdentityFacts } from "./identity.ts";
+
+/** Everything doctor reads from outside. */
+export interface DoctorInputs {
+  root: RootInfo;
+  /** A read-only lock context for the root (its audit sink is never used). */
+  ctx: LockContext;
+  identity: IdentityFacts;
+  os: string;
+  pid: number;
+  /** The process's user id, null where there is none (Windows). */
+  uid: number | null;
+  /** The rotation cap in force. */
+  auditMaxBytes: number;
+  /** Monotonic clock, milliseconds. */
+  monotonic: () => number;
+  /** Wall-clock time at which {@link monotonic} read zero. */
+  timeOrigin: number;
+  sleep: (ms: number) => Promise<void>;
+  /** Reads a text file, undefined when it cannot (used for `/proc/self/mountinfo`). */
+  readText: (path: string) => string | undefined;
+  /** Starts a short process and returns its pid once it has exited and been reaped. */
+  exitedPid: () => Promise<number | undefined>;
+}
+
+/** The whole report. */
+export interface DoctorReport {
+  root: RootInfo & { exists: boolean };
+  checks: Check[];
+  counts: Record<CheckStatus, number>;
+  /** No check failed. */
+  ok: boolean;
+}
+
+function skipper(state: RootState): (id: string) => Check {
+  const why = state === "missing"
+    ? "nothing to check: the root does not exist yet"
+    : "not checked: the root is not a directory";
+  return (id) => check(id, "ok", why, { details: { skipped: true } });
+}
+
+function guarded(id: string, run: () => Check): Check {
+  try {
+    return run();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return check(id, "fail", `could not check: ${why}`, {
+      hint: "check the root's permissions (lokt doctor's permissions line)",
+    });
+  }
+}
+
+function futureRecords(listing: Listing | undefined, nowMs: number): FutureRecord[] {
+  if (listing === undefined) return [];
+  const future: FutureRecord[] = [];
+  for (const e of [...listing.locks, ...listing.freezes]) {
+    if (e.state.kind !== "ok") continue;
+    const ahead = e.state.lock.acquiredMs - nowMs;
+    if (ahead > FUTURE_TOLERANCE_MS) future.push({ name: e.name, aheadMs: ahead });
+  }
+  return future;
+}
+
+/** Runs every check, in a fixed order. */
+export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
+  const { ctx, root } = inputs;
+  const layout = ctx.layout;
+  const state = rootState(root.path);
+  const exists = state === "directory";
+  const skipped = skipper(state);
+  /** Checks of the root's contents run only when the root is a directory. */
+  const inRoot = (id: string, run: () => Check) => exists ? guarded(id, run) : skipped(id);
+
+  const checks: Check[] = [
+    rootCheck(root, state),
+    identityCheck(inputs.identity),
+    inRoot("permissions", () => judgePermissions(readModes(layout), inputs.uid, root.path)),
+    inRoot("writable", () => writableCheck(layout, inputs.pid)),
+    fileSystemCheck(root.path, inputs.readText("/proc/self/mountinfo")),
+  ];
+
+  // Read once: the clock check looks at acquisition times, two checks judge the records.
+  let listing: Listing | Error | undefined;
+  try {
+    listing = exists ? listAll(ctx) : undefined;
+  } catch (error) {
+    listing = error instanceof Error ? error : new Error(String(error));
+  }
+  const records = listing instanceof Error ? undefined : listing;
+  const sample = await sampleClock(ctx.now, inputs.monotonic, inputs.timeOrigin, inputs.sleep);
+  checks.push(judgeClock(sample, futureRecords(records, sample.wallMs)));
+  const exited = await inputs.exitedPid();
+  checks.push(judgeLiveness(askProbe(ctx.probe, inputs.pid, exited), inputs.os));
+
+  const judged = (judge: (l: Listing) => Check) => () => {
+    if (listing instanceof Error) throw listing;
+    return judge(listing!);
+  };
+  checks.push(
+    inRoot("stale_locks", judged(staleCheck)),
+    inRoot("corrupt_locks", judged(corruptCheck)),
+    inRoot("orphaned_tmp", () => orphanTmpCheck(layout.tmp, ctx.now())),
+    inRoot("queue", () => queueCheck(ctx, layout.queue)),
+    inRoot(
+      "audit_log",
+      () => judgeAudit(measureAudit(layout.audit), inputs.auditMaxBytes, layout.audit),
+    ),
+  );
+
+  const counts = countStatuses(checks);
+  return { root: { ...root, exists }, checks, counts, ok: counts.fail === 0 };
+}
