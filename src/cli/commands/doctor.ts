@@ -1,0 +1,92 @@
+/** `lokt doctor`: is this root and machine fit for lokt? Read-only; never creates the root. */
+
+import { type Check, type DoctorReport, runDoctor } from "../../doctor/mod.ts";
+import { expectPositionals } from "../args.ts";
+import { EXIT } from "../exit.ts";
+import { auditLimits, type Session } from "../session.ts";
+import type { ParsedArgs } from "../spec.ts";
+import { findCommand } from "../table.ts";
+
+/** Runs `lokt doctor`. */
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
+  expectPositionals(findCommand("doctor")!, args);
+  const world = session.world;
+  const id = session.identity();
+  const report = await runDoctor({
+    root: session.root(),
+    ctx: session.readOnlyContext(),
+    identity: {
+      owner: id.owner,
+      ownerSource: id.ownerSource,
+      agentId: id.agentId,
+      agentSource: id.agentSource,
+      anchorPid: id.anchor?.pid,
+    },
+    os: world.os,
+    pid: world.pid,
+    uid: Deno.uid(),
+    auditMaxBytes: auditLimits((name) => world.env(name)).maxBytes,
+    monotonic: () => performance.now(),
+    timeOrigin: performance.timeOrigin,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    readText: (path) => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return undefined;
+      }
+    },
+    exitedPid,
+  });
+  if (args.flags.json) session.json(reportJson(report));
+  else session.out(reportText(report));
+  return report.ok ? EXIT.ok : EXIT.error;
+}
+
+/** A process that has certainly exited: lokt's own executable, asked for its version. */
+async function exitedPid(): Promise<number | undefined> {
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["--version"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await child.status;
+    return child.pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function reportJson(report: DoctorReport): Record<string, unknown> {
+  return {
+    ok: report.ok,
+    root: {
+      path: report.root.path,
+      method: report.root.method,
+      detail: report.root.detail,
+      exists: report.root.exists,
+    },
+    checks: report.checks.map((c) => ({
+      id: c.id,
+      status: c.status,
+      message: c.message,
+      hint: c.hint,
+      details: c.details,
+    })),
+    summary: report.counts,
+  };
+}
+
+function checkText(c: Check): string {
+  const head = `${c.status.padEnd(5)} ${c.id.padEnd(14)} ${c.message}\n`;
+  return c.hint && c.status !== "ok" ? `${head}${" ".repeat(21)}fix: ${c.hint}\n` : head;
+}
+
+function reportText(report: DoctorReport): string {
+  const { ok, warn, fail } = report.counts;
+  return `lokt doctor: root ${report.root.path}\n\n` +
+    report.checks.map(checkText).join("") +
+    `\n${report.checks.length} checks: ${ok} ok, ${warn} warning(s), ${fail} failure(s)\n`;
+}
