@@ -29,7 +29,12 @@ export function formatIso(ms: number): string {
   const hh = Math.floor(secOfDay / 3600);
   const mm = Math.floor((secOfDay % 3600) / 60);
   const ss = secOfDay % 60;
-  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${
-    pad(ss, 2)
-  }.${pad(millis, 3)}Z`;
+  // Years outside 0000-9999 take a sign and six digits, as Date#toISOString writes them, so that
+  // every time in Date's range reads back (`Date.parse`) as itself.
+  const yyyy = year >= 0 && year <= 9999
+    ? pad(year, 4)
+    : `${year < 0 ? "-" : "+"}${pad(Math.abs(year), 6)}`;
+  return `${yyyy}-${pad(month, 2)}-${pad(day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}.${
+    pad(millis, 3)
+  }Z`;
 }

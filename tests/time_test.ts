@@ -14,3 +14,19 @@ Deno.test("formatIso agrees with Date#toISOString across four centuries", () => 
     assertEquals(formatIso(ms), new Date(ms).toISOString(), String(ms));
   }
 });
+
+Deno.test("formatIso writes years before 0000 and after 9999 with a sign and six digits", () => {
+  const edges = [
+    -8.64e15,
+    8.64e15,
+    Date.UTC(-1, 0, 1),
+    -62_167_219_200_000, // 0000-01-01T00:00:00.000Z
+    -62_167_219_200_001, // -000001-12-31T23:59:59.999Z
+    Date.UTC(10000, 0, 1),
+    Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  ];
+  for (const ms of edges) {
+    assertEquals(formatIso(ms), new Date(ms).toISOString(), String(ms));
+    assertEquals(Date.parse(formatIso(ms)), ms, `${ms} reads back`);
+  }
+});

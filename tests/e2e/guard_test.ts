@@ -1,0 +1,244 @@
+/**
+ * `lokt guard` end to end: exit status pass-through, the child's environment, nesting, renewal,
+ * loss of the lock, signals, and a guard killed while its command runs.
+ */
+
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { auditEvents, holderEnv, lokt, MAIN, tempDir } from "../helpers/cli.ts";
+
+const decoder = new TextDecoder();
+
+/** Starts lokt in the background with piped output. */
+function start(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Polls `check` until it returns a value, for at most `ms`. */
+async function until<T>(what: string, check: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function readLock(root: string, name: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${root}/locks/${name}.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The lock's recorded command pid, once the guard has recorded it. */
+function childPid(root: string, name: string): number | undefined {
+  const pid = readLock(root, name)?.child_pid;
+  return typeof pid === "number" && pid > 0 ? pid : undefined;
+}
+
+Deno.test("guard passes its command's exit status through", async () => {
+  using dir = tempDir();
+  const env = holderEnv(dir.path, "a");
+  const notExecutable = `${dir.path}/data.txt`;
+  Deno.writeTextFileSync(notExecutable, "not a program\n");
+  const table: [string[], number][] = [
+    [["true"], 0],
+    [["false"], 1],
+    [["sh", "-c", "exit 7"], 7],
+    [["lokt-no-such-command"], 127],
+    [[notExecutable], 126],
+    [["sh", "-c", "kill -TERM $$"], 143],
+    [["sh", "-c", "kill -KILL $$"], 137],
+    [["sh", "-c", "kill -INT $$"], 130],
+  ];
+  for (const [command, expected] of table) {
+    const r = await lokt(["guard", "x", "--", ...command], { env });
+    assertEquals(r.code, expected, `${command.join(" ")}: ${r.stderr}`);
+    assertEquals(readLock(dir.path, "x"), undefined, `lock left behind after ${command[0]}`);
+  }
+  const missing = await lokt(["guard", "x", "--", "lokt-no-such-command"], { env });
+  assertMatch(missing.stderr, /command not found: lokt-no-such-command/);
+});
+
+Deno.test("guard gives its command the lock's name, id, root and fence", async () => {
+  using dir = tempDir();
+  const env = holderEnv(dir.path, "a");
+  const r = await lokt([
+    "guard",
+    "x",
+    "--",
+    "sh",
+    "-c",
+    'echo "$LOKT_LOCK_NAME $LOKT_LOCK_ID $LOKT_LOCK_ROOT $LOKT_FENCE"',
+  ], { env });
+  assertEquals(r.code, 0, r.stderr);
+  const acquire = auditEvents(dir.path).find((e) => e.event === "acquire")!;
+  assertEquals(
+    r.stdout.trim(),
+    `x ${acquire.lock_id} ${dir.path} ${acquire.fence}`,
+  );
+});
+
+Deno.test("a lokt on the same name inside the guarded command passes through", async () => {
+  using dir = tempDir();
+  const env = holderEnv(dir.path, "a");
+  const inner = `${Deno.execPath()} run -A ${MAIN}`;
+  const r = await lokt([
+    "guard",
+    "x",
+    "--",
+    "sh",
+    "-c",
+    `${inner} guard x -- echo inner-guard && ${inner} lock x && ${inner} unlock x && echo done`,
+  ], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /inner-guard/);
+  assertMatch(r.stdout, /done/);
+  assertEquals(readLock(dir.path, "x"), undefined);
+  const acquires = auditEvents(dir.path).filter((e) => e.event === "acquire");
+  assertEquals(acquires.length, 1, "the inner commands must not take the lock again");
+});
+
+Deno.test("guard refuses a held lock with exit 2, or N with --conflict-exit-code N", async () => {
+  using dir = tempDir();
+  assertEquals((await lokt(["lock", "x"], { env: holderEnv(dir.path, "a") })).code, 0);
+  const b = holderEnv(dir.path, "b");
+  const held = await lokt(["guard", "x", "--", "echo", "ran"], { env: b });
+  assertEquals(held.code, 2);
+  assertEquals(held.stdout, "");
+  assertMatch(held.stderr, /lock "x" held by tester@/);
+  const custom = await lokt(["guard", "x", "--conflict-exit-code", "99", "--", "true"], { env: b });
+  assertEquals(custom.code, 99);
+  const timedOut = await lokt(
+    ["guard", "x", "-E", "98", "--wait", "--timeout", "200ms", "--quiet", "--", "true"],
+    { env: b },
+  );
+  assertEquals(timedOut.code, 98);
+  const usage = await lokt(["guard", "x"], { env: b });
+  assertEquals(usage.code, 64);
+  assertMatch(usage.stderr, /missing the command/);
+});
+
+Deno.test("a short TTL never runs out while the command runs; contenders are denied", async () => {
+  using dir = tempDir();
+  const guard = start(
+    ["guard", "x", "--ttl", "1s", "--", "sleep", "3.5"],
+    holderEnv(dir.path, "a"),
+  );
+  await until("the command to start", () => childPid(dir.path, "x"));
+  const b = holderEnv(dir.path, "b");
+  const expiries: number[] = [];
+  while (childPid(dir.path, "x") !== undefined) {
+    const lock = readLock(dir.path, "x");
+    if (lock === undefined) break;
+    const expires = Date.parse(String(lock.expires_at));
+    if (expiries.at(-1) !== expires) expiries.push(expires);
+    const contender = await lokt(["lock", "x"], { env: b });
+    if (contender.code === 0) {
+      // Allowed only if the guard had released by then (its command ended meanwhile).
+      const released = auditEvents(dir.path).some((e) =>
+        e.event === "release" && e.lock_id === lock.lock_id
+      );
+      assert(released, `contender got in while the guard held: ${contender.stdout}`);
+      break;
+    }
+    assertEquals(contender.code, 2, contender.stderr);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const r = await finish(guard);
+  assertEquals(r.code, 0, r.stderr);
+  assert(expiries.length >= 3, `expires_at advanced only ${expiries.length - 1} time(s)`);
+  for (let i = 1; i < expiries.length; i++) assert(expiries[i] > expiries[i - 1]);
+  assert(auditEvents(dir.path).filter((e) => e.event === "renew").length >= 3);
+});
+
+Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, exit 75", async () => {
+  using dir = tempDir();
+  const guard = start(["guard", "x", "--", "sleep", "30"], holderEnv(dir.path, "a"));
+  const pid = await until("the command to start", () => childPid(dir.path, "x"));
+  const broke = await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") });
+  assertEquals(broke.code, 0, broke.stderr);
+  const r = await finish(guard);
+  assertEquals(r.code, 75);
+  assertMatch(r.stderr, /lock "x" was lost while the command ran.*stopping the command/);
+  assertEquals(alive(pid), false, "the command must be stopped");
+  const lost = auditEvents(dir.path).filter((e) => e.event === "lost");
+  assertEquals(lost.length, 1);
+  assertEquals((lost[0].extra as Record<string, unknown>).action, "stop");
+});
+
+Deno.test("with --on-lost keep the command finishes after the lock is lost", async () => {
+  using dir = tempDir();
+  const guard = start(
+    ["guard", "x", "--on-lost", "keep", "--", "sh", "-c", "sleep 1.5; echo finished"],
+    holderEnv(dir.path, "a"),
+  );
+  await until("the command to start", () => childPid(dir.path, "x"));
+  assertEquals((await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") })).code, 0);
+  const r = await finish(guard);
+  assertEquals(r.code, 75);
+  assertMatch(r.stdout, /finished/);
+  assertMatch(r.stderr, /letting it finish/);
+});
+
+for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
+  Deno.test(`${signal} to guard reaches the command, releases the lock, exits ${code}`, async () => {
+    using dir = tempDir();
+    const guard = start(
+      ["guard", "x", "--ttl", "1h", "--", "sleep", "30"],
+      holderEnv(dir.path, "a"),
+    );
+    const pid = await until("the command to start", () => childPid(dir.path, "x"));
+    guard.kill(signal);
+    const r = await finish(guard);
+    assertEquals(r.code, code, r.stderr);
+    assertEquals(alive(pid), false, "the command must have received the signal");
+    assertEquals(readLock(dir.path, "x"), undefined, "the lock must be released");
+    assert(auditEvents(dir.path).some((e) => e.event === "release"));
+  });
+}
+
+Deno.test("a SIGKILLed guard's command keeps the lock until it ends; then it is taken at once", async () => {
+  using dir = tempDir();
+  using marks = tempDir();
+  const done = `${marks.path}/done`;
+  const guard = start(
+    ["guard", "x", "--ttl", "1h", "--", "sh", "-c", `sleep 1.5; touch ${done}`],
+    holderEnv(dir.path, "a"),
+  );
+  const pid = await until("the command to start", () => childPid(dir.path, "x"));
+  guard.kill("SIGKILL");
+  await guard.status;
+  const b = holderEnv(dir.path, "b");
+  const during = await lokt(["lock", "x"], { env: b });
+  assertEquals(during.code, 2, "the running command still holds the lock");
+  assertMatch(during.stderr, /held by/);
+  await until("the command to end", () => !alive(pid) || undefined);
+  assert(Deno.statSync(done).isFile);
+  const after = await lokt(["lock", "x"], { env: b });
+  assertEquals(after.code, 0, after.stderr);
+  assertMatch(after.stdout, /took over a stale lock/);
+});
