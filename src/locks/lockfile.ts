@@ -103,6 +103,9 @@ export function encodeLock(lock: LockRecord): string {
 
 class Invalid extends Error {}
 
+/** The largest distance from the epoch a `Date` (and so a timestamp field) can express. */
+const MAX_TIME_MS = 8.64e15;
+
 type Json = Record<string, unknown>;
 
 function str(obj: Json, key: string, required = false): string | undefined {
@@ -146,8 +149,15 @@ function decodeFields(obj: Json): LockRecord {
   const ttlMsField = int(obj, "ttl_ms");
   const ttlSec = int(obj, "ttl_sec");
   const ttlMs = ttlMsField ?? (ttlSec ? ttlSec * 1000 : undefined);
+  if (ttlMs !== undefined && !Number.isSafeInteger(ttlMs)) {
+    throw new Invalid(`field "ttl_sec" is too large`);
+  }
   const expiresMs = time(obj, "expires_at") ??
     (ttlMs === undefined ? undefined : acquiredMs + ttlMs);
+  // A record lokt accepts must be one it can write back and read again unchanged.
+  if (expiresMs !== undefined && Math.abs(expiresMs) > MAX_TIME_MS) {
+    throw new Invalid(`the TTL puts the expiry beyond the last representable time`);
+  }
   const command = obj.command;
   if (
     command !== undefined && command !== null &&

@@ -104,3 +104,32 @@ Deno.test("unknown fields are ignored", () => {
   const decoded = decodeLock(JSON.stringify(body));
   assertEquals(decoded, { kind: "ok", lock: record });
 });
+
+Deno.test("a record dated outside the years 0000-9999 is written back so that it reads the same", () => {
+  for (const ts of ["+275760-09-13T00:00:00.000Z", "-000001-01-01T00:00:00.000Z"]) {
+    const body = {
+      ...JSON.parse(encodeLock(record)),
+      acquired_ts: ts,
+      expires_at: null,
+      ttl_ms: null,
+      ttl_sec: 0,
+    };
+    const first = decodeLock(JSON.stringify(body));
+    assert(first.kind === "ok", `${ts}: ${JSON.stringify(first)}`);
+    assertEquals(decodeLock(encodeLock(first.lock)), first, ts);
+  }
+});
+
+Deno.test("a TTL too large to write back is refused as corrupt, not accepted", () => {
+  const base = { ...JSON.parse(encodeLock(record)), expires_at: null, ttl_ms: null };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ttl_sec: 2 ** 53 - 1 }, /ttl_sec" is too large/],
+    [{ ttl_ms: 2 ** 53 - 1 }, /beyond the last representable time/],
+    [{ acquired_ts: "+275760-09-13T00:00:00.000Z", ttl_ms: 1 }, /beyond the last/],
+  ];
+  for (const [fields, problem] of cases) {
+    const decoded = decodeLock(JSON.stringify({ ...base, ...fields }));
+    assert(decoded.kind === "corrupt", `${JSON.stringify(fields)}: ${JSON.stringify(decoded)}`);
+    assert(problem.test(decoded.problem), decoded.problem);
+  }
+});
