@@ -329,6 +329,87 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/unfreeze.ts"),
   },
   {
+    name: "audit",
+    summary: "show or follow the audit log, filtered",
+    usage: "[--since D|TS] [--until D|TS] [--name NAME] [--event E[,E...]] [--owner O] " +
+      "[--limit N] [--tail] [--json]",
+    positionals: [],
+    flags: [
+      {
+        name: "since",
+        type: "string",
+        placeholder: "D|TS",
+        summary: "events at or after: a duration ago (90m, 2d) or a timestamp (UTC unless zoned)",
+      },
+      {
+        name: "until",
+        type: "string",
+        placeholder: "D|TS",
+        summary: "events at or before: a duration ago or a timestamp",
+      },
+      { name: "name", type: "string", placeholder: "NAME", summary: "events of this lock only" },
+      {
+        name: "event",
+        type: "string",
+        placeholder: "E",
+        summary: "these events only, comma-separated: acquire,deny,release,...",
+      },
+      { name: "owner", type: "string", placeholder: "O", summary: "events by this owner only" },
+      {
+        name: "limit",
+        short: "n",
+        type: "integer",
+        placeholder: "N",
+        summary: "only the last N matching events (with --tail: default 10)",
+      },
+      {
+        name: "tail",
+        short: "f",
+        type: "boolean",
+        summary: "then keep printing new events as they are appended, until Ctrl-C",
+      },
+      { name: "json", type: "boolean", summary: "one JSON object per line (JSONL), as logged" },
+    ],
+    description: [
+      "Prints the events of the audit log (rotated files included, oldest first), one per " +
+      "line: time (UTC), event, lock name, owner@host, agent id, then pid, fence, TTL and " +
+      "any extra fields. Filters combine: an event is shown only when it passes all of them.",
+      "--tail prints the last matching events (10 unless --limit says otherwise), then follows " +
+      "the log across rotations until interrupted; Ctrl-C or SIGTERM ends it with exit 0.",
+      "--json prints each event as the JSON line the log holds (JSONL, also with --tail), not " +
+      "one JSON document. Unparsable lines are skipped with a warning on stderr.",
+      "Events: acquire, deny, wait, timeout, renew, release, lost, auto-prune, corrupt-break, " +
+      "stale-break, force-break, freeze, unfreeze, force-unfreeze, freeze-expire, freeze-deny. " +
+      "The command only reads: it creates nothing, not even the lock root.",
+    ],
+    examples: [
+      "lokt audit --since 1h --name build",
+      "lokt audit --event force-break,stale-break,lost --owner ana",
+      "lokt audit --since 2026-05-01 --until 2026-05-02T12:00:00Z --json",
+      "lokt audit --tail --json | jq .",
+    ],
+    load: () => import("./commands/audit.ts"),
+  },
+  {
+    name: "doctor",
+    summary: "check the lock root, clock, liveness probing, leftovers and the audit log",
+    usage: "[--json]",
+    positionals: [],
+    flags: [JSON_FLAG],
+    description: [
+      "Checks whether lokt can work reliably here, and lists what needs attention: the lock " +
+      "root and how it was found, its permissions (0700 expected), whether it is writable " +
+      "(create, hard link and kernel lock on a temporary file), the file system type, the " +
+      "clock, whether process liveness can be probed, stale locks, corrupt lock files, " +
+      "leftover temporary files, stale queue tickets, and the audit log's size and health.",
+      "Each check says ok, warn or fail, with a hint on how to fix it. Doctor changes nothing " +
+      "(its write probe removes its own file) and never creates the root.",
+      "Exit codes: 0 when nothing failed (warnings allowed), 1 when a check failed.",
+    ],
+    examples: ["lokt doctor", "lokt doctor --json"],
+    load: () => import("./commands/doctor.ts"),
+  },
+  {
     name: "version",
     summary: "print the version, commit and build date",
     usage: "[--json]",
