@@ -114,14 +114,18 @@ export class AuditWriter implements AuditSink {
       } catch {
         return true; // someone rotated it away; start over
       }
-      if (current.ino !== mine.ino || current.dev !== mine.dev) return true;
-      let n = (rotatedLogs(this.path).at(-1)?.n ?? 0) + 1;
-      for (;; n++) {
-        try {
-          Deno.linkSync(this.path, `${this.path}.${n}`);
-          break;
-        } catch (error) {
-          if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      if (!sameFile(current, mine)) return true;
+      // A rotation killed between its link and its unlink left this log under its rotated name
+      // too; linking it again would list every line twice. Finish that rotation instead.
+      const newest = rotatedLogs(this.path).at(-1);
+      if (newest === undefined || !sameFile(statOrUndefined(newest.path), mine)) {
+        for (let n = (newest?.n ?? 0) + 1;; n++) {
+          try {
+            Deno.linkSync(this.path, `${this.path}.${n}`);
+            break;
+          } catch (error) {
+            if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+          }
         }
       }
       haltPoint("audit.rotate.after-link");
@@ -143,6 +147,18 @@ export class AuditWriter implements AuditSink {
         // already pruned by another writer
       }
     }
+  }
+}
+
+function sameFile(a: Deno.FileInfo | undefined, b: Deno.FileInfo): boolean {
+  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
