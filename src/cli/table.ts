@@ -410,6 +410,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/doctor.ts"),
   },
   {
+    name: "completions",
+    summary: "print a completion script for bash, zsh or fish",
+    usage: "bash|zsh|fish",
+    positionals: [{ name: "SHELL", choices: ["bash", "zsh", "fish"] }],
+    flags: [],
+    description: [
+      "Prints a script that completes lokt's commands, flags and flag values in your shell, " +
+      "generated from the same table as `--help`.",
+      "bash: add `source <(lokt completions bash)` to ~/.bashrc.",
+      "zsh: add `source <(lokt completions zsh)` to ~/.zshrc after compinit, or save the " +
+      "script as `_lokt` in a directory of $fpath.",
+      "fish: `lokt completions fish > ~/.config/fish/completions/lokt.fish`.",
+    ],
+    examples: ["source <(lokt completions bash)", "lokt completions fish | source"],
+    load: () => import("./commands/completions.ts"),
+  },
+  {
     name: "version",
     summary: "print the version, commit and build date",
     usage: "[--json]",
