@@ -20,7 +20,7 @@ export function rootState(path: string): RootState {
 
 /** Where the root is and how it was found. */
 export function rootCheck(root: RootInfo, state: RootState): Check {
-  const details = { path: root.path, method: root.method, detail: root.detail, exists: state };
+  const details = { path: root.path, method: root.method, detail: root.detail, state };
   if (state === "not-directory") {
     return check("root", "fail", `${root.path} exists but is not a directory`, {
       hint: "move that file away, or point LOKT_ROOT elsewhere",
