@@ -15,7 +15,7 @@ export class LockHeldError extends LoktError {
 
   constructor(lockName: string, blocker: Blocker, nowMs: number) {
     super("held", describeBlocker(lockName, blocker, nowMs), {
-      hint: `wait for it with \`lokt lock ${lockName} --wait\`, or see \`lokt why ${lockName}\``,
+      hint: `add --wait to wait for it (first come, first served), or see \`lokt why ${lockName}\``,
     });
     this.lockName = lockName;
     this.blocker = blocker;
@@ -33,7 +33,7 @@ export class QueuedError extends LoktError {
       `lock "${lockName}" is free but ${ahead.length} waiter(s) queued first (first: ${
         ahead[0].owner
       }, pid ${ahead[0].pid})`,
-      { hint: `join the queue with \`lokt lock ${lockName} --wait\`` },
+      { hint: "add --wait to join the queue" },
     );
     this.lockName = lockName;
     this.ahead = ahead;

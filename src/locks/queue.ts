@@ -108,6 +108,22 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
   return ahead;
 }
 
+/**
+ * True when the queue directory `dir` names a ticket earlier than `seq`. A cheap look (names
+ * only, no lock): it may count a dead or stalled ticket, which a full attempt then clears.
+ */
+export function hasEarlierTicket(dir: string, seq: number): boolean {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const n = Number(entry.name.replace(/\.json$/, ""));
+      if (entry.name.endsWith(".json") && Number.isSafeInteger(n) && n < seq) return true;
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
 /** What a new ticket records about its waiter. */
 export interface TicketHolder {
   pid: number;

@@ -6,7 +6,14 @@
 import type { LockContext } from "./context.ts";
 import { type AcquireOutcome, type AcquireRequest, tryAcquire } from "./acquire.ts";
 import { ensureLayout, freezePath, lockPath, queueDir } from "./layout.ts";
-import { beat, joinQueue, leaveQueue, type Ticket, TICKET_HEARTBEAT_MS } from "./queue.ts";
+import {
+  beat,
+  hasEarlierTicket,
+  joinQueue,
+  leaveQueue,
+  type Ticket,
+  TICKET_HEARTBEAT_MS,
+} from "./queue.ts";
 import { assertValidName } from "./name.ts";
 import { withNameMutex } from "./mutex.ts";
 
@@ -85,23 +92,24 @@ class Doorbell {
     this.#wake?.();
   }
 
-  /** Resolves after `ms`, on a relevant event, or on abort, whichever comes first. */
-  wait(ms: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves after `ms` (false), or on a relevant event or abort (true), whichever is first. */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
     if (this.#rang || signal?.aborted) {
       this.#rang = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (rang: boolean) => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
+        signal?.removeEventListener("abort", onAbort);
         this.#wake = undefined;
         this.#rang = false;
-        resolve();
+        resolve(rang);
       };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      signal?.addEventListener("abort", done, { once: true });
+      const onAbort = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.#wake = () => done(true);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
@@ -156,6 +164,7 @@ export async function acquireWaiting(
   let ticket: Ticket | undefined;
   try {
     let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
+    let lastLookMs = ctx.now();
     for (let poll = 0;; poll++) {
       if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
       options.onBlocked?.(outcome, waited());
@@ -176,9 +185,17 @@ export async function acquireWaiting(
       const expiry = selfExpiry(outcome);
       if (expiry !== undefined) delay = Math.min(delay, Math.max(1, expiry - ctx.now() + 1));
       delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
-      await bell.wait(delay, options.signal);
+      const rang = await bell.wait(delay, options.signal);
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
       if (!beat(ticket, ctx.now())) ticket = undefined; // removed under us: queue again
+      // An event wakes every waiter, but only the head of the queue can win: the others stay
+      // out of the name's kernel lock, so the head gets it at once. A full look now and then
+      // still clears dead tickets ahead.
+      if (
+        rang && ticket !== undefined && ctx.now() - lastLookMs < cap &&
+        hasEarlierTicket(queue, ticket.seq)
+      ) continue;
+      lastLookMs = ctx.now();
       outcome = await tryAcquire(ctx, { ...req, ticket, denyEvent: null });
     }
   } finally {
