@@ -427,6 +427,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/completions.ts"),
   },
   {
+    name: "why",
+    summary: "explain whether NAME can be acquired now, and what to do if not",
+    usage: "NAME [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [JSON_FLAG],
+    description: [
+      "Diagnoses NAME as `lokt lock NAME` would see it, for you: the freeze, the holder (owner, " +
+      "host, PID and whether it is alive, age, TTL), stale or corrupted lock files, the waiting " +
+      "queue and the fence, then suggests commands that resolve it.",
+      "Strictly read-only: it changes no file, writes no audit line and does not even create " +
+      "the lock root. It is a snapshot: `lokt why NAME && lokt lock NAME` can still lose a race.",
+      "Exit codes: 0 acquisition would succeed (free; stale, and would be taken over; or held " +
+      "by you already), 2 blocked (held by someone else, frozen, or waiters queued first), " +
+      "64 bad usage.",
+    ],
+    examples: ["lokt why build", "lokt why deploy --json"],
+    load: () => import("./commands/why.ts"),
+  },
+  {
     name: "version",
     summary: "print the version, commit and build date",
     usage: "[--json]",
