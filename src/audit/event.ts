@@ -1,4 +1,4 @@
-/** The audit event: one JSON line per lock change. `docs/formats.md` documents the schema. */
+/** The audit event: one JSON line per lock change. `docs/audit-format.md` documents it. */
 
 import { formatIso } from "../time.ts";
 

@@ -1,4 +1,4 @@
-/** Where everything lives under a lock root. `docs/formats.md` describes the layout. */
+/** Where everything lives under a lock root. `docs/lock-file.md` describes the layout. */
 
 /** The directories and files of one lock root. */
 export interface Layout {

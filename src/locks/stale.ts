@@ -1,6 +1,6 @@
 /**
  * The liveness rules: is a lock record still held, or stale? Pure, given the clock and a process
- * probe. `docs/liveness.md` has the same rules as one precedence table.
+ * probe. `docs/identity.md` has the same rules as one precedence table.
  */
 
 import type { MachineFacts, ProcessState } from "../identity/process.ts";
