@@ -10,6 +10,7 @@ import type { LockRecord } from "../locks/lockfile.ts";
 import { release } from "../locks/release.ts";
 import { renew } from "../locks/renew.ts";
 import { readRecord, type RecordState } from "../locks/store.ts";
+import { haltPoint } from "../testing/halt.ts";
 import { FORWARDED_SIGNALS, type SignalSource } from "./signals.ts";
 import type { Child, Spawner, SpawnFailure } from "./spawn.ts";
 
@@ -83,6 +84,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     );
     if ("kind" in started) return { kind: "spawn-failed", failure: started };
     child = started;
+    haltPoint("guard.spawned");
     // A signal that came while the command was being started is still owed to it.
     if (early) child.kill(early);
     keeper?.start(child);

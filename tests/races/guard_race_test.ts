@@ -135,6 +135,47 @@ Deno.test("a guard SIGKILLed at a random moment never lets a second command in",
   assert(victims > 0, "no round killed a guard whose command was running");
 });
 
+Deno.test(
+  "a guard killed right after it spawned its command, before recording it, keeps the lock",
+  {
+    ignore: Deno.build.os !== "linux", // finding the unrecorded command needs /proc
+  },
+  async () => {
+    using root = tempDir();
+    using marks = tempDir();
+    const env = plainEnv(root.path);
+    for (let round = 0; round < 3; round++) {
+      const victim = guard(
+        ["x", "--ttl", "1h", "--", ...witness(marks.path, 0.4, "victim")],
+        { ...env, LOKT_HALT_AT: "guard.spawned" },
+      );
+      const status = await victim.status;
+      assertEquals(status.signal, "SIGKILL", "the guard must halt right after the spawn");
+      const other = guard(
+        ["x", "--ttl", "1h", "--wait", "--quiet", "--", ...witness(marks.path, 0.05)],
+        env,
+      );
+      const out = await other.output();
+      assertEquals(out.code, 0, decoder.decode(out.stderr));
+      await until("the witness to be released", () => {
+        try {
+          Deno.statSync(`${marks.path}/busy`);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    }
+    assertEquals(
+      lines(`${marks.path}/overlaps`),
+      [],
+      "the contender ran beside the orphaned command",
+    );
+    const victims = lines(`${marks.path}/entries`).filter((l) => l.startsWith("victim")).length;
+    assertEquals(victims, 3, "every orphaned command ran");
+  },
+);
+
 Deno.test("eight queued waiters acquire in the order they queued; a killed waiter is skipped", async () => {
   using root = tempDir();
   using marks = tempDir();
