@@ -6,7 +6,10 @@ import type { ProcessProbe } from "../../src/identity/process.ts";
 import { LinuxProbe } from "../../src/identity/proc_linux.ts";
 
 /** Absolute path of the repository. */
-export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+export const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(
+  /\/$/,
+  "",
+);
 /** The real entry point. */
 export const MAIN = `${REPO}/main.ts`;
 

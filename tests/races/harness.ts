@@ -27,7 +27,7 @@ import {
 export const NOT_LINUX = Deno.build.os !== "linux";
 
 /** The worker program. */
-export const WORKER = new URL("./worker.ts", import.meta.url).pathname;
+export const WORKER = decodeURIComponent(new URL("./worker.ts", import.meta.url).pathname);
 
 /** How long any single expected report may take before the test fails instead of hanging. */
 export const REPORT_TIMEOUT_MS = 30_000;
