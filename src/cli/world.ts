@@ -20,11 +20,17 @@ export interface World {
   err(text: string): void;
   /** Is stderr a terminal (progress lines may then be redrawn)? */
   errIsTerminal(): boolean;
+  /** Has the reader of stdout gone away (`lokt audit --tail | head -1`)? Absent: never. */
+  outClosed?(): boolean;
 }
 
 const encoder = new TextEncoder();
 
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
+/** Whether a write to stdout found the pipe closed. */
+let stdoutClosed = false;
+
+/** Writes all of `text`; returns false when the reader has closed the pipe. */
+function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): boolean {
   const bytes = encoder.encode(text);
   let off = 0;
   try {
@@ -32,7 +38,9 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): voi
   } catch (error) {
     // A closed pipe (`lokt status | head`) is the reader's choice, not an error of ours.
     if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+    return false;
   }
+  return true;
 }
 
 function userFromPasswd(): string | undefined {
@@ -79,8 +87,11 @@ export async function realWorld(): Promise<World> {
     os: Deno.build.os,
     probe: () => probe,
     userName: userFromPasswd,
-    out: (text) => writeAll(Deno.stdout, text),
-    err: (text) => writeAll(Deno.stderr, text),
+    out: (text) => {
+      if (!writeAll(Deno.stdout, text)) stdoutClosed = true;
+    },
+    err: (text) => void writeAll(Deno.stderr, text),
     errIsTerminal: () => Deno.stderr.isTerminal(),
+    outClosed: () => stdoutClosed,
   };
 }

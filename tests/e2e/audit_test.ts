@@ -210,3 +210,37 @@ Deno.test("audit --tail --json prints the last events, then events appended afte
     assertEquals(status.code, 0, `tail exits 0 on SIGINT; stderr: ${stderr}`);
   }
 });
+
+Deno.test("audit --tail stops by itself at the next event once its reader has gone", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "agent-t");
+  assertEquals((await lokt(["lock", "before"], { env })).code, 0);
+  const tail = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "audit", "--tail"],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = new LineReader(tail.stdout);
+  const deadline = Date.now() + 15_000;
+  let exited = false;
+  try {
+    assertMatch(await lines.next(deadline), /acquire\s+before/);
+    await lines.cancel(); // like `| head -1` exiting
+    assertEquals((await lokt(["lock", "after"], { env })).code, 0);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      tail.status.then((s) => s.code),
+      new Promise<"running">((r) => timer = setTimeout(() => r("running"), deadline - Date.now())),
+    ]);
+    clearTimeout(timer);
+    exited = ended !== "running";
+    assertEquals(ended, 0);
+  } finally {
+    if (!exited) tail.kill("SIGKILL");
+    await tail.status;
+  }
+});

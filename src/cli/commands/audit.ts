@@ -45,7 +45,11 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     await followAudit(path, read.end, {
       filter,
       signal: abort.signal,
-      onEvent: print,
+      onEvent: (event) => {
+        print(event);
+        // Like tail -f: a reader that went away (`| head -1`) is noticed at the next write.
+        if (session.world.outClosed?.()) abort.abort();
+      },
       onSkipped: skipped,
       noWatch: session.world.env("LOKT_NO_WATCH") === "1",
     });
