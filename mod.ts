@@ -33,6 +33,8 @@ import type { LockRecord } from "./src/locks/lockfile.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
 import { renew } from "./src/locks/renew.ts";
 import { acquireWaiting, type BlockedOutcome } from "./src/locks/wait.ts";
+import { observe } from "./src/locks/observe.ts";
+import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
 
 export { LoktError } from "./src/errors.ts";
@@ -46,6 +48,8 @@ export {
 } from "./src/locks/errors.ts";
 export type { LockRecord } from "./src/locks/lockfile.ts";
 export type { Verdict } from "./src/locks/stale.ts";
+export type { Ticket } from "./src/locks/queue.ts";
+export type { Diagnosis, Suggestion, WaiterView, WhyOutcome, WhyReason } from "./src/locks/why.ts";
 
 /** A duration: milliseconds, or text such as `"500ms"`, `"90s"`, `"5m"`, `"1h30m"`. */
 export type Duration = number | string;
@@ -278,6 +282,49 @@ export function status(options: RootOptions = {}): LockStatus[] {
   const ctx = contextFor(options);
   const listing = listAll(ctx);
   return [...listing.locks, ...listing.freezes].map(statusOf);
+}
+
+/** Options of {@link why}. */
+export interface WhyOptions extends RootOptions {
+  /** Agent id to ask as, for plain locks taken by `lokt lock`; default: `LOKT_AGENT_ID`, else none. */
+  agentId?: string;
+  /**
+   * A lock id that counts as the caller's own, such as {@link LockHandle.lockId}; default:
+   * `LOKT_LOCK_ID`, set for commands run by `lokt guard`.
+   */
+  lockId?: string;
+}
+
+/**
+ * Explains whether `name` could be acquired now, as `lokt why` does: the freeze, the holder and
+ * its liveness, stale or corrupted lock files, the waiting queue and the fence, with suggested
+ * commands. Strictly read-only: it changes no file, not even creating the root. A snapshot: the
+ * answer may be out of date by the time you act on it.
+ *
+ * @example
+ * ```ts
+ * import { why } from "@lokt/cli";
+ * const diagnosis = why("build");
+ * if (!diagnosis.acquirable) {
+ *   console.log(diagnosis.reasons.map((r) => r.message).join("\n"));
+ *   console.log(diagnosis.suggestions.map((s) => s.action));
+ * }
+ * ```
+ */
+export function why(name: string, options: WhyOptions = {}): Diagnosis {
+  const ctx: LockContext = { ...contextFor(options), audit: { append() {} } };
+  const lockId = options.lockId ?? Deno.env.get("LOKT_LOCK_ID");
+  const asker = {
+    claim: {
+      owner: ctx.actor.owner,
+      host: ctx.actor.host,
+      agentId: options.agentId ?? Deno.env.get("LOKT_AGENT_ID") ?? "",
+      ancestors: [],
+      pid: Deno.pid,
+    },
+    enclosingLockId: lockId === "" ? undefined : lockId,
+  };
+  return diagnose(observe(ctx, name, asker));
 }
 
 // `deno run -A jsr:@lokt/cli <command>` runs this module, the package's default export: hand over

@@ -20,14 +20,23 @@ export const TICKET_STALL_MS = 5_000;
 export interface Ticket {
   /** Position: lower is earlier. */
   seq: number;
+  /** The ticket file. */
   path: string;
+  /** The waiting process. */
   pid: number;
+  /** Start-time token of {@link Ticket.pid}, when known. */
   start?: string;
+  /** Host the waiter runs on. */
   host: string;
+  /** Boot id of the waiter's machine, when known. */
   bootId?: string;
+  /** Pid namespace of the waiter, when known. */
   pidNs?: string;
+  /** The waiter's owner name. */
   owner: string;
+  /** The waiter's agent id, `""` when none. */
   agentId: string;
+  /** When it joined the queue, epoch milliseconds. */
   sinceMs: number;
   /** Time of the last heartbeat (the file's mtime). */
   beatMs: number;

@@ -67,9 +67,11 @@ export type WhyOutcome =
 
 /** A waiter as `why` shows it. */
 export interface WaiterView {
+  /** The ticket as read from `queue/<name>/`. */
   ticket: Ticket;
   /** `waiting`: has its turn; `stalled`: its heartbeat stopped, passed over; `dead`: skipped. */
   state: "waiting" | "stalled" | "dead";
+  /** How long it has waited so far. */
   waitingMs: number;
 }
 
@@ -118,26 +120,35 @@ export type WhyReason =
 
 /** Something to do: a command to run, or an instruction, with an optional remark. */
 export interface Suggestion {
+  /** A command to run (`lokt unlock build --force`), or an instruction. */
   action: string;
+  /** When or why, e.g. `break-glass`. */
   note?: string;
 }
 
 /** The answer of `why`. */
 export interface Diagnosis {
+  /** The lock name. */
   name: string;
+  /** Whether and how acquisition would succeed, or what blocks it first. */
   outcome: WhyOutcome;
   /** True when `lokt lock NAME`, run by the asker now, would succeed. */
   acquirable: boolean;
   /** One line: the verdict. */
   headline: string;
+  /** Every finding, most important first: the freeze, the lock file, the queue. */
   reasons: WhyReason[];
+  /** What to do, deduplicated, in the order of the reasons. */
   suggestions: Suggestion[];
   /** Highest fence handed out for the name so far (0: never acquired). */
   fence: number;
   /** The fence the next new holder would get (re-entry keeps the current one). */
   nextFence: number;
+  /** Every queue ticket, earliest first, dead and stalled ones included. */
   waiters: WaiterView[];
+  /** False when the lock root does not exist yet. */
   rootExists: boolean;
+  /** When the observation was made, epoch milliseconds. */
   nowMs: number;
 }
 
