@@ -1,0 +1,106 @@
+/** `--wait`: woken by file-system events or by polling, FIFO tickets, timeouts and signals. */
+
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { auditEvents, holderEnv, lokt, MAIN, tempDir } from "../helpers/cli.ts";
+
+const decoder = new TextDecoder();
+
+function start(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+function tickets(root: string, name: string): number {
+  try {
+    return [...Deno.readDirSync(`${root}/queue/${name}`)].filter((e) => e.name.endsWith(".json"))
+      .length;
+  } catch {
+    return 0;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+for (const watch of [true, false]) {
+  const how = watch ? "woken by file-system events" : "with file-system events off (polling)";
+  Deno.test(`a waiter gets the lock as soon as it is released, ${how}`, async () => {
+    using dir = tempDir();
+    const a = holderEnv(dir.path, "a");
+    assertEquals((await lokt(["lock", "x"], { env: a })).code, 0);
+    const b = holderEnv(dir.path, "b", watch ? {} : { LOKT_NO_WATCH: "1" });
+    const waiter = start(["lock", "x", "--wait", "--json"], b);
+    await until("the waiter's ticket", () => tickets(dir.path, "x") === 1);
+    assertEquals((await lokt(["unlock", "x"], { env: a })).code, 0);
+    const r = await finish(waiter);
+    assertEquals(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    assertEquals(json.status, "acquired");
+    assertEquals(json.lock.agent_id, "b");
+    assertMatch(r.stderr, /waiting: lock "x" held by tester@/);
+    assertEquals(tickets(dir.path, "x"), 0, "the ticket is removed once the lock is held");
+  });
+}
+
+Deno.test("a waiter takes over a lock whose TTL runs out while it waits", async () => {
+  using dir = tempDir();
+  assertEquals(
+    (await lokt(["lock", "x", "--ttl", "1s"], { env: holderEnv(dir.path, "a") })).code,
+    0,
+  );
+  const r = await lokt(["lock", "x", "--wait", "--quiet"], { env: holderEnv(dir.path, "b") });
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /took over a stale lock .*expired/);
+  assertEquals(r.stderr, "", "--quiet prints no progress");
+});
+
+Deno.test("--timeout exits 2 naming the holder, records one deny and the timeout, leaves no ticket", async () => {
+  using dir = tempDir();
+  assertEquals((await lokt(["lock", "x"], { env: holderEnv(dir.path, "a") })).code, 0);
+  const r = await lokt(["lock", "x", "--wait", "--timeout", "700ms"], {
+    env: holderEnv(dir.path, "b"),
+  });
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /held by tester@.*\(agent a\)/);
+  assertEquals(tickets(dir.path, "x"), 0);
+  const mine = auditEvents(dir.path).filter((e) => e.agent_id === "b");
+  assertEquals(mine.map((e) => e.event), ["wait", "timeout"], "one deny per wait, not per poll");
+});
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`${signal} while waiting exits ${code} and leaves nothing behind`, async () => {
+    using dir = tempDir();
+    const a = holderEnv(dir.path, "a");
+    assertEquals((await lokt(["lock", "x"], { env: a })).code, 0);
+    const before = Deno.readTextFileSync(`${dir.path}/locks/x.json`);
+    const waiter = start(["guard", "x", "--wait", "--", "echo", "ran"], holderEnv(dir.path, "b"));
+    await until("the waiter's ticket", () => tickets(dir.path, "x") === 1);
+    waiter.kill(signal);
+    const r = await finish(waiter);
+    assertEquals(r.code, code, r.stderr);
+    assertEquals(r.stdout, "", "the command never ran");
+    assertEquals(tickets(dir.path, "x"), 0, "no ticket left");
+    assertEquals(
+      Deno.readTextFileSync(`${dir.path}/locks/x.json`),
+      before,
+      "the lock is untouched",
+    );
+    assert([...Deno.readDirSync(`${dir.path}/tmp`)].length === 0, "no temporary file left");
+  });
+}
