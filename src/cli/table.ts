@@ -235,19 +235,19 @@ export const COMMANDS: readonly CommandSpec[] = [
         name: "workers",
         type: "integer",
         placeholder: "N",
-        summary: "how many worker processes contend (default: 4)",
+        summary: "how many worker processes contend, 1 to 32 (default: 4)",
       },
       {
         name: "rounds",
         type: "integer",
         placeholder: "N",
-        summary: "how many updates each worker makes (default: 3)",
+        summary: "how many updates each worker makes, 1 to 100 (default: 3)",
       },
       {
         name: "delay",
         type: "duration",
         placeholder: "D",
-        summary: "pause between reading and writing the counter (default: 20ms)",
+        summary: "pause between reading and writing the counter, up to 1s (default: 20ms)",
       },
       {
         name: "no-lock",
@@ -256,10 +256,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
     ],
     description: [
-      "Starts N real worker processes in a temporary directory with its own lock root, " +
-      "removed at the end. Each worker adds 1 to a shared counter file, N rounds over, the slow " +
-      "way: it reads the file, pauses, and writes the file back. Done at the same time, two " +
-      "workers read the same value and one update is lost.",
+      "Starts real lokt worker processes in a temporary directory with its own lock root, " +
+      "removed at the end. Each worker adds 1 to a shared counter file, once per round, the " +
+      "slow way: it reads the file, pauses, and writes the file back. Done at the same time, " +
+      "two workers read the same value and one update is lost.",
       "Each update holds the lock `demo`, taken with a wait (like `lokt guard demo --wait`), so " +
       "the output shows one worker at a time, each with a higher fence, the counter correct at " +
       "the end, and the audit trail. Exit 0 when the counter is right.",

@@ -45,7 +45,8 @@ Deno.test("demo with the lock: 4 workers x 3 rounds serialize every update and t
   const seen = updates(result.stdout);
   assertEquals(seen.length, 12, result.stdout);
   // One worker at a time: each update starts from the value the previous one wrote, under a
-  // strictly higher fence.
+  // strictly higher fence. (Lines come through four pipes: sort them by fence.)
+  seen.sort((a, b) => a.fence! - b.fence!);
   seen.forEach((update, i) => {
     assertEquals([update.before, update.after], [i, i + 1], result.stdout);
     assertEquals(update.fence, i + 1, result.stdout);
