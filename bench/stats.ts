@@ -16,8 +16,15 @@ export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
 
-/** Runs a command to completion with stdio discarded; returns its wall time in milliseconds. */
-export async function runTimed(cmd: string[], env: Record<string, string>): Promise<number> {
+/**
+ * Runs a command to completion with stdio discarded; returns its wall time in milliseconds.
+ * Throws if `expectCode` is given and the command exits otherwise.
+ */
+export async function runTimed(
+  cmd: string[],
+  env: Record<string, string>,
+  expectCode?: number,
+): Promise<number> {
   const start = performance.now();
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
@@ -26,6 +33,10 @@ export async function runTimed(cmd: string[], env: Record<string, string>): Prom
     stdout: "null",
     stderr: "null",
   }).spawn();
-  await child.status;
-  return performance.now() - start;
+  const status = await child.status;
+  const elapsed = performance.now() - start;
+  if (expectCode !== undefined && status.code !== expectCode) {
+    throw new Error(`\`${cmd.join(" ")}\` exited ${status.code}, expected ${expectCode}`);
+  }
+  return elapsed;
 }

@@ -1,0 +1,85 @@
+/** Paths, environments and command lines shared by the benchmarks. */
+
+/** Absolute path of the repository. */
+export const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+/** The Deno binary running the benchmarks; every `deno run` below uses the same one. */
+export const DENO = Deno.execPath();
+/** An empty script: the floor of `deno run`. */
+export const EMPTY = `${REPO}/bench/empty.ts`;
+/** The benchmark worker: waits for a lock (lokt library or kernel flock) and reports times. */
+export const WORKER = `${REPO}/bench/worker.ts`;
+
+/** `deno run -A main.ts ...args`: the CLI as a checkout runs it. */
+export function lokt(...args: string[]): string[] {
+  return [DENO, "run", "-A", `${REPO}/main.ts`, ...args];
+}
+
+/** `deno run -A bench/empty.ts`. */
+export function emptyDeno(): string[] {
+  return [DENO, "run", "-A", EMPTY];
+}
+
+/** The environment of every lokt process in a benchmark: a private root, detection off. */
+export function loktEnv(root: string, agent = "bench"): Record<string, string> {
+  return {
+    LOKT_ROOT: root,
+    LOKT_NO_DETECT: "1",
+    LOKT_AGENT_ID: agent,
+    LOKT_OWNER: "bench",
+    NO_COLOR: "1",
+  };
+}
+
+/** A fresh temporary directory; remove it with {@link removeDir}. */
+export function makeDir(prefix: string): string {
+  return Deno.realPathSync(Deno.makeTempDirSync({ prefix: `lokt-bench-${prefix}-` }));
+}
+
+/** Removes a directory tree, ignoring one that is already gone. */
+export function removeDir(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch {
+    // already gone
+  }
+}
+
+/** Quotes a word for `bash -c`. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command line as `bash -c` text. */
+export function shellLine(cmd: readonly string[]): string {
+  return cmd.map(shellQuote).join(" ");
+}
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Sleeps `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `cmd args...` runs here and succeeds. */
+export function hasCommand(cmd: string, ...args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `bash` has `$EPOCHREALTIME` (bash 5 or later), which the flock(1) rows need. */
+export function bashHasEpochTime(): boolean {
+  try {
+    const out = new Deno.Command("bash", { args: ["-c", "echo $EPOCHREALTIME"], stderr: "null" })
+      .outputSync();
+    return /^\d+[.,]\d+$/.test(new TextDecoder().decode(out.stdout).trim());
+  } catch {
+    return false;
+  }
+}
