@@ -1,0 +1,348 @@
+/**
+ * Contention: many processes after one name at once.
+ *
+ * Throughput: P processes each take and release the lock K times; acquisitions per second.
+ * From the command line (`lokt guard x --wait -- true` in a shell loop, against `flock f true` and
+ * against `deno run empty.ts`, which needs no lock at all and bounds any Deno CLI), and in-process
+ * (the lokt library against kernel flock from Deno), where start-up is left out.
+ *
+ * Fairness: P processes each loop K times: stamp `req`, wait, stamp `acq`, hold H ms, stamp
+ * `rel`, release. For each acquisition, the ideal wait is the number of processes ahead of it
+ * when it asked (the holder and the earlier waiters) times the mean hold; the figure is the
+ * longest wait over its ideal, and how many acquisitions were overtaken by a later request.
+ * Each process's first acquisition is left out: all processes start together, so the order of
+ * their first requests is a race.
+ *
+ *   deno run -A bench/contention.ts [--quick]
+ */
+
+import { median, quantile } from "./stats.ts";
+import { type Hold, holdsOf, spawnReporter } from "./procs.ts";
+import {
+  bashHasEpochTime,
+  DENO,
+  emptyDeno,
+  hasCommand,
+  lokt,
+  loktEnv,
+  makeDir,
+  removeDir,
+  shellLine,
+  WORKER,
+} from "./setup.ts";
+import { ratio, type Row, type Section, verdict } from "./table.ts";
+
+/** How much to measure. */
+export interface ContentionSizes {
+  rounds: number;
+  processes: number;
+  /** Iterations per process from the command line (each one a new lokt process). */
+  cliLoops: number;
+  /** Iterations per process in-process. */
+  libLoops: number;
+  /** Fairness: iterations per process and hold time. */
+  fairLoops: number;
+  fairHoldMs: number;
+}
+
+/** Full-size run. */
+export const FULL: ContentionSizes = {
+  rounds: 3,
+  processes: 16,
+  cliLoops: 8,
+  libLoops: 40,
+  fairLoops: 8,
+  fairHoldMs: 10,
+};
+/** Smoke-test size. */
+export const QUICK: ContentionSizes = {
+  rounds: 1,
+  processes: 2,
+  cliLoops: 1,
+  libLoops: 2,
+  fairLoops: 2,
+  fairHoldMs: 5,
+};
+
+/** Runs `cmd` in P copies at once; returns the wall time from the first spawn to the last exit. */
+async function wallOf(
+  processes: number,
+  cmd: string[],
+  env: Record<string, string>,
+): Promise<number> {
+  const start = performance.now();
+  const children = Array.from({ length: processes }, (_, i) =>
+    new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      env: { ...env, LOKT_AGENT_ID: `bench-${i}` },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output());
+  const outputs = await Promise.all(children);
+  const elapsed = performance.now() - start;
+  const failed = outputs.find((o) => !o.success);
+  if (failed) {
+    throw new Error(`\`${cmd.join(" ")}\` failed: ${new TextDecoder().decode(failed.stderr)}`);
+  }
+  return elapsed;
+}
+
+/** Runs reporter processes at once; returns every hold they reported. */
+async function holdsFrom(
+  processes: number,
+  cmd: (i: number) => string[],
+  env: Record<string, string>,
+): Promise<Hold[]> {
+  const reporters = Array.from(
+    { length: processes },
+    (_, i) => spawnReporter(i, cmd(i), { ...env, LOKT_AGENT_ID: `bench-${i}` }),
+  );
+  const codes = await Promise.all(reporters.map((r) => r.done));
+  if (codes.some((c) => c !== 0)) throw new Error(`\`${cmd(0).join(" ")}\` exit codes ${codes}`);
+  return holdsOf(reporters.flatMap((r) => r.stamps));
+}
+
+/** A shell loop running `cmd` `loops` times, stopping at the first failure. */
+function loop(loops: number, cmd: string): string[] {
+  return ["bash", "-c", `set -e; for i in $(seq ${loops}); do ${cmd}; done`];
+}
+
+/** Acquisitions per second over the span of the holds. */
+function rateOf(holds: readonly Hold[]): number {
+  const span = holds[holds.length - 1].rel - holds[0].acq;
+  return holds.length / (span / 1000);
+}
+
+/** Holds that began before the previous one ended. */
+function overlapsOf(holds: readonly Hold[]): number {
+  return holds.filter((h, i) => i > 0 && h.acq < holds[i - 1].rel).length;
+}
+
+interface Fairness {
+  /** Longest wait over its ideal. */
+  worst: number;
+  /** The wait behind it, in ms. */
+  worstWaitMs: number;
+  /** Acquisitions overtaken by a later request. */
+  overtaken: number;
+  counted: number;
+}
+
+/** Fairness figures of one run (see the module doc). */
+export function fairnessOf(holds: readonly Hold[]): Fairness {
+  const meanHold = holds.reduce((sum, h) => sum + (h.rel - h.acq), 0) / holds.length;
+  const firsts = new Set<Hold>();
+  const seen = new Set<number>();
+  for (const h of holds) {
+    if (!seen.has(h.proc)) firsts.add(h);
+    seen.add(h.proc);
+  }
+  let worst = 0;
+  let worstWaitMs = 0;
+  let overtaken = 0;
+  let counted = 0;
+  for (const h of holds) {
+    if (firsts.has(h) || h.req === undefined) continue;
+    const req = h.req;
+    const ahead = holds.filter((o) =>
+      o !== h &&
+      ((o.acq <= req && req < o.rel) || (o.req !== undefined && o.req < req && o.acq > req))
+    ).length;
+    const wait = h.acq - req;
+    counted++;
+    if (
+      holds.some((o) => o.req !== undefined && o.req > req && o.acq < h.acq && !firsts.has(o))
+    ) {
+      overtaken++;
+    }
+    if (ahead === 0) continue;
+    const over = wait / (ahead * meanHold);
+    if (over > worst) {
+      worst = over;
+      worstWaitMs = wait;
+    }
+  }
+  return { worst, worstWaitMs, overtaken, counted };
+}
+
+/** Runs the throughput and fairness benchmarks; returns their rows. */
+export async function benchContention(sizes: ContentionSizes): Promise<Section> {
+  const withFlock = hasCommand("flock", "--version");
+  const withBashTime = withFlock && bashHasEpochTime();
+  const P = sizes.processes;
+  const cliRates = new Map<string, number[]>();
+  const libRates = new Map<string, number[]>();
+  const fair = new Map<string, Fairness[]>();
+  let overlaps = 0;
+  const push = <T>(map: Map<string, T[]>, key: string, value: T) =>
+    map.set(key, [...(map.get(key) ?? []), value]);
+
+  const worker = (kind: string, target: string, loops: number, holdMs: number) => [
+    DENO,
+    "run",
+    "-A",
+    WORKER,
+    "--kind",
+    kind,
+    "--target",
+    target,
+    "--loops",
+    String(loops),
+    "--hold",
+    String(holdMs),
+  ];
+  const stampedFlock = (file: string, holdMs: number) =>
+    `echo req $EPOCHREALTIME; flock ${file} bash -c ` +
+    `'echo acq $EPOCHREALTIME; sleep ${holdMs / 1000}; echo rel $EPOCHREALTIME'`;
+
+  for (let r = 0; r < sizes.rounds; r++) {
+    const dir = makeDir("contention");
+    try {
+      const root = `${dir}/root-${r}`;
+      const env = loktEnv(root);
+      const file = `${dir}/lockfile`;
+      Deno.writeTextFileSync(file, "");
+      const n = P * sizes.cliLoops;
+
+      // Throughput from the command line.
+      const guard = shellLine(lokt("guard", "x", "--wait", "--quiet", "--", "true"));
+      push(cliRates, "guard", n / (await wallOf(P, loop(sizes.cliLoops, guard), env) / 1000));
+      if (withFlock) {
+        const flock = shellLine(["flock", file, "true"]);
+        push(cliRates, "flock", n / (await wallOf(P, loop(sizes.cliLoops, flock), env) / 1000));
+      }
+      const empty = shellLine(emptyDeno());
+      push(cliRates, "empty", n / (await wallOf(P, loop(sizes.cliLoops, empty), env) / 1000));
+
+      // Throughput in-process.
+      const lib = await holdsFrom(P, () => worker("lokt", `${root}-lib`, sizes.libLoops, 0), env);
+      overlaps += overlapsOf(lib);
+      push(libRates, "lokt", rateOf(lib));
+      const kern = await holdsFrom(P, () => worker("kernel", file, sizes.libLoops, 0), env);
+      push(libRates, "kernel", rateOf(kern));
+
+      // Fairness.
+      const hold = sizes.fairHoldMs;
+      const fl = await holdsFrom(
+        P,
+        () => worker("lokt", `${root}-fair`, sizes.fairLoops, hold),
+        env,
+      );
+      overlaps += overlapsOf(fl);
+      push(fair, "lokt", fairnessOf(fl));
+      push(
+        fair,
+        "kernel",
+        fairnessOf(await holdsFrom(P, () => worker("kernel", file, sizes.fairLoops, hold), env)),
+      );
+      if (withBashTime) {
+        const cmd = loop(sizes.fairLoops, stampedFlock(file, hold));
+        push(fair, "flock", fairnessOf(await holdsFrom(P, () => cmd, env)));
+      }
+    } finally {
+      removeDir(dir);
+    }
+  }
+
+  const rows: Row[] = [];
+  const rate = (v: number) => `${v.toFixed(v < 100 ? 1 : 0)}/s`;
+  const rateRow = (
+    bench: string,
+    subject: string,
+    values: number[],
+    flock?: number[],
+    deno?: number[],
+  ) =>
+    rows.push({
+      bench,
+      subject,
+      n: values.length,
+      median: rate(median(values)),
+      p99: "",
+      // Throughput: higher is better, so the ratio reads "this many times the baseline's rate".
+      vsFlock: flock ? ratio(median(values), median(flock)) : "",
+      vsDeno: deno ? ratio(median(values), median(deno)) : "",
+      budget: "",
+    });
+  const cliBench = `throughput, ${P} processes (CLI)`;
+  rateRow(
+    cliBench,
+    "lokt guard x --wait -- true",
+    cliRates.get("guard")!,
+    cliRates.get("flock"),
+    cliRates.get("empty"),
+  );
+  if (withFlock) {
+    rateRow(
+      cliBench,
+      "flock f true",
+      cliRates.get("flock")!,
+      cliRates.get("flock"),
+      cliRates.get("empty"),
+    );
+  }
+  rateRow(
+    cliBench,
+    "deno run empty.ts (no lock)",
+    cliRates.get("empty")!,
+    cliRates.get("flock"),
+    cliRates.get("empty"),
+  );
+  const libBench = `throughput, ${P} processes (in-process)`;
+  rateRow(
+    libBench,
+    "lokt library acquire + release",
+    libRates.get("lokt")!,
+    libRates.get("kernel"),
+  );
+  rateRow(libBench, "kernel flock from Deno", libRates.get("kernel")!, libRates.get("kernel"));
+
+  const fairBench = `fairness, ${P} processes, hold ${sizes.fairHoldMs} ms`;
+  const fairRow = (subject: string, key: string, budget: boolean) => {
+    const runs = fair.get(key)!;
+    const worst = runs.map((f) => f.worst);
+    const overtaken = runs.reduce((s, f) => s + f.overtaken, 0);
+    rows.push({
+      bench: fairBench,
+      subject: `${subject}: longest wait / ideal`,
+      n: runs.length,
+      median: `${median(worst).toFixed(2)}x`,
+      p99: `${quantile(worst, 1).toFixed(2)}x`,
+      vsFlock: "",
+      vsDeno: "",
+      budget: budget ? verdict("no waiter overtaken", overtaken === 0) : "",
+    });
+  };
+  fairRow("lokt library", "lokt", true);
+  if (withBashTime) fairRow("flock(1) -- bash", "flock", false);
+  fairRow("kernel flock from Deno", "kernel", false);
+
+  const notes = [
+    `throughput: ${sizes.rounds} interleaved rounds; CLI rows run ${sizes.cliLoops} commands per ` +
+    `process in a shell loop (rate = commands / wall time); in-process rows take the lock ` +
+    `${sizes.libLoops} times per process (rate over the span of the holds, start-up left out). ` +
+    `Ratios are rates: above 1x is faster.`,
+    `fairness: p99 column is the worst round. Acquisitions overtaken by a later request: ` +
+    [...fair].map(([k, runs]) =>
+      `${k} ${runs.reduce((s, f) => s + f.overtaken, 0)} of ${
+        runs.reduce((s, f) => s + f.counted, 0)
+      }`
+    ).join(", ") +
+    `. Longest waits behind the worst ratios: ` +
+    [...fair].map(([k, runs]) =>
+      `${k} ${Math.max(...runs.map((f) => f.worstWaitMs)).toFixed(0)} ms`
+    )
+      .join(", ") +
+    ".",
+  ];
+  if (overlaps > 0) notes.push(`contention: ${overlaps} OVERLAPPING lokt holds`);
+  return { rows, notes };
+}
+
+if (import.meta.main) {
+  const { renderTable } = await import("./table.ts");
+  const section = await benchContention(Deno.args.includes("--quick") ? QUICK : FULL);
+  console.log(renderTable(section.rows));
+  for (const note of section.notes) console.log(`- ${note}`);
+}
