@@ -1,0 +1,110 @@
+/**
+ * The benchmark suite (`deno task bench`): start-up, guard overhead, hand-off latency,
+ * throughput and fairness under contention, and peak memory, each beside `flock(1)` and
+ * `deno run` of an empty script, measured in one run. Prints the machine, one table and its
+ * notes, and writes the same Markdown to `bench/results/latest.md`. Run on demand on a quiet
+ * machine; `docs/performance.md` explains the method and keeps the current figures.
+ *
+ *   deno task bench                     full run (several minutes)
+ *   deno task bench --quick             tiny sizes: checks that every benchmark still runs
+ *   deno task bench --only handoff,memory
+ *   deno task bench --out FILE          write the Markdown elsewhere
+ *
+ * Benchmarks: startup (start-up and guard overhead), handoff, contention (throughput and
+ * fairness), memory.
+ */
+
+import { benchContention, FULL as CONTENTION, QUICK as CONTENTION_QUICK } from "./contention.ts";
+import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff.ts";
+import { describeMachine, loadAverage } from "./machine.ts";
+import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
+import { REPO } from "./setup.ts";
+import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
+import { renderTable, type Section } from "./table.ts";
+
+const BENCHMARKS = ["startup", "handoff", "contention", "memory"] as const;
+type Benchmark = typeof BENCHMARKS[number];
+
+function option(name: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+const quick = Deno.args.includes("--quick");
+const out = option("out") ?? `${REPO}/bench/results/latest.md`;
+const only = (option("only")?.split(",") ?? [...BENCHMARKS]) as Benchmark[];
+const unknown = only.filter((b) => !BENCHMARKS.includes(b));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(", ")}; known: ${BENCHMARKS.join(", ")}`);
+  Deno.exit(64);
+}
+
+function gitDescription(): string {
+  try {
+    const run = (...args: string[]) =>
+      new TextDecoder().decode(
+        new Deno.Command("git", { args, cwd: REPO, stderr: "null" }).outputSync().stdout,
+      ).trim();
+    const head = run("rev-parse", "--short", "HEAD");
+    return head === ""
+      ? "not a git checkout"
+      : `${head}${run("status", "--porcelain") ? " (modified)" : ""}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Whether dist/ matches src/: the CLI benchmarks run the bundle. */
+async function bundleState(): Promise<string> {
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/scripts/build.ts`, "--check"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return check.success ? "dist/ matches src/" : "dist/ is STALE: run `deno task build` first";
+}
+
+const header = [
+  `lokt benchmarks, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${
+    quick ? " (--quick: tiny sizes, figures meaningless)" : ""
+  }`,
+  "",
+  ...describeMachine().map((line) => `- ${line}`),
+  `- Checkout: ${gitDescription()}; ${quick ? "bundle not checked" : await bundleState()}`,
+  `- Load average before: ${loadAverage()}`,
+];
+console.log(header.join("\n"));
+
+const sections: Section[] = [];
+const started = performance.now();
+for (const bench of only) {
+  console.error(`running ${bench}...`);
+  switch (bench) {
+    case "startup":
+      sections.push(await benchStartup(quick ? STARTUP_QUICK : STARTUP));
+      break;
+    case "handoff":
+      sections.push(await benchHandoff(quick ? HANDOFF_QUICK : HANDOFF));
+      break;
+    case "contention":
+      sections.push(await benchContention(quick ? CONTENTION_QUICK : CONTENTION));
+      break;
+    case "memory":
+      sections.push(await benchMemory(quick ? MEMORY_QUICK : MEMORY));
+      break;
+  }
+}
+
+const footer = [
+  `- Load average after: ${loadAverage()}; the run took ${
+    ((performance.now() - started) / 1000).toFixed(0)
+  } s`,
+];
+const table = renderTable(sections.flatMap((s) => s.rows));
+const notes = sections.flatMap((s) => s.notes).map((n) => `- ${n}`);
+console.log(["", table, "", ...notes, ...footer].join("\n"));
+
+const markdown = [...header, "", table, "", ...notes, ...footer, ""].join("\n");
+Deno.mkdirSync(out.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+Deno.writeTextFileSync(out, markdown);
+console.error(`written to ${out}`);
