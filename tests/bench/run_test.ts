@@ -1,0 +1,47 @@
+/**
+ * The benchmark suite must not rot: run every benchmark at tiny sizes and check that the one
+ * table comes out, on stdout and in the file. The figures themselves are never asserted.
+ */
+
+import { assert, assertEquals, assertMatch, assertNotMatch } from "../helpers/assert.ts";
+import { REPO, tempDir } from "../helpers/cli.ts";
+
+Deno.test("deno task bench --quick runs every benchmark and writes the table it prints", async () => {
+  using dir = tempDir();
+  const out = `${dir.path}/latest.md`;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/bench/run.ts`, "--quick", "--out", out],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(result.stdout);
+  const stderr = new TextDecoder().decode(result.stderr);
+  assertEquals(result.code, 0, stderr);
+
+  const written = Deno.readTextFileSync(out);
+  const table = written.split("\n").filter((line) => line.startsWith("|")).join("\n");
+  assert(table.length > 0, "the file holds a table");
+  assert(stdout.includes(table), "stdout prints the table that was written");
+  assertMatch(written, /^- CPU: .+, \d+ logical CPUs$/m);
+  assertMatch(written, /^- Deno: \d+\.\d+\.\d+/m);
+  for (
+    const row of [
+      /^\| start-up +\| lokt exists x /m,
+      /^\| start-up +\| lokt lock x \(free\) /m,
+      /^\| start-up +\| lokt unlock x \(held\) /m,
+      /^\| guard overhead +\| lokt guard x -- true /m,
+      /^\| hand-off, 1 waiter +\| lokt, library waiters /m,
+      /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
+      /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
+      /^\| hand-off, 2 queued waiters +\| kernel flock from Deno /m,
+      /^\| throughput, 2 processes \(CLI\) +\| lokt guard x --wait -- true /m,
+      /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
+      /^\| fairness, 2 processes, hold 5 ms +\| lokt library: longest wait \/ ideal /m,
+    ]
+  ) assertMatch(table, row);
+  // Peak RSS needs GNU time; without it the suite says so instead.
+  assertMatch(written, /^\| peak RSS +\| lokt guard x -- true |^- peak RSS: skipped/m);
+  assertNotMatch(written, /OVERLAPPING/);
+  assertNotMatch(table, /\| NaN|n\/a/);
+});
