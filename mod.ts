@@ -74,7 +74,7 @@ export interface AcquireOptions extends RootOptions {
   timeout?: Duration;
   /** Abort a wait (throws {@link LoktError} with code `interrupted`). */
   signal?: AbortSignal;
-  /** Called if the lock is lost while held (broken with `lokt unlock --force`). */
+  /** Called if the lock is lost while held (broken with `lokt unlock --force`), noticed at the next renewal (so only with `ttl`). */
   onLost?: (name: string) => void;
 }
 
@@ -325,6 +325,67 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
     enclosingLockId: lockId === "" ? undefined : lockId,
   };
   return diagnose(observe(ctx, name, asker));
+}
+
+/** Options of {@link release}. */
+export interface ReleaseOptions extends RootOptions {
+  /**
+   * `"break-stale"` removes the lock only if it is stale (TTL run out, holder dead, or an
+   * abandoned unreadable file); `"force"` removes it whoever holds it. Both are recorded in the
+   * audit log.
+   */
+  mode: "break-stale" | "force";
+}
+
+/** What {@link release} did. */
+export type ReleaseResult =
+  | { kind: "removed"; record?: LockRecord }
+  | { kind: "not-found" }
+  /** `break-stale` found a live lock and left it alone. */
+  | { kind: "not-stale"; record: LockRecord }
+  /** `break-stale` found an unreadable file still within its grace period. */
+  | { kind: "unreadable"; problem: string };
+
+/**
+ * Removes a lock this process does not hold (release your own with {@link LockHandle.release}):
+ * only a stale one with `mode: "break-stale"`, any with `mode: "force"`.
+ *
+ * @example
+ * ```ts
+ * import { release } from "@lokt/cli";
+ * const result = await release("build", { mode: "break-stale" });
+ * if (result.kind === "not-stale") console.log("still held by", result.record.owner);
+ * ```
+ */
+export async function release(name: string, options: ReleaseOptions): Promise<ReleaseResult> {
+  const ctx = contextFor(options);
+  const outcome = await releaseRecord(ctx, {
+    name,
+    mode: options.mode,
+    claim: {
+      owner: ctx.actor.owner,
+      host: ctx.actor.host,
+      agentId: "",
+      ancestors: [],
+      pid: Deno.pid,
+    },
+  });
+  switch (outcome.kind) {
+    case "broken":
+    case "released":
+      return { kind: "removed", record: outcome.lock };
+    case "removed-unreadable":
+      return { kind: "removed" };
+    case "not-found":
+    case "gone":
+      return { kind: "not-found" };
+    case "not-stale":
+    case "not-owner":
+    case "nested":
+      return { kind: "not-stale", record: outcome.lock };
+    case "unreadable":
+      return { kind: "unreadable", problem: outcome.state.problem };
+  }
 }
 
 // `deno run -A jsr:@lokt/cli <command>` runs this module, the package's default export: hand over
