@@ -71,12 +71,28 @@ export { type Entry, inspect, isHeld, listAll, type Listing } from "./inspect.ts
 export { listQueue, type Ticket, TICKET_HEARTBEAT_MS, TICKET_STALL_MS } from "./queue.ts";
 export { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
 export {
+  type Asker,
+  diagnose,
+  type Diagnosis,
+  processText,
+  type RecordSeen,
+  type Suggestion,
+  type WaiterSeen,
+  type WaiterView,
+  type WhyObservation,
+  type WhyOutcome,
+  type WhyReason,
+} from "./why.ts";
+export { observe, readFenceCounter } from "./observe.ts";
+export {
+  AlreadyFrozenError,
   FrozenError,
   LockHeldError,
   NotFoundError,
   NotOwnerError,
   NotStaleError,
   QueuedError,
+  UnreadableFreezeError,
   UnreadableLockError,
   WaitTimeoutError,
 } from "./errors.ts";
