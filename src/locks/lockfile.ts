@@ -1,5 +1,5 @@
 /**
- * The lock file format, version 1: encode and decode, pure. `docs/formats.md` documents it. The
+ * The lock file format, version 1: encode and decode, pure. `docs/lock-file.md` documents it. The
  * first ten fields keep the original tool's names so that existing readers still work; readers
  * ignore fields they do not know.
  */
@@ -12,7 +12,7 @@ export const LOCKFILE_VERSION = 1;
 /** What created the record: a plain `lock`, a `guard` (or library holder), or a `freeze`. */
 export type LockKind = "lock" | "guard" | "freeze";
 
-/** How the liveness of a record is judged (see `docs/liveness.md`). */
+/** How the liveness of a record is judged (see `docs/identity.md`). */
 export type Liveness = "guard" | "process" | "ttl" | "manual";
 
 /** A process named by a record: pid plus its start-time token. */
