@@ -38,7 +38,12 @@ export function commandHelp(spec: CommandSpec): string {
     const summary = flag.choices ? `${flag.summary} (${flag.choices.join(", ")})` : flag.summary;
     out.push(`  ${labels[i].padEnd(width)}${summary}`);
   });
-  out.push("", "Flags may come before or after NAME.", "");
+  out.push("");
+  if (spec.positionals.length > 0) {
+    const names = spec.positionals.map((p) => p.name).join(" ");
+    const tail = spec.takesCommand ? "; everything after `--` is the command" : "";
+    out.push(`Flags may come before or after ${names}${tail}.`, "");
+  }
   for (const paragraph of spec.description) out.push(wrap(paragraph, ""), "");
   if (spec.examples.length > 0) {
     out.push("Examples:");
