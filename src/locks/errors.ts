@@ -122,7 +122,7 @@ export class NotStaleError extends LoktError {
 
   constructor(lockName: string, lock: LockRecord, verdict: Verdict, nowMs: number) {
     super(
-      "held",
+      "not_stale",
       `lock "${lockName}" is not stale (${verdict.reason.replace("-", " ")}): ${
         describeBlocker(lockName, { kind: "lock", lock, verdict }, nowMs)
       }`,

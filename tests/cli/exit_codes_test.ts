@@ -4,7 +4,7 @@
  */
 
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { REPO } from "../helpers/cli.ts";
+import { holderEnv, loktInProcess, REPO, tempDir } from "../helpers/cli.ts";
 import { EXIT, EXIT_BY_CODE, exitCodeFor, exitCodeForSignal } from "../../src/cli/exit.ts";
 import * as coreErrors from "../../src/errors.ts";
 import * as lockErrors from "../../src/locks/errors.ts";
@@ -139,7 +139,7 @@ const CLASSES: Record<string, { args: unknown[]; code: string; exit: number }> =
   WaitTimeoutError: { args: ["build", 30_000, HELD], code: "timeout", exit: 2 },
   NotFoundError: { args: ["build"], code: "not_found", exit: 3 },
   NotOwnerError: { args: ["build", LOCK, "bob (agent agent-b)"], code: "not_owner", exit: 4 },
-  NotStaleError: { args: ["build", LOCK, LIVE, NOW], code: "held", exit: 2 },
+  NotStaleError: { args: ["build", LOCK, LIVE, NOW], code: "not_stale", exit: 2 },
   UnreadableLockError: { args: ["build", UNREADABLE], code: "corrupt", exit: 1 },
   AlreadyFrozenError: { args: ["build", FREEZE, NOW], code: "frozen", exit: 2 },
   UnreadableFreezeError: { args: ["build", UNREADABLE], code: "corrupt", exit: 1 },
@@ -181,4 +181,16 @@ Deno.test("anything that is not a LoktError is a bug: exit 1", () => {
   assertEquals(exitCodeFor(new TypeError("x is undefined")), EXIT.error);
   assertEquals(exitCodeFor("a thrown string"), EXIT.error);
   assertEquals(exitCodeFor(undefined), EXIT.error);
+});
+
+Deno.test("unlock --break-stale of a live lock exits 2 with the error code not_stale", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const took = await loktInProcess(["lock", "build"], { env: holderEnv(root, "agent-a") });
+  assertEquals(took.code, 0, took.stderr);
+  const refused = await loktInProcess(["unlock", "build", "--break-stale", "--json"], {
+    env: holderEnv(root, "agent-b"),
+  });
+  assertEquals(refused.code, 2, refused.stderr);
+  assertEquals(JSON.parse(refused.stdout).error.code, "not_stale");
 });
