@@ -1,7 +1,8 @@
 /**
- * The one gate: format check, lint, type check, bundle freshness, then the test suite. CI runs
- * it through `.ci/run`; run it before every commit with `deno task test`. Ends with one line
- * `N passed, M failed` (each gate step counts as one check, each test as one).
+ * The one gate: format check, lint, type check, bundle freshness, doc tests (the examples of
+ * mod.ts and README.md), then the test suite. CI runs it through `.ci/run`; run it before every
+ * commit with `deno task test`. Ends with one line `N passed, M failed` (each gate step counts
+ * as one check, each test as one).
  *
  *   deno task test                     everything
  *   deno task test -- tests/locks      only the tests under a path (steps still run)
@@ -14,12 +15,16 @@ const reportDir = `${repo}/.ci/report`;
 Deno.mkdirSync(reportDir, { recursive: true });
 const junit = `${reportDir}/junit.xml`;
 
-async function step(label: string, args: string[]): Promise<boolean> {
+async function step(
+  label: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<boolean> {
   console.log(`\n== ${label}: deno ${args.join(" ")}`);
   const status = await new Deno.Command(deno, {
     args,
     cwd: repo,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;
@@ -35,6 +40,19 @@ count(await step("format", ["fmt", "--check"]));
 count(await step("lint", ["lint"]));
 count(await step("type check", ["check", "main.ts", "mod.ts", "src", "tests", "bench", "scripts"]));
 count(await step("bundle", ["run", "-A", "scripts/build.ts", "--check"]));
+
+// The examples in the library's JSDoc and the README's TypeScript block, type-checked and run.
+// Their locks go to a scratch root. The config maps `@lokt/cli` to mod.ts and leaves out
+// noUnusedLocals: doc tests import every export of the module, used or not.
+const docRoot = Deno.makeTempDirSync({ prefix: "lokt-doc-test-" });
+count(
+  await step(
+    "doc tests",
+    ["test", "-A", "--doc", "--config", "scripts/doc_test.json", "mod.ts", "README.md"],
+    { LOKT_ROOT: docRoot },
+  ),
+);
+Deno.removeSync(docRoot, { recursive: true });
 
 try {
   Deno.removeSync(junit);
