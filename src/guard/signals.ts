@@ -10,7 +10,10 @@ export type SignalSource = (
 ) => () => void;
 
 /** The process's real signals (skipping those the platform does not support). */
-export const realSignals: SignalSource = (signals, handler) => {
+export function realSignals(
+  signals: readonly Deno.Signal[],
+  handler: (signal: Deno.Signal) => void,
+): () => void {
   const installed: [Deno.Signal, () => void][] = [];
   for (const signal of signals) {
     const listener = () => handler(signal);
@@ -24,4 +27,4 @@ export const realSignals: SignalSource = (signals, handler) => {
   return () => {
     for (const [signal, listener] of installed) Deno.removeSignalListener(signal, listener);
   };
-};
+}

@@ -15,7 +15,7 @@ export type SpawnFailure = { kind: "not-found" | "not-executable"; message: stri
 export type Spawner = (command: string[], env: Record<string, string>) => Child | SpawnFailure;
 
 /** Spawns with Deno.Command; `env` is added to this process's environment. */
-export const realSpawn: Spawner = (command, env) => {
+export function realSpawn(command: string[], env: Record<string, string>): Child | SpawnFailure {
   let process: Deno.ChildProcess;
   try {
     process = new Deno.Command(command[0], {
@@ -41,4 +41,4 @@ export const realSpawn: Spawner = (command, env) => {
       }
     },
   };
-};
+}

@@ -81,12 +81,12 @@ Deno.test("an expired lock is taken over by the next lock, with a break event be
   using dir = tempDir();
   const root = `${dir.path}/root`;
   assertEquals(
-    (await lokt(["lock", "deploy", "--ttl", "300ms"], { env: holderEnv(root, "agent-a") })).code,
+    (await lokt(["lock", "deploy", "--ttl", "2s"], { env: holderEnv(root, "agent-a") })).code,
     0,
   );
   const early = await lokt(["lock", "deploy"], { env: holderEnv(root, "agent-b") });
   assertEquals(early.code, 2, "not expired yet");
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, 2_100));
   const late = await lokt(["lock", "deploy", "--json"], { env: holderEnv(root, "agent-b") });
   assertEquals(late.code, 0, late.stderr);
   const out = JSON.parse(late.stdout);
