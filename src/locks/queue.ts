@@ -10,6 +10,7 @@ import type { LockContext } from "./context.ts";
 import { queueDir } from "./layout.ts";
 import { scopeOf } from "./stale.ts";
 import { formatIso } from "../time.ts";
+import { haltPoint } from "../testing/halt.ts";
 
 /** A waiter's heartbeat refreshes its ticket this often. */
 export const TICKET_HEARTBEAT_MS = 1_000;
@@ -106,6 +107,7 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
     if (ticketIsDead(ctx, ticket)) {
       try {
         Deno.removeSync(ticket.path);
+        haltPoint("queue.pruned-dead");
       } catch {
         // its owner removed it first
       }
@@ -163,6 +165,7 @@ export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder):
     try {
       // createNew: an unreadable leftover with this number must not be reused.
       Deno.writeTextFileSync(path, JSON.stringify(body) + "\n", { createNew: true, mode: 0o600 });
+      haltPoint("queue.join.written");
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) continue;
       throw error;
@@ -187,6 +190,7 @@ export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder):
 export function leaveQueue(ticket: Ticket): void {
   try {
     Deno.removeSync(ticket.path);
+    haltPoint("queue.left");
   } catch {
     // already removed
   }
