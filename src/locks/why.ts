@@ -136,6 +136,8 @@ export interface Diagnosis {
   acquirable: boolean;
   /** One line: the verdict. */
   headline: string;
+  /** The reason that decided the outcome (undefined when free). */
+  cause?: WhyReason;
   /** Every finding, most important first: the freeze, the lock file, the queue. */
   reasons: WhyReason[];
   /** What to do, deduplicated, in the order of the reasons. */
@@ -487,6 +489,25 @@ export function diagnose(obs: WhyObservation): Diagnosis {
     });
   }
 
+  const queued = reasons.find((r) => r.type === "queued");
+  let cause: WhyReason | undefined;
+  switch (outcome.kind) {
+    case "free":
+      cause = undefined;
+      break;
+    case "frozen":
+      cause = freeze;
+      break;
+    case "queued":
+      cause = queued;
+      break;
+    case "self-held":
+    case "held":
+    case "takeover":
+      cause = lock;
+      break;
+  }
+
   const lockFence = obs.lock.kind === "ok" ? obs.lock.record.fence : 0;
   const fence = Math.max(obs.fence, lockFence);
   const acquirable = outcome.kind === "free" || outcome.kind === "takeover" ||
@@ -496,6 +517,7 @@ export function diagnose(obs: WhyObservation): Diagnosis {
     outcome,
     acquirable,
     headline: headline(obs.name, outcome),
+    cause,
     reasons,
     suggestions: suggestionsFor(obs, reasons, outcome),
     fence,

@@ -18,8 +18,11 @@ function exists(path: string): boolean {
   }
 }
 
-/** Polls until `check` holds, for at most `limitMs` (a bound, not a timing assertion). */
-async function until(check: () => boolean, limitMs = 10_000): Promise<void> {
+/**
+ * Polls until `check` holds, for at most `limitMs`: a bound, not a timing assertion, generous
+ * because a loaded machine can take seconds to start a process.
+ */
+async function until(check: () => boolean, limitMs = 30_000): Promise<void> {
   const end = Date.now() + limitMs;
   while (!check()) {
     if (Date.now() > end) throw new Error("condition not reached in time");

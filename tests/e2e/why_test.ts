@@ -435,8 +435,9 @@ Deno.test("why: your own lock is SELF-HELD (exit 0), and so is the lock of the g
     "  - lokt lock build    (refresh its TTL)",
   ]);
   const [self] = mine.out.reasons as Reason[];
-  assertEquals([mine.out.status, mine.out.outcome, self.type, self.nested], [
+  assertEquals([mine.out.status, mine.out.outcome, mine.out.reason, self.type, self.nested], [
     "free",
+    "self-held",
     "self-held",
     "self-held",
     false,
@@ -519,14 +520,17 @@ Deno.test("why: a real waiter shows in the queue of a held lock", async () => {
   const root = `${dir.path}/root`;
   assertEquals((await lokt(["lock", "build"], { env: as(root, "alice") })).code, 0);
   const waiter = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "lock", "build", "--wait", "--timeout", "30s", "--quiet"],
+    args: ["run", "-A", MAIN, "lock", "build", "--wait", "--timeout", "60s"],
     env: as(root, "carol"),
     clearEnv: true,
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
+  let exited: Deno.CommandStatus | undefined;
+  waiter.status.then((s) => (exited = s));
   try {
-    const end = Date.now() + 10_000;
+    // Bounded generously: a loaded machine can take seconds to start a process.
+    const end = Date.now() + 30_000;
     const queued = () => {
       try {
         return [...Deno.readDirSync(`${root}/queue/build`)].length > 0;
@@ -535,6 +539,10 @@ Deno.test("why: a real waiter shows in the queue of a held lock", async () => {
       }
     };
     while (!queued()) {
+      if (exited !== undefined) {
+        const stderr = await new Response(waiter.stderr).text();
+        throw new Error(`the waiter exited with ${exited.code}: ${stderr}`);
+      }
       if (Date.now() > end) throw new Error("the waiter never queued");
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -549,6 +557,7 @@ Deno.test("why: a real waiter shows in the queue of a held lock", async () => {
     );
   } finally {
     await stop(waiter);
+    await waiter.stderr.cancel().catch(() => {}); // already read when it failed
   }
 });
 

@@ -535,3 +535,25 @@ Deno.test("why: a missing root is free, and says so", () => {
   const d = diagnose(obs({ rootExists: false, fence: 0 }));
   assertEquals([d.outcome.kind, d.rootExists, d.fence], ["free", false, 0]);
 });
+
+Deno.test("why: the cause is the reason that decided the outcome", () => {
+  const frozenSelf = diagnose(obs({
+    freeze: seenOk(freeze()),
+    lock: seenOk(lock({ owner: "bob", agentId: "agent-b" }), { 12345: "alive" }),
+  }));
+  assertEquals(frozenSelf.cause?.type, "self-held");
+  const frozenHeld = diagnose(obs({
+    freeze: seenOk(freeze()),
+    lock: seenOk(lock(), { 12345: "alive" }),
+    waiters: [waiting(1)],
+  }));
+  assertEquals(frozenHeld.cause?.type, "frozen");
+  const heldQueued = diagnose(
+    obs({ lock: seenOk(lock(), { 12345: "alive" }), waiters: [waiting(1)] }),
+  );
+  assertEquals(heldQueued.cause?.type, "held");
+  const staleQueued = diagnose(obs({ lock: seenOk(lock({ pid: 4242 })), waiters: [waiting(1)] }));
+  assertEquals(staleQueued.cause?.type, "queued");
+  assertEquals(diagnose(obs({ lock: seenOk(lock({ pid: 4242 })) })).cause?.type, "dead-pid");
+  assertEquals(diagnose(obs({ freeze: seenOk(freeze({ expiresMs: NOW - 1 })) })).cause, undefined);
+});

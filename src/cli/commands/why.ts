@@ -160,7 +160,7 @@ export function diagnosisJson(d: Diagnosis): Record<string, unknown> {
     outcome: d.outcome.kind,
     acquirable: d.acquirable,
     message: d.headline,
-    reason: d.reasons.find((r) => r.type !== "freeze-expired")?.type ?? "",
+    reason: d.cause?.type ?? "",
     reasons: d.reasons.map((r) => reasonJson(r, d.nowMs)),
     holder: holder === undefined ? null : recordJson(holder.lock, holder.verdict, d.nowMs),
     freeze: freeze === undefined ? null : recordJson(freeze.freeze, freeze.verdict, d.nowMs),
