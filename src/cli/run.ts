@@ -68,7 +68,7 @@ export async function run(argv: readonly string[], world: World): Promise<number
 
   const dash = rest.indexOf("--");
   const json = spec.flags.some((f) => f.name === "json") &&
-    (dash < 0 ? rest : rest.slice(0, dash)).includes("--json");
+    (dash < 0 ? rest : rest.slice(0, dash)).some((a) => a === "--json" || a === "--json=true");
   try {
     const parsed = parseArgs(spec, rest);
     if (parsed.kind === "help") {
