@@ -115,9 +115,8 @@ function reasonJson(reason: WhyReason, nowMs: number): Record<string, unknown> {
         nested: reason.nested,
       };
     case "held":
-    case "dead-pid":
-      return { ...head, ...holderFields(reason.lock, reason.verdict, nowMs) };
     case "expired":
+    case "dead-pid":
       return { ...head, ...holderFields(reason.lock, reason.verdict, nowMs) };
     case "queued":
       return { ...head, ahead: reason.ahead.length };
@@ -190,7 +189,11 @@ function holderDetails(lock: LockRecord, verdict: Verdict, nowMs: number): strin
     rows.push([
       "TTL",
       `${formatDuration(lock.ttlMs)} (${
-        left >= 0 ? `${formatDuration(left)} remaining` : `expired ${formatDuration(-left)} ago`
+        left >= 0
+          ? `${formatDuration(left)} remaining`
+          : verdict.kind === "live"
+          ? `overdue by ${formatDuration(-left)}; held while a process it names runs`
+          : `expired ${formatDuration(-left)} ago`
       })`,
     ]);
   } else {
