@@ -74,7 +74,8 @@ export class WaitTimeoutError extends LoktError {
 
   constructor(lockName: string, waitedMs: number, last: LoktError) {
     super("timeout", `timed out after ${formatDuration(waitedMs)} waiting: ${last.message}`, {
-      hint: last.hint,
+      hint:
+        `a longer --timeout, or no --timeout to wait as long as it takes; see \`lokt why ${lockName}\``,
     });
     this.lockName = lockName;
     this.last = last;
