@@ -1,0 +1,32 @@
+/**
+ * The CI-sized crash-consistency run: at least 500 kills of real lokt commands at every named
+ * halt point and after random delays, each followed by the invariant checks and a recovery.
+ * `deno task crash` runs the full 5,000-kill version; docs/crash-consistency.md explains both.
+ */
+
+import { formatReport, passed, runCrashSuite } from "./driver.ts";
+import { assert } from "../helpers/assert.ts";
+
+const KILLS = 500;
+
+Deno.test({
+  name: "lokt killed at every halt point and at random moments leaves only states it can recover",
+  // The checks read /proc to tell live processes from dead ones.
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const seed = Number(Deno.env.get("LOKT_CRASH_SEED") ?? 20260501);
+    const report = await runCrashSuite({
+      kills: KILLS,
+      concurrency: 8,
+      seed,
+      // About a minute on an idle 2-core machine; the bound only stops a machine that crawls.
+      deadlineMs: 600_000,
+      delayShare: 0.15,
+      randomPointShare: 0.15,
+    });
+    console.log(formatReport(report));
+    const kills = report.results.filter((r) => r.killed).length;
+    assert(passed(report), "some cases failed: see the FAIL lines above");
+    assert(kills >= KILLS, `only ${kills} kills before the deadline (machine too busy?)`);
+  },
+});
