@@ -206,23 +206,33 @@ export interface FuzzReport {
 export async function fuzz<T>(
   name: string,
   generate: (rng: Rng) => T,
-  check: (input: T) => void | Promise<void>,
-  options: { file?: string; maxIterations?: number } = {},
+  check: (input: T, index: number) => void | Promise<void>,
+  options: {
+    file?: string;
+    maxIterations?: number;
+    /**
+     * Cases come in groups of this size that share state (a lock root): replaying one case runs
+     * its group from the start up to it.
+     */
+    group?: number;
+  } = {},
 ): Promise<FuzzReport> {
   const settings = fuzzSettings();
   const limit = Math.min(settings.iterations, options.maxIterations ?? Infinity);
   const started = performance.now();
-  const first = settings.only ?? 0;
+  const group = options.group ?? 1;
+  const first = settings.only === undefined ? 0 : settings.only - (settings.only % group);
   const last = settings.only !== undefined ? settings.only + 1 : limit;
   let cases = 0;
   for (let index = first; index < last; index++) {
+    // The time bound ends a run only at the end of a group.
     if (
-      settings.only === undefined && settings.timeMs > 0 && cases > 0 &&
+      settings.only === undefined && settings.timeMs > 0 && cases > 0 && index % group === 0 &&
       performance.now() - started > settings.timeMs
     ) break;
     const input = generate(new Rng(caseSeed(settings.seed, index)));
     try {
-      await check(input);
+      await check(input, index);
     } catch (error) {
       const file = options.file ?? "tests/fuzz";
       throw new Error(
