@@ -17,6 +17,7 @@ import { MAIN, REPO, tempDir } from "../helpers/cli.ts";
 import {
   checkAfterKill,
   checkAfterRecovery,
+  isAlive,
   mustBeStale,
   readRoot,
   type RootState,
@@ -28,8 +29,8 @@ const WORKER = `${REPO}/tests/crash/worker.ts`;
 const NAME = "job";
 /** The rescuer's clock for `--break-stale`: far enough ahead that every test TTL has run out. */
 const FUTURE_MS = 2 * 3_600_000;
-/** A victim that runs this long is hung. */
-const HANG_MS = 30_000;
+/** A victim still running after this long is hung (generous: a busy machine is slow). */
+const HANG_MS = 120_000;
 
 /** How a case stops its victim. */
 export type Stop =
@@ -125,12 +126,46 @@ export function sourcePoints(dir = `${REPO}/src`): string[] {
   return [...points].sort();
 }
 
+/**
+ * Copies `main.ts` and `dist/` to a private directory and returns the copy's `main.ts`, so that a
+ * rebuild during a long run cannot swap the bundle under a starting victim. Copies again until
+ * every module the bundle imports is in the copy (a rebuild may have been half done).
+ */
+export function snapshotCli(): { main: string; [Symbol.dispose](): void } {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const dir = Deno.makeTempDirSync({ prefix: "lokt-crash-cli-" });
+    Deno.mkdirSync(`${dir}/dist`);
+    Deno.copyFileSync(MAIN, `${dir}/main.ts`);
+    const imports: string[] = [];
+    for (const entry of Deno.readDirSync(`${REPO}/dist`)) {
+      try {
+        const text = Deno.readTextFileSync(`${REPO}/dist/${entry.name}`);
+        Deno.writeTextFileSync(`${dir}/dist/${entry.name}`, text);
+        for (const m of text.matchAll(/(?:from|import\s*\(?)\s*"\.\/([^"]+)"/g)) imports.push(m[1]);
+      } catch {
+        // removed by a rebuild while we copied: the check below notices
+      }
+    }
+    const whole = ["entry.js", ...imports].every((name) => {
+      try {
+        return Deno.statSync(`${dir}/dist/${name}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+    const dispose = () => Deno.removeSync(dir, { recursive: true });
+    if (whole) return { main: `${dir}/main.ts`, [Symbol.dispose]: dispose };
+    dispose();
+  }
+  throw new Error("dist/ keeps changing: wait for the rebuild to finish and try again");
+}
+
 /** Which optional commands the built CLI offers. */
-export async function builtCommands(): Promise<Set<string>> {
+export async function builtCommands(main = MAIN): Promise<Set<string>> {
   const found = new Set(["lock", "unlock", "status"]);
   await Promise.all(["guard", "freeze", "unfreeze"].map(async (name) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, name, "--help"],
+      args: ["run", "-A", main, name, "--help"],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -140,10 +175,10 @@ export async function builtCommands(): Promise<Set<string>> {
 }
 
 /** Fails unless the built CLI carries the halt hook (`deno task build` after editing src/). */
-export async function assertHookBuilt(): Promise<void> {
+export async function assertHookBuilt(main = MAIN): Promise<void> {
   using dir = tempDir("lokt-crash-");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "lock", NAME],
+    args: ["run", "-A", main, "lock", NAME],
     env: { LOKT_ROOT: dir.path, LOKT_NO_DETECT: "1", LOKT_HALT_AT: "store.publish.after-link" },
     stdout: "null",
     stderr: "piped",
@@ -167,12 +202,17 @@ interface Victim {
   ms: number;
 }
 
-async function runVictim(kit: Kit, prepared: Prepared, stop: Stop): Promise<Victim> {
+async function runVictim(
+  kit: Kit,
+  prepared: Prepared,
+  stop: Stop,
+  main: string,
+): Promise<Victim> {
   const [op] = prepared.argv;
   const viaWorker = WORKER_OPERATIONS.includes(op) && !kit.commands.has(op);
   const haltAt = stop.kind === "point" ? { LOKT_HALT_AT: `${stop.point}:${stop.n}` } : undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", viaWorker ? WORKER : MAIN, ...prepared.argv],
+    args: ["run", "-A", viaWorker ? WORKER : main, ...prepared.argv],
     env: kit.env(VICTIM, { ...prepared.env, ...haltAt }),
     clearEnv: true,
     cwd: kit.root,
@@ -190,6 +230,8 @@ async function runVictim(kit: Kit, prepared: Prepared, stop: Stop): Promise<Vict
   };
   let hung = false;
   const hang = setTimeout(() => {
+    // A stalled event loop can run this timer after the victim ended: ask the kernel first.
+    if (!isAlive(child.pid)) return;
     hung = true;
     kill();
   }, HANG_MS);
@@ -306,6 +348,7 @@ export async function runCase(
   spec: CaseSpec,
   commands: ReadonlySet<string>,
   random: () => number,
+  main = MAIN,
 ): Promise<CaseResult> {
   const path = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "lokt-crash-" }));
   const kit = new Kit(path, NAME, commands, random);
@@ -319,7 +362,7 @@ export async function runCase(
     const prepared = await spec.scenario.prepare(kit);
     const env = prepared.env ?? {};
     const before = readRoot(path);
-    const victim = await runVictim(kit, prepared, stop);
+    const victim = await runVictim(kit, prepared, stop, main);
     killed = victim.signal === "SIGKILL";
     victimMs = victim.ms;
     if (victim.hung) problems.push(`the command hung: ${victim.stderr}`);
@@ -393,8 +436,9 @@ function* plan(
 export async function runCrashSuite(options: CrashOptions): Promise<CrashReport> {
   const log = options.log ?? (() => {});
   if (Deno.env.get("LOKT_HALT_AT")) throw new Error("unset LOKT_HALT_AT before running the suite");
-  await assertHookBuilt();
-  const commands = await builtCommands();
+  using cli = snapshotCli();
+  await assertHookBuilt(cli.main);
+  const commands = await builtCommands(cli.main);
   const points = sourcePoints();
   const scenarios = SCENARIOS.filter((s) => active(s, commands));
   const random = seededRandom(options.seed);
@@ -411,7 +455,7 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const lane = async () => {
     while (!done()) {
       const spec = cases.next().value as CaseSpec;
-      const result = await runCase(spec, commands, random);
+      const result = await runCase(spec, commands, random, cli.main);
       results.push(result);
       if (result.spec.stop.kind === "point") {
         recent.set(
