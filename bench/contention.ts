@@ -11,7 +11,8 @@
  * when it asked (the holder and the earlier waiters) times the mean hold; the figure is the
  * longest wait over its ideal, and how many acquisitions were overtaken by a later request.
  * Each process's first acquisition is left out: all processes start together, so the order of
- * their first requests is a race.
+ * their first requests is a race. The same runs give the hand-off gap between processes that
+ * have acquired before (their code is warm), beside the cold hand-offs of `handoff.ts`.
  *
  *   deno run -A bench/contention.ts [--quick]
  */
@@ -30,7 +31,7 @@ import {
   shellLine,
   WORKER,
 } from "./setup.ts";
-import { ratio, type Row, type Section, verdict } from "./table.ts";
+import { ms, ratio, type Row, type Section, verdict } from "./table.ts";
 
 /** How much to measure. */
 export interface ContentionSizes {
@@ -127,6 +128,8 @@ interface Fairness {
   /** Acquisitions overtaken by a later request. */
   overtaken: number;
   counted: number;
+  /** Hand-off gaps to processes that had acquired before (code paths already run once). */
+  warmGaps: number[];
 }
 
 /** Fairness figures of one run (see the module doc). */
@@ -138,6 +141,9 @@ export function fairnessOf(holds: readonly Hold[]): Fairness {
     if (!seen.has(h.proc)) firsts.add(h);
     seen.add(h.proc);
   }
+  const warmGaps = holds.flatMap((h, i) =>
+    i > 0 && !firsts.has(h) ? [h.acq - holds[i - 1].rel] : []
+  );
   let worst = 0;
   let worstWaitMs = 0;
   let overtaken = 0;
@@ -163,7 +169,7 @@ export function fairnessOf(holds: readonly Hold[]): Fairness {
       worstWaitMs = wait;
     }
   }
-  return { worst, worstWaitMs, overtaken, counted };
+  return { worst, worstWaitMs, overtaken, counted, warmGaps };
 }
 
 /** Runs the throughput and fairness benchmarks; returns their rows. */
@@ -314,6 +320,24 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
       budget: budget ? verdict("no waiter overtaken", overtaken === 0) : "",
     });
   };
+  const warmBench = `hand-off, ${P} processes looping (warm)`;
+  const warmRow = (subject: string, key: string, vs?: string) => {
+    const gaps = fair.get(key)!.flatMap((f) => f.warmGaps);
+    const base = vs === undefined ? undefined : median(fair.get(vs)!.flatMap((f) => f.warmGaps));
+    rows.push({
+      bench: warmBench,
+      subject,
+      n: gaps.length,
+      median: ms(median(gaps)),
+      p99: ms(quantile(gaps, 0.99)),
+      vsFlock: ratio(median(gaps), base),
+      vsDeno: "",
+      budget: vs === undefined ? "" : verdict("median <= 5 ms", median(gaps) <= 5),
+    });
+  };
+  warmRow("lokt, library waiters", "lokt", "kernel");
+  if (withBashTime) warmRow("flock(1) -- bash, command to command", "flock");
+  warmRow("kernel flock from Deno (floor)", "kernel");
   fairRow("lokt library", "lokt", true);
   if (withBashTime) fairRow("flock(1) -- bash", "flock", false);
   fairRow("kernel flock from Deno", "kernel", false);

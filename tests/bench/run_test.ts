@@ -37,6 +37,7 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| hand-off, 2 queued waiters +\| kernel flock from Deno /m,
       /^\| throughput, 2 processes \(CLI\) +\| lokt guard x --wait -- true /m,
       /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
+      /^\| hand-off, 2 processes looping \(warm\) +\| lokt, library waiters /m,
       /^\| fairness, 2 processes, hold 5 ms +\| lokt library: longest wait \/ ideal /m,
     ]
   ) assertMatch(table, row);
