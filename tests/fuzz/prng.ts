@@ -209,7 +209,8 @@ export async function fuzz<T>(
   check: (input: T, index: number) => void | Promise<void>,
   options: {
     file?: string;
-    maxIterations?: number;
+    /** Run this share of the iterations (for fuzzers that touch the disk). */
+    share?: number;
     /**
      * Cases come in groups of this size that share state (a lock root): replaying one case runs
      * its group from the start up to it.
@@ -218,7 +219,7 @@ export async function fuzz<T>(
   } = {},
 ): Promise<FuzzReport> {
   const settings = fuzzSettings();
-  const limit = Math.min(settings.iterations, options.maxIterations ?? Infinity);
+  const limit = Math.ceil(settings.iterations * (options.share ?? 1));
   const started = performance.now();
   const group = options.group ?? 1;
   const first = settings.only === undefined ? 0 : settings.only - (settings.only % group);
