@@ -347,11 +347,12 @@ async function unfreezeForce(kit: Kit, env: Record<string, string>): Promise<str
 export async function runCase(
   spec: CaseSpec,
   commands: ReadonlySet<string>,
-  random: () => number,
+  seed: number,
   main = MAIN,
 ): Promise<CaseResult> {
   const path = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "lokt-crash-" }));
-  const kit = new Kit(path, NAME, commands, random);
+  // Each case draws from its own generator, so lanes finishing in any order do not change it.
+  const kit = new Kit(path, NAME, commands, seededRandom(seed * 7919 + spec.index));
   const { stop } = spec;
   const problems: string[] = [];
   let killed = false;
@@ -455,7 +456,7 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const lane = async () => {
     while (!done()) {
       const spec = cases.next().value as CaseSpec;
-      const result = await runCase(spec, commands, random, cli.main);
+      const result = await runCase(spec, commands, options.seed, cli.main);
       results.push(result);
       if (result.spec.stop.kind === "point") {
         recent.set(
