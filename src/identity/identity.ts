@@ -86,10 +86,20 @@ function findHarness(
 function sessionAnchor(
   self: ProcessInfo | undefined,
   ancestors: ProcessInfo[],
-): { info: ProcessInfo; how: string } | undefined {
+): { info: ProcessInfo; how: string; follow?: boolean } | undefined {
   if (self?.sid !== undefined) {
     const leader = ancestors.find((p) => p.pid === self.sid);
     if (leader !== undefined) return { info: leader, how: `session leader (${leader.comm})` };
+    // lokt leads the session itself: a shell ran it with exec (`bash -c 'a; lokt ...'` execs its
+    // last command, as do ssh and cron lines), so it has the pid and start time the session's
+    // shell had, and the same session id. No lock may follow lokt's own process, though.
+    if (self.sid === self.pid) {
+      return {
+        info: self,
+        how: "session led by lokt itself (its shell ran it with exec)",
+        follow: false,
+      };
+    }
   } else if (self?.tty !== undefined) {
     let outer: ProcessInfo | undefined;
     for (const p of ancestors) {
@@ -169,7 +179,7 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
       ...base,
       agentId: `session:${token(session.info)}`,
       agentSource: `${session.how}, pid ${session.info.pid}`,
-      anchor: anchorOf(session.info, session.how),
+      anchor: session.follow === false ? undefined : anchorOf(session.info, session.how),
     };
   }
   return { ...base, agentId: "", agentSource: "none (no process facts on this platform)" };

@@ -99,12 +99,26 @@ Deno.test("agent id: two sessions of one user are two holders", () => {
   assertEquals(a.agentId === b.agentId, false);
 });
 
-Deno.test("agent id: lokt as its own session leader falls back to its parent", () => {
+Deno.test("agent id: lokt leading its own session (exec'd by its shell) keeps the session's id, follows no process", () => {
+  // `bash -c 'lokt lock x; lokt unlock x'` as a session leader: the first lokt runs under bash
+  // (pid 60, the leader); bash then execs the second, which keeps pid 60 and its start time.
   const probe = terminal();
-  probe.processes.get(100)!.sid = 100;
-  const id = resolve(probe, {});
-  assertEquals([id.agentId, id.anchor?.pid], ["session:60-s60", 60]);
-  assertEquals(id.agentSource, "parent process (bash), pid 60");
+  const first = resolve(probe, {});
+  probe.processes.delete(100);
+  probe.add({ pid: 60, ppid: 50, sid: 60, comm: "lokt", start: "s60" });
+  const second = resolveIdentity({
+    env: () => undefined,
+    probe,
+    pid: 60,
+    detect: "all",
+    userName: () => "u",
+  });
+  assertEquals(second.agentId, first.agentId);
+  assertEquals(second.anchor, undefined, "a lock must never follow lokt's own process");
+  assertEquals(
+    second.agentSource,
+    "session led by lokt itself (its shell ran it with exec), pid 60",
+  );
 });
 
 Deno.test("detection off: no agent id and no process unless LOKT_AGENT_ID says so", () => {
