@@ -1,0 +1,151 @@
+/**
+ * What the soak reads back once its workers are done: the audit log, the holders' journals, the
+ * files left under the lock root, and the resident memory of long-lived processes.
+ */
+
+import { decodeEventLine, EVENT_NAMES } from "../../src/audit/event.ts";
+import { rotatedLogs } from "../../src/audit/writer.ts";
+
+/** The audit log, rotated files included. */
+export interface AuditSummary {
+  files: number;
+  lines: number;
+  /** Lines `decodeEventLine` rejects, or with an event lokt does not write. */
+  unparsable: string[];
+  /** Lines per event name. */
+  events: Record<string, number>;
+}
+
+/** Reads every line of the audit log at `path` and of its rotated files. */
+export function readAuditLog(path: string): AuditSummary {
+  const paths = [...rotatedLogs(path).map((r) => r.path), path];
+  const summary: AuditSummary = { files: 0, lines: 0, unparsable: [], events: {} };
+  for (const file of paths) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
+    }
+    summary.files++;
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      summary.lines++;
+      const event = decodeEventLine(line);
+      if (event === undefined || !(EVENT_NAMES as readonly string[]).includes(event.event)) {
+        summary.unparsable.push(`${file}: ${line.slice(0, 300)}`);
+        continue;
+      }
+      summary.events[event.event] = (summary.events[event.event] ?? 0) + 1;
+    }
+  }
+  return summary;
+}
+
+/** Files under a lock root that a finished, released holder must not leave behind. */
+export interface Leftovers {
+  locks: string[];
+  freezes: string[];
+  /** `<name>/<ticket>` of every queue ticket. */
+  tickets: string[];
+  tmp: string[];
+}
+
+function names(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** Lists the lock files, freezes, queue tickets and temporary files under `root`. */
+export function leftovers(root: string): Leftovers {
+  const tickets: string[] = [];
+  for (const name of names(`${root}/queue`)) {
+    for (const ticket of names(`${root}/queue/${name}`)) tickets.push(`${name}/${ticket}`);
+  }
+  return {
+    locks: names(`${root}/locks`),
+    freezes: names(`${root}/freezes`),
+    tickets,
+    tmp: names(`${root}/tmp`),
+  };
+}
+
+/** True when nothing is left. */
+export function isClean(left: Leftovers): boolean {
+  return left.locks.length + left.freezes.length + left.tickets.length + left.tmp.length === 0;
+}
+
+/** The pid a temporary file was written by (`<hint>.<pid>.<random>.tmp`), if it says. */
+export function tempFilePid(file: string): number | undefined {
+  const m = file.match(/\.(\d+)\.[0-9a-f]+\.tmp$/);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The pid of the waiter a ticket under `root` names, or undefined if unreadable. */
+export function ticketPid(root: string, ticket: string): number | undefined {
+  try {
+    const pid = Number(JSON.parse(Deno.readTextFileSync(`${root}/queue/${ticket}`)).pid);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while `/proc/<pid>` exists (Linux). */
+export function pidAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The resident set size of `pid` in kB, from `/proc/<pid>/status`; undefined once it is gone. */
+export function rssKb(pid: number): number | undefined {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmRSS:\s+(\d+)\s+kB/m);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Lines of a journal file (empty if it does not exist). */
+export function journal(path: string): string[] {
+  try {
+    return Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** Critical sections entered, per kind of holder, from the fence journal. */
+export function acquisitions(fences: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of fences) {
+    const kind = line.split(" ")[2] ?? "?";
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Fences handed out twice for one name (`name#fence`), from the fence journal. */
+export function duplicateFences(fences: string[]): string[] {
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  for (const line of fences) {
+    const [name, fence] = line.split(" ");
+    if (fence === "-" || fence === undefined) continue;
+    const key = `${name}#${fence}`;
+    if (seen.has(key)) duplicates.push(key);
+    seen.add(key);
+  }
+  return duplicates;
+}
