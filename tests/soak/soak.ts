@@ -9,11 +9,9 @@ import { caseSeed, Rng } from "../fuzz/prng.ts";
 import { decodeEventLine } from "../../src/audit/event.ts";
 import {
   acquisitions,
-  type AuditSummary,
   duplicateFences,
   isClean,
   journal,
-  type Leftovers,
   leftovers,
   pidAlive,
   readAuditLog,
@@ -21,7 +19,10 @@ import {
   tempFilePid,
   ticketPid,
 } from "./inspect.ts";
+import type { SoakReport } from "./report.ts";
 import { check, lokt, runWorker, type SoakState } from "./worker.ts";
+
+export { describeSoak, problems, type SoakReport } from "./report.ts";
 
 /** Settings of one soak run. */
 export interface SoakOptions {
@@ -53,34 +54,6 @@ export interface SoakOptions {
   log?: (line: string) => void;
 }
 
-/** Everything a soak saw. `problems` says what failed. */
-export interface SoakReport {
-  seed: number;
-  workers: number;
-  names: readonly string[];
-  unlocked: boolean;
-  /** From the first action to the last worker's end, milliseconds. */
-  elapsedMs: number;
-  actions: Record<string, number>;
-  exits: Record<string, number>;
-  /** Critical sections entered (witness taken), per kind of holder. */
-  acquisitions: Record<string, number>;
-  killed: number;
-  /** Of {@link SoakReport.killed}: guards killed while their command was inside. */
-  killedInside: number;
-  overlaps: string[];
-  duplicateFences: string[];
-  anomalies: string[];
-  audit: AuditSummary & { tailSeen: number };
-  /** Under the root once every worker ended (killed guards' leftovers included), and after one
-   * more guard per name ran. */
-  leftovers: { before: Leftovers; after: Leftovers; tmpOfKilled: string[] };
-  /** Resident set sizes, sampled during the run (first at the start, last at the end). */
-  rss: { guard: RssSample[]; tail: RssSample[] };
-  /** Samples before this time are warm-up (a fresh process grows as it loads and compiles). */
-  warmupMs: number;
-}
-
 /** Defaults of {@link SoakOptions}. */
 export const SOAK_DEFAULTS = {
   workers: 16,
@@ -91,22 +64,6 @@ export const SOAK_DEFAULTS = {
 
 /** The name the long-lived guard holds while its memory is sampled. */
 export const MEMORY_NAME = "soak-mem";
-
-/** One resident-set-size sample: when (since the workers started) and how much. */
-export interface RssSample {
-  ms: number;
-  kb: number;
-}
-
-/** How much a long-lived process may grow past its size after warm-up: 30% plus 10 MB. */
-export function rssBoundKb(baselineKb: number): number {
-  return Math.round(baselineKb * 1.3 + 10 * 1024);
-}
-
-/** The first sample after warm-up (the last one if the run was shorter), if any. */
-export function rssBaseline(samples: RssSample[], warmupMs: number): RssSample | undefined {
-  return samples.find((s) => s.ms >= warmupMs) ?? samples.at(-1);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -417,93 +374,4 @@ async function finish(
     );
   }
   if (!isClean(after)) state.anomalies.push(`left under the root: ${JSON.stringify(after)}`);
-}
-
-/** Every check the report fails, as sentences; empty when the soak passed. */
-export function problems(report: SoakReport): string[] {
-  const out: string[] = [];
-  if (report.overlaps.length > 0) {
-    out.push(`${report.overlaps.length} overlaps: ${report.overlaps.slice(0, 10).join("; ")}`);
-  }
-  if (report.duplicateFences.length > 0) {
-    out.push(`fences handed out twice: ${report.duplicateFences.join(", ")}`);
-  }
-  for (const a of report.anomalies.slice(0, 20)) out.push(a);
-  if (report.anomalies.length > 20) out.push(`... ${report.anomalies.length - 20} more anomalies`);
-  if (report.audit.unparsable.length > 0) {
-    out.push(`unparsable audit lines: ${report.audit.unparsable.slice(0, 5).join("\n")}`);
-  }
-  for (const [label, samples] of Object.entries(report.rss)) {
-    const baseline = rssBaseline(samples, report.warmupMs);
-    const last = samples.at(-1);
-    if (baseline === undefined || last === undefined) continue;
-    if (last.kb > rssBoundKb(baseline.kb)) {
-      out.push(
-        `${label} grew from ${baseline.kb} kB after warm-up to ${last.kb} kB at the end ` +
-          `(bound ${rssBoundKb(baseline.kb)} kB)`,
-      );
-    }
-  }
-  return out;
-}
-
-function mb(kb: number): string {
-  return (kb / 1024).toFixed(1);
-}
-
-/** At most 13 evenly spaced samples, the first and the last included. */
-function thin(samples: number[]): number[] {
-  if (samples.length <= 13) return samples;
-  return Array.from({ length: 13 }, (_, i) => samples[Math.round(i * (samples.length - 1) / 12)]);
-}
-
-function counts(record: Record<string, number>): string {
-  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k} ${v}`).join(", ");
-}
-
-function leftText(left: Leftovers): string {
-  return `${left.locks.length} lock files, ${left.tickets.length} queue tickets, ` +
-    `${left.tmp.length} temporary files, ${left.freezes.length} freezes`;
-}
-
-/** A summary of the report, a few lines long. */
-export function describeSoak(report: SoakReport): string {
-  const total = Object.values(report.actions).reduce((a, b) => a + b, 0);
-  const acquired = Object.values(report.acquisitions).reduce((a, b) => a + b, 0);
-  const kinds = counts(report.acquisitions);
-  const lines = [
-    `soak: seed ${report.seed}, ${report.workers} workers on ${report.names.length} names, ` +
-    `${(report.elapsedMs / 1000).toFixed(1)} s${report.unlocked ? " WITHOUT LOCKS" : ""}`,
-    `actions: ${total} (${counts(report.actions)})`,
-    `exits: ${counts(report.exits)}`,
-    `acquisitions: ${acquired} (${kinds}); guards SIGKILLed: ${report.killed} ` +
-    `(${report.killedInside} with their command inside)`,
-    `overlaps: ${report.overlaps.length}; fences handed out twice: ${report.duplicateFences.length}; ` +
-    `anomalies: ${report.anomalies.length}`,
-  ];
-  if (!report.unlocked) {
-    const a = report.audit;
-    lines.push(
-      `audit: ${a.lines} lines in ${a.files} files, ${a.unparsable.length} unparsable, ` +
-        `audit --tail printed ${a.tailSeen}; ${counts(a.events)}`,
-      `left after the workers: ${leftText(report.leftovers.before)}; after one more guard per ` +
-        `name: ${leftText(report.leftovers.after)}` +
-        (report.leftovers.tmpOfKilled.length > 0
-          ? ` (+${report.leftovers.tmpOfKilled.length} temporary files of SIGKILLed guards)`
-          : ""),
-    );
-    for (const [label, samples] of Object.entries(report.rss)) {
-      const baseline = rssBaseline(samples, report.warmupMs);
-      if (baseline === undefined) continue;
-      const kbs = samples.map((s) => s.kb);
-      lines.push(
-        `RSS ${label === "tail" ? "audit --tail" : "long-lived guard"} (MB): ${mb(kbs[0])} at ` +
-          `the start, ${mb(baseline.kb)} after warm-up (${(baseline.ms / 1000).toFixed(0)} s), ` +
-          `${mb(kbs.at(-1)!)} at the end, peak ${mb(Math.max(...kbs))}, bound ` +
-          `${mb(rssBoundKb(baseline.kb))}; samples ${thin(kbs).map(mb).join(" ")}`,
-      );
-    }
-  }
-  return lines.join("\n");
 }
