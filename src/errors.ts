@@ -75,21 +75,110 @@ export class UnsupportedVersionError extends LoktError {
   readonly version: number;
 
   constructor(path: string, version: number) {
+    const file = path.slice(path.lastIndexOf("/") + 1);
+    const name = file.endsWith(".json") ? file.slice(0, -".json".length) : "NAME";
+    const remove = path.includes("/freezes/")
+      ? `lokt unfreeze ${name} --force`
+      : `lokt unlock ${name} --force`;
     super(
       "unsupported_version",
-      `${path} has format version ${version}; this lokt understands version 1 only`,
-      { hint: "upgrade lokt, or remove the file with `lokt unlock --force NAME`" },
+      `${path} was written by a newer lokt (format version ${version}; this lokt reads ` +
+        "version 1); it is left as it is",
+      { hint: `upgrade lokt to work with it, or remove it with \`${remove}\`` },
     );
     this.path = path;
     this.version = version;
   }
 }
 
+/**
+ * The operating system's reason for a failed call, without the call Deno appends to it:
+ * `Permission denied (os error 13)` rather than `... (os error 13): link 'a' -> 'b'`.
+ */
+export function osReason(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return message.replace(/(\(os error \d+\)):? .*$/s, "$1");
+}
+
+/** The errno name of a failed call (`ENOSPC`), when Deno gives one. */
+function errnoOf(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/** What the user can do about a failed file-system call, judged by its cause. */
+function ioHint(cause: unknown): string | undefined {
+  if (cause instanceof Deno.errors.PermissionDenied || errnoOf(cause) === "EACCES") {
+    return "check the permissions of the lock root and the directories in it " +
+      "(`lokt doctor` shows them), or set LOKT_ROOT to a directory you can write";
+  }
+  if (cause instanceof Deno.errors.NotADirectory) {
+    return "a file stands where lokt expects a directory of its lock root; move it away " +
+      "(`lokt doctor` checks the layout)";
+  }
+  if (cause instanceof Deno.errors.FilesystemLoop) {
+    return "the lock root holds a symbolic link that points back into itself; remove it";
+  }
+  switch (errnoOf(cause)) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return "the file system of the lock root is full; free some space and retry " +
+        "(held locks and the audit log are kept as they are)";
+    case "ENOTEMPTY":
+      return "a directory stands where lokt expects a file of its lock root; look inside, then " +
+        "remove it by hand";
+    case "EROFS":
+      return "the lock root is on a read-only file system; set LOKT_ROOT to a writable directory";
+  }
+  return undefined;
+}
+
 /** A file-system operation failed for a reason lokt cannot resolve itself. */
 export class IoError extends LoktError {
-  constructor(what: string, cause: unknown) {
-    super("io", `${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  constructor(what: string, cause: unknown, hint?: string) {
+    super("io", `${what}: ${osReason(cause)}`, { cause, hint: hint ?? ioHint(cause) });
   }
+}
+
+const FILE_SYSTEM_ERRORS = [
+  Deno.errors.NotFound,
+  Deno.errors.PermissionDenied,
+  Deno.errors.AlreadyExists,
+  Deno.errors.IsADirectory,
+  Deno.errors.NotADirectory,
+  Deno.errors.FilesystemLoop,
+  Deno.errors.Busy,
+  Deno.errors.WriteZero,
+];
+
+/** Words for the calls Deno names in its error messages. */
+const CALLS: Record<string, string> = {
+  open: "cannot open",
+  readfile: "cannot read",
+  readdir: "cannot list",
+  writefile: "cannot write",
+  mkdir: "cannot create the directory",
+  remove: "cannot remove",
+  rename: "cannot rename",
+  link: "cannot link",
+  stat: "cannot examine",
+  lstat: "cannot examine",
+  realpath: "cannot resolve",
+};
+
+/**
+ * A file-system error that reached the top without being wrapped, as an {@link IoError} naming
+ * the call and path Deno reports; undefined for anything else. An unwritable or full disk is
+ * the machine's state, not a bug in lokt, and is shown as such.
+ */
+export function asIoError(error: unknown): IoError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (!FILE_SYSTEM_ERRORS.some((type) => error instanceof type) && !errnoOf(error)) {
+    return undefined;
+  }
+  const call = error.message.match(/\(os error \d+\):? (\w+) '([^']*)'/);
+  const what = call ? `${CALLS[call[1]] ?? `cannot ${call[1]}`} ${call[2]}` : "file system error";
+  return new IoError(what, error);
 }
 
 /** Turns any thrown value into a short message, for the last-resort error path. */

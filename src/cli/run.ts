@@ -1,6 +1,6 @@
 /** The CLI entry: `run(argv, world)` returns the exit code, so the whole CLI runs in-process. */
 
-import { describeError, LoktError, UsageError } from "../errors.ts";
+import { asIoError, describeError, LoktError, UsageError } from "../errors.ts";
 import { BUILD_INFO } from "../build_info.ts";
 import { closest, parseArgs } from "./args.ts";
 import { EXIT, exitCodeFor } from "./exit.ts";
@@ -9,11 +9,16 @@ import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
 
-function report(session: Session, error: unknown, json: boolean): number {
+function report(session: Session, thrown: unknown, json: boolean): number {
+  // A file-system error that nothing wrapped is still the machine's state, not a bug in lokt.
+  const error = asIoError(thrown) ?? thrown;
   const code = exitCodeFor(error);
   if (error instanceof LoktError) {
     session.err(`error: ${error.message}\n`);
     if (error.hint) session.err(`hint: ${error.hint}\n`);
+    if (error !== thrown && session.world.env("LOKT_DEBUG") && thrown instanceof Error) {
+      session.err(`${thrown.stack}\n`);
+    }
     if (json) {
       session.json({
         ok: false,
