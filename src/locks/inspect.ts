@@ -11,7 +11,8 @@ import { isAbandoned, readRecord, type RecordState } from "./store.ts";
 export interface Entry {
   name: string;
   kind: "lock" | "freeze";
-  state: RecordState | { kind: "unreadable"; problem: string };
+  /** `unreadable`: the file could not be read at all (permissions, a file in the way). */
+  state: RecordState | { kind: "unreadable"; problem: string; error: IoError };
   /** Present when the record parsed. */
   verdict?: Verdict;
 }
@@ -23,8 +24,8 @@ export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze")
   try {
     state = readRecord(path, ctx.now());
   } catch (error) {
-    const problem = error instanceof IoError ? error.message : String(error);
-    state = { kind: "unreadable", problem };
+    const io = error instanceof IoError ? error : new IoError(`cannot read ${path}`, error);
+    state = { kind: "unreadable", problem: io.message, error: io };
   }
   return {
     name,

@@ -7,7 +7,7 @@
  * processes lock two different inodes).
  */
 
-import { IoError } from "../errors.ts";
+import { IoError, LoktError } from "../errors.ts";
 import { ensureLayout, fencePath, type Layout } from "./layout.ts";
 import { haltPoint } from "../testing/halt.ts";
 
@@ -23,18 +23,53 @@ const FENCE_WIDTH = 20;
 
 function openMutexFile(layout: Layout, name: string): Deno.FsFile {
   const path = fencePath(layout, name);
-  const options = { read: true, write: true, create: true, mode: 0o600 } as const;
   try {
-    return Deno.openSync(path, options);
+    return openFence(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw new IoError(`cannot open ${path}`, error);
+    if (!(error instanceof Deno.errors.NotFound)) throw asIo(error, `cannot open ${path}`);
   }
   try {
     ensureLayout(layout);
-    return Deno.openSync(path, options);
+    return openFence(path);
   } catch (error) {
-    throw new IoError(`cannot create the lock root ${layout.root}`, error);
+    throw asIo(error, `cannot create the lock root ${layout.root}`);
   }
+}
+
+function asIo(error: unknown, what: string): LoktError {
+  return error instanceof LoktError ? error : new IoError(what, error);
+}
+
+function linkError(path: string): LoktError {
+  return new LoktError("io", `${path} is a symbolic link; lokt does not follow links in its root`, {
+    hint: `remove the link (\`rm ${path}\`); lokt creates the file again`,
+  });
+}
+
+/**
+ * Opens (or creates) a fence file, refusing a symbolic link: lokt writes its counter into the
+ * file, and must never write through a link planted in its root to a file elsewhere (nor create
+ * the missing target of one). Race: the path may be swapped for a link between the first check
+ * and the open, so the opened file must also be the one the path names afterwards.
+ */
+function openFence(path: string): Deno.FsFile {
+  try {
+    if (Deno.lstatSync(path).isSymlink) throw linkError(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  try {
+    const named = Deno.lstatSync(path);
+    const opened = file.statSync();
+    if (named.isSymlink || named.ino !== opened.ino || named.dev !== opened.dev) {
+      throw linkError(path);
+    }
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return file;
 }
 
 /** Runs `fn` while holding the kernel lock of `name`. */
@@ -60,7 +95,13 @@ export async function withNameMutex<T>(
         file.seekSync(0, Deno.SeekMode.Start);
         const bytes = new TextEncoder().encode(text);
         haltPoint("mutex.fence.before-write");
-        if (file.writeSync(bytes) !== bytes.length) throw new Error("short write of fence");
+        let written: number;
+        try {
+          written = file.writeSync(bytes);
+        } catch (error) {
+          throw new IoError(`cannot write the fence counter ${fencePath(layout, name)}`, error);
+        }
+        if (written !== bytes.length) throw new Error("short write of fence");
         haltPoint("mutex.fence.after-write");
         // Not synced: see "Durability" in docs/protocol.md for what a power cut can cost.
       },

@@ -41,7 +41,13 @@ export function readRecord(path: string, nowMs: number): RecordState {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
     if (error instanceof Deno.errors.IsADirectory) {
-      return { kind: "corrupt", problem: "it is a directory, not a file", ageMs: 0 };
+      // Like any unreadable record, abandoned once old enough: an empty directory is then
+      // removed; one with files in it is refused with a clear error (see removeRecord).
+      return {
+        kind: "corrupt",
+        problem: "it is a directory, not a file",
+        ageMs: ageOf(path, nowMs),
+      };
     }
     throw new IoError(`cannot read ${path}`, error);
   }
@@ -53,16 +59,19 @@ export function readRecord(path: string, nowMs: number): RecordState {
       return decoded;
     case "empty":
     case "corrupt": {
-      let ageMs = 0;
-      try {
-        const mtime = Deno.statSync(path).mtime?.getTime();
-        if (mtime !== undefined) ageMs = Math.max(0, nowMs - mtime);
-      } catch {
-        ageMs = 0;
-      }
       const problem = decoded.kind === "empty" ? "the file is empty" : decoded.problem;
-      return { kind: decoded.kind, problem, ageMs };
+      return { kind: decoded.kind, problem, ageMs: ageOf(path, nowMs) };
     }
+  }
+}
+
+/** Milliseconds since `path` last changed, or 0 when that cannot be told. */
+function ageOf(path: string, nowMs: number): number {
+  try {
+    const mtime = Deno.statSync(path).mtime?.getTime();
+    return mtime === undefined ? 0 : Math.max(0, nowMs - mtime);
+  } catch {
+    return 0;
   }
 }
 
@@ -74,7 +83,12 @@ export function readRecord(path: string, nowMs: number): RecordState {
  */
 function writeTemp(layout: Layout, hint: string, text: string): string {
   const path = `${layout.tmp}/${hint}.${Deno.pid}.${randomHex(4)}.tmp`;
-  const file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (error) {
+    throw new IoError(`cannot create a file in ${layout.tmp}`, error);
+  }
   haltPoint("store.temp.created");
   try {
     const bytes = new TextEncoder().encode(text);
@@ -83,7 +97,7 @@ function writeTemp(layout: Layout, hint: string, text: string): string {
   } catch (error) {
     file.close();
     removeQuietly(path);
-    throw error;
+    throw new IoError(`cannot write a new record for "${hint}" in ${layout.tmp}`, error);
   }
   file.close();
   return path;

@@ -12,5 +12,8 @@ import { findCommand } from "../table.ts";
 export function run(args: ParsedArgs, session: Session): number {
   const [name] = expectPositionals(findCommand("exists")!, args);
   assertValidName(name);
-  return isHeld(inspect(session.readOnlyContext(), name, "lock")) ? EXIT.ok : EXIT.notFound;
+  const entry = inspect(session.readOnlyContext(), name, "lock");
+  // A lock file that cannot be read at all is an error: neither "held" nor "free" would be true.
+  if (entry.state.kind === "unreadable") throw entry.state.error;
+  return isHeld(entry) ? EXIT.ok : EXIT.notFound;
 }

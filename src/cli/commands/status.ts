@@ -191,11 +191,7 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
     case "corrupt":
       throw new UnreadableLockError(name, entry.state);
     case "unreadable":
-      throw new UnreadableLockError(name, {
-        kind: "corrupt",
-        problem: entry.state.problem,
-        ageMs: 0,
-      });
+      throw entry.state.error; // not a corrupt file: `unlock --force` would not help
     case "ok":
       break;
   }
