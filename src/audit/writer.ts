@@ -68,7 +68,7 @@ export class AuditWriter implements AuditSink {
   }
 
   #open(): Deno.FsFile {
-    return Deno.openSync(this.path, { append: true, create: true, mode: 0o600 });
+    return Deno.openSync(this.path, { read: true, append: true, create: true, mode: 0o600 });
   }
 
   #appendBytes(bytes: Uint8Array): void {
@@ -77,11 +77,11 @@ export class AuditWriter implements AuditSink {
       try {
         const size = file.statSync().size;
         if (size === 0 || size + bytes.length <= this.#limits.maxBytes) {
-          writeWhole(file, bytes);
+          writeWhole(file, afterFragment(file, size, bytes));
           return;
         }
         if (this.#rotate(file)) continue; // write into the fresh log
-        writeWhole(file, bytes);
+        writeWhole(file, afterFragment(file, size, bytes));
         return;
       } finally {
         file.close();
@@ -90,7 +90,7 @@ export class AuditWriter implements AuditSink {
     // Rotation kept racing with others: write where the path points now rather than drop it.
     const file = this.#open();
     try {
-      writeWhole(file, bytes);
+      writeWhole(file, afterFragment(file, file.statSync().size, bytes));
     } finally {
       file.close();
     }
@@ -160,6 +160,22 @@ function statOrUndefined(path: string): Deno.FileInfo | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `line`, preceded by a newline when the log ends mid-line: a writer cut short by a full disk
+ * could not end its fragment, and the next line must not be glued onto it. Race: two writers may
+ * both see the fragment and both add a newline; the blank line that makes is skipped by readers.
+ */
+function afterFragment(file: Deno.FsFile, size: number, line: Uint8Array): Uint8Array {
+  if (size === 0) return line;
+  const last = new Uint8Array(1);
+  file.seekSync(size - 1, Deno.SeekMode.Start); // appends go to the end wherever this points
+  if (file.readSync(last) !== 1 || last[0] === 0x0a) return line;
+  const out = new Uint8Array(line.length + 1);
+  out[0] = 0x0a;
+  out.set(line, 1);
+  return out;
 }
 
 function writeWhole(file: Deno.FsFile, bytes: Uint8Array): void {
