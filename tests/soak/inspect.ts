@@ -14,12 +14,20 @@ export interface AuditSummary {
   unparsable: string[];
   /** Lines per event name. */
   events: Record<string, number>;
+  /** `name#fence` of every `acquire` event. */
+  acquired: Set<string>;
 }
 
 /** Reads every line of the audit log at `path` and of its rotated files. */
 export function readAuditLog(path: string): AuditSummary {
   const paths = [...rotatedLogs(path).map((r) => r.path), path];
-  const summary: AuditSummary = { files: 0, lines: 0, unparsable: [], events: {} };
+  const summary: AuditSummary = {
+    files: 0,
+    lines: 0,
+    unparsable: [],
+    events: {},
+    acquired: new Set(),
+  };
   for (const file of paths) {
     let text: string;
     try {
@@ -38,6 +46,7 @@ export function readAuditLog(path: string): AuditSummary {
         continue;
       }
       summary.events[event.event] = (summary.events[event.event] ?? 0) + 1;
+      if (event.event === "acquire") summary.acquired.add(`${event.name}#${event.record.fence}`);
     }
   }
   return summary;
@@ -126,26 +135,43 @@ export function journal(path: string): string[] {
   }
 }
 
-/** Critical sections entered, per kind of holder, from the fence journal. */
-export function acquisitions(fences: string[]): Record<string, number> {
+/** Critical sections entered, per kind of holder. */
+export function acquisitions(journal: Entry[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const line of fences) {
-    const kind = line.split(" ")[2] ?? "?";
-    counts[kind] = (counts[kind] ?? 0) + 1;
-  }
+  for (const { kind } of journal) counts[kind] = (counts[kind] ?? 0) + 1;
   return counts;
 }
 
-/** Fences handed out twice for one name (`name#fence`), from the fence journal. */
-export function duplicateFences(fences: string[]): string[] {
-  const seen = new Set<string>();
-  const duplicates: string[] = [];
-  for (const line of fences) {
-    const [name, fence] = line.split(" ");
-    if (fence === "-" || fence === undefined) continue;
-    const key = `${name}#${fence}`;
-    if (seen.has(key)) duplicates.push(key);
-    seen.add(key);
+/** One entry of the fence journal: a holder entered the critical section of `name`. */
+export interface Entry {
+  name: string;
+  /** The fence it was given; undefined without a lock (the negative control). */
+  fence?: number;
+  kind: string;
+  who: string;
+}
+
+/** Parses the fence journal (`name fence kind who` per line). */
+export function entries(lines: string[]): Entry[] {
+  return lines.map((line) => {
+    const [name, fence, kind, who] = line.split(" ");
+    return { name, fence: fence === "-" ? undefined : Number(fence), kind, who };
+  });
+}
+
+/**
+ * Fences that did not grow, per name, in the order holders entered: the journal line is written
+ * inside the critical section, so its order is the order of the holds, and each hold must carry
+ * a higher fence than the one before.
+ */
+export function fencesOutOfOrder(journal: Entry[]): string[] {
+  const last = new Map<string, number>();
+  const out: string[] = [];
+  for (const { name, fence, who } of journal) {
+    if (fence === undefined) continue;
+    const before = last.get(name) ?? 0;
+    if (!(fence > before)) out.push(`${name}: fence ${fence} (${who}) after ${before}`);
+    last.set(name, fence);
   }
-  return duplicates;
+  return out;
 }

@@ -18,7 +18,10 @@ export interface SoakReport {
   /** Of {@link SoakReport.killed}: guards killed while their command was inside. */
   killedInside: number;
   overlaps: string[];
-  duplicateFences: string[];
+  /** Holds whose fence was not higher than the previous hold's of the same name. */
+  fencesOutOfOrder: string[];
+  /** Holds (`name#fence`) with no `acquire` event in the audit log. */
+  unaudited: string[];
   anomalies: string[];
   audit: AuditSummary & { tailSeen: number };
   /** Under the root once every worker ended (killed guards' leftovers included), and after one
@@ -52,8 +55,11 @@ export function problems(report: SoakReport): string[] {
   if (report.overlaps.length > 0) {
     out.push(`${report.overlaps.length} overlaps: ${report.overlaps.slice(0, 10).join("; ")}`);
   }
-  if (report.duplicateFences.length > 0) {
-    out.push(`fences handed out twice: ${report.duplicateFences.join(", ")}`);
+  if (report.fencesOutOfOrder.length > 0) {
+    out.push(`fences out of order: ${report.fencesOutOfOrder.slice(0, 10).join("; ")}`);
+  }
+  if (report.unaudited.length > 0) {
+    out.push(`holds without an acquire event: ${report.unaudited.slice(0, 10).join(", ")}`);
   }
   for (const a of report.anomalies.slice(0, 20)) out.push(a);
   if (report.anomalies.length > 20) out.push(`... ${report.anomalies.length - 20} more anomalies`);
@@ -106,8 +112,9 @@ export function describeSoak(report: SoakReport): string {
     `exits: ${counts(report.exits)}`,
     `acquisitions: ${acquired} (${kinds}); guards SIGKILLed: ${report.killed} ` +
     `(${report.killedInside} with their command inside)`,
-    `overlaps: ${report.overlaps.length}; fences handed out twice: ${report.duplicateFences.length}; ` +
-    `anomalies: ${report.anomalies.length}`,
+    `overlaps: ${report.overlaps.length}; fences out of order: ` +
+    `${report.fencesOutOfOrder.length}; holds without an acquire event: ` +
+    `${report.unaudited.length}; anomalies: ${report.anomalies.length}`,
   ];
   if (!report.unlocked) {
     const a = report.audit;

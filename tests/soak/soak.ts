@@ -9,7 +9,8 @@ import { caseSeed, Rng } from "../fuzz/prng.ts";
 import { decodeEventLine } from "../../src/audit/event.ts";
 import {
   acquisitions,
-  duplicateFences,
+  entries,
+  fencesOutOfOrder,
   isClean,
   journal,
   leftovers,
@@ -177,9 +178,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     killed: 0,
     killedInside: 0,
     overlaps: [],
-    duplicateFences: [],
+    fencesOutOfOrder: [],
+    unaudited: [],
     anomalies: state.anomalies,
-    audit: { files: 0, lines: 0, unparsable: [], events: {}, tailSeen: 0 },
+    audit: { files: 0, lines: 0, unparsable: [], events: {}, acquired: new Set(), tailSeen: 0 },
     leftovers: {
       before: { locks: [], freezes: [], tickets: [], tmp: [] },
       after: { locks: [], freezes: [], tickets: [], tmp: [] },
@@ -274,9 +276,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await tail?.stop("SIGKILL");
   }
 
-  const fences = journal(`${marks}/fences`);
-  report.acquisitions = acquisitions(fences);
-  report.duplicateFences = duplicateFences(fences);
+  const holds = entries(journal(`${marks}/fences`));
+  report.acquisitions = acquisitions(holds);
+  report.fencesOutOfOrder = fencesOutOfOrder(holds);
+  // Every hold was announced: guards and `lock` record `acquire` before the holder can enter.
+  if (!state.unlocked) {
+    report.unaudited = holds.map((h) => `${h.name}#${h.fence}`)
+      .filter((key) => !report.audit.acquired.has(key));
+  }
   report.overlaps = journal(`${marks}/overlaps`);
   report.killed = state.killedPids.size;
   report.killedInside = state.killedInside;

@@ -31,6 +31,8 @@ Deno.test({
 
   assertEquals(problems(report), [], "soak problems");
   assertEquals(report.overlaps, [], "two holders inside a critical section");
+  assertEquals(report.fencesOutOfOrder, [], "fences that did not grow");
+  assertEquals(report.unaudited, [], "holds without an acquire event");
   assertEquals(report.audit.unparsable, [], "unparsable audit lines");
   assertEquals(report.audit.tailSeen, report.audit.lines, "events audit --tail printed");
   assertEquals(report.leftovers.after.locks, [], "lock files left");
