@@ -41,8 +41,12 @@ export function describeBlocker(name: string, blocker: Blocker, nowMs: number): 
       `it is treated as held until it is ${formatDuration(CORRUPT_GRACE_MS)} old`;
   }
   const { lock, verdict } = blocker;
-  let text = `lock "${name}" held by ${describeHolder(lock)} for ${
-    formatDuration(nowMs - lock.acquiredMs)
+  const age = nowMs - lock.acquiredMs;
+  // A negative age: this clock jumped back, or runs behind the one that wrote the record.
+  let text = `lock "${name}" held by ${describeHolder(lock)} ${
+    age >= 0
+      ? `for ${formatDuration(age)}`
+      : `since ${formatDuration(-age)} ahead of this machine's clock`
   }`;
   if (lock.kind === "guard" && lock.command?.length) {
     text += ` running \`${lock.command.join(" ")}\``;
