@@ -44,7 +44,7 @@ export interface SoakOptions {
   names?: readonly string[];
   /** Share of guards SIGKILLed after a random delay of up to 400 ms (default 0.15). */
   killShare?: number;
-  /** Audit rotation size, so that rotation happens under load (default 256 KiB). */
+  /** Audit rotation size, so that rotation happens under load (default 32 KiB). */
   auditMaxBytes?: number;
   /**
    * Negative control: holders take the witness without any lock (guards run their command
@@ -60,7 +60,7 @@ export const SOAK_DEFAULTS = {
   workers: 16,
   names: ["alpha", "beta", "gamma", "delta"] as readonly string[],
   killShare: 0.15,
-  auditMaxBytes: 256 * 1024,
+  auditMaxBytes: 32 * 1024,
 };
 
 /** The name the long-lived guard holds while its memory is sampled. */
