@@ -45,8 +45,9 @@ export interface Unprivileged {
 
 /**
  * Finds out how to run lokt unprivileged here: as this user when it is not root, else as
- * `nobody` through `setpriv` (util-linux), which needs the deno binary and the checkout to be
- * readable by everyone. Returns the reason when neither works.
+ * `nobody` through `setpriv` (util-linux). `nobody` must be able to read the deno binary and the
+ * checkout; when it cannot (a checkout under /root), both are copied into `scratch` first.
+ * Returns the reason when neither works.
  */
 export async function unprivileged(scratch: string): Promise<Unprivileged | string> {
   Deno.chmodSync(scratch, 0o755);
@@ -54,21 +55,34 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
   Deno.mkdirSync(home, { recursive: true, mode: 0o755 });
   const root = Deno.uid() === 0;
   if (root) Deno.chownSync(home, NOBODY, NOBODY);
-  const prefix = root
-    ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", Deno.execPath()]
-    : [Deno.execPath()];
-  const run = (args: string[], env: Record<string, string>) =>
-    exec(prefix[0], [...prefix.slice(1), "run", "-A", MAIN, ...args], {
-      env: { ...env, HOME: home, DENO_DIR: `${home}/deno` },
-      clearEnv: true,
-    });
-  const probe = await run(["version"], holderEnv(`${scratch}/probe-root`, "probe"));
-  if (probe.code !== 0) {
+  const runner = (deno: string, main: string) => (args: string[], env: Record<string, string>) =>
+    exec(
+      root ? "setpriv" : deno,
+      [
+        ...(root ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", deno] : []),
+        "run",
+        "-A",
+        main,
+        ...args,
+      ],
+      { env: { ...env, HOME: home, DENO_DIR: `${home}/deno` }, clearEnv: true },
+    );
+  const works = async (run: Unprivileged["lokt"]) => {
+    const probe = await run(["version"], holderEnv(`${scratch}/probe-root`, "probe"));
+    return probe.code === 0
+      ? undefined
+      : probe.stderr.trim().split("\n")[0] || `exit ${probe.code}`;
+  };
+  let run = runner(Deno.execPath(), MAIN);
+  let problem = await works(run);
+  if (problem !== undefined && root) {
+    run = runner(...stage(scratch));
+    problem = await works(run);
+  }
+  if (problem !== undefined) {
     return root
-      ? `cannot run lokt as nobody with setpriv (${
-        probe.stderr.trim().split("\n")[0] || `exit ${probe.code}`
-      }); the deno binary (${Deno.execPath()}) and the checkout (${REPO}) must be readable by all`
-      : `cannot run lokt: ${probe.stderr.trim().split("\n")[0]}`;
+      ? `cannot run lokt as nobody with setpriv (${problem}), not even from a copy`
+      : `cannot run lokt: ${problem}`;
   }
   return {
     lokt: run,
@@ -76,6 +90,28 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
       if (root) Deno.chownSync(path, NOBODY, NOBODY);
     },
   };
+}
+
+/** Copies the deno binary, main.ts and dist/ where everyone can read them; returns their paths. */
+function stage(scratch: string): [string, string] {
+  const app = `${scratch}/app`;
+  Deno.mkdirSync(`${app}/dist`, { recursive: true, mode: 0o755 });
+  Deno.copyFileSync(MAIN, `${app}/main.ts`);
+  for (const entry of Deno.readDirSync(`${REPO}/dist`)) {
+    if (entry.isFile) Deno.copyFileSync(`${REPO}/dist/${entry.name}`, `${app}/dist/${entry.name}`);
+  }
+  const deno = `${scratch}/deno`;
+  Deno.copyFileSync(Deno.execPath(), deno);
+  Deno.chmodSync(deno, 0o755);
+  for (
+    const path of [
+      `${app}/main.ts`,
+      ...[...Deno.readDirSync(`${app}/dist`)].map((e) => `${app}/dist/${e.name}`),
+    ]
+  ) {
+    Deno.chmodSync(path, 0o644);
+  }
+  return [deno, `${app}/main.ts`];
 }
 
 /** A message from lokt itself: an `error:` line, no stack trace, no internal-error hint. */
