@@ -76,22 +76,30 @@ const header = [
 console.log(header.join("\n"));
 
 const sections: Section[] = [];
+const failures: string[] = [];
 const started = performance.now();
 for (const bench of only) {
   console.error(`running ${bench}...`);
-  switch (bench) {
-    case "startup":
-      sections.push(await benchStartup(quick ? STARTUP_QUICK : STARTUP));
-      break;
-    case "handoff":
-      sections.push(await benchHandoff(quick ? HANDOFF_QUICK : HANDOFF));
-      break;
-    case "contention":
-      sections.push(await benchContention(quick ? CONTENTION_QUICK : CONTENTION));
-      break;
-    case "memory":
-      sections.push(await benchMemory(quick ? MEMORY_QUICK : MEMORY));
-      break;
+  try {
+    switch (bench) {
+      case "startup":
+        sections.push(await benchStartup(quick ? STARTUP_QUICK : STARTUP));
+        break;
+      case "handoff":
+        sections.push(await benchHandoff(quick ? HANDOFF_QUICK : HANDOFF));
+        break;
+      case "contention":
+        sections.push(await benchContention(quick ? CONTENTION_QUICK : CONTENTION));
+        break;
+      case "memory":
+        sections.push(await benchMemory(quick ? MEMORY_QUICK : MEMORY));
+        break;
+    }
+  } catch (error) {
+    // One broken benchmark must not throw away the others' figures.
+    const why = error instanceof Error ? error.message : String(error);
+    failures.push(`${bench}: FAILED: ${why.split("\n")[0]}`);
+    console.error(`${bench} failed: ${why}`);
   }
 }
 
@@ -101,10 +109,11 @@ const footer = [
   } s`,
 ];
 const table = renderTable(sections.flatMap((s) => s.rows));
-const notes = sections.flatMap((s) => s.notes).map((n) => `- ${n}`);
+const notes = [...failures, ...sections.flatMap((s) => s.notes)].map((n) => `- ${n}`);
 console.log(["", table, "", ...notes, ...footer].join("\n"));
 
 const markdown = [...header, "", table, "", ...notes, ...footer, ""].join("\n");
 Deno.mkdirSync(out.replace(/\/[^/]*$/, "") || ".", { recursive: true });
 Deno.writeTextFileSync(out, markdown);
 console.error(`written to ${out}`);
+if (failures.length > 0) Deno.exit(1);
