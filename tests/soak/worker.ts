@@ -295,11 +295,11 @@ async function guardAction(
   state: SoakState,
   rng: Rng,
   agent: string,
+  who: string,
   action: "guard" | "guard --wait",
 ): Promise<void> {
   const name = rng.pick(state.names);
   const hold = secondsText(rng.range(10, 150));
-  const who = `${agent}#${state.actions[action]}`;
   const script = ["-c", WITNESS_SCRIPT, "sh", name, state.marks, hold, who];
   if (state.unlocked) {
     check(state, action, await spawnAndWait(state, "sh", script, state.env(agent)), [0]);
@@ -324,11 +324,11 @@ async function lockAction(
   state: SoakState,
   rng: Rng,
   agent: string,
+  who: string,
   action: "lock" | "lock --wait",
 ): Promise<void> {
   const name = rng.pick(state.names);
   const holdMs = rng.range(10, 150);
-  const who = `${agent}#${state.actions[action]}`;
   if (state.unlocked) {
     tally(state.exits, `${action} 0`);
     return holdWitness(state, name, "-", who, holdMs);
@@ -364,11 +364,11 @@ export async function runWorker(state: SoakState, rng: Rng, index: number): Prom
     switch (action) {
       case "guard":
       case "guard --wait":
-        await guardAction(state, rng, agent, action);
+        await guardAction(state, rng, agent, `${agent}.${started}`, action);
         break;
       case "lock":
       case "lock --wait":
-        await lockAction(state, rng, agent, action);
+        await lockAction(state, rng, agent, `${agent}.${started}`, action);
         break;
       case "unlock (not ours)":
         // This worker holds nothing between actions: the name is free (3) or someone else's (4).
