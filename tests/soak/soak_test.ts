@@ -10,21 +10,25 @@ import { describeSoak, problems, runSoak, SOAK_DEFAULTS } from "./soak.ts";
 import { ACTIONS } from "./worker.ts";
 
 const NOT_LINUX = Deno.build.os !== "linux";
-const SEED = 20261124;
+/**
+ * The seed fixes every choice. With this one the first 8 actions of the 16 workers include every
+ * kind of action, and 24 of their 60 guards are to be killed: 11 at a random moment, 13 once their
+ * command is inside.
+ */
+const SEED = 4;
 
 Deno.test({
   name: "a 10-second soak of guard, lock, unlock, waits, status and why keeps every promise",
   ignore: NOT_LINUX,
 }, async () => {
   using dir = tempDir("lokt-soak-");
-  // At least 10 s and 8 actions per worker (a busy machine makes it slower, not weaker). The
-  // seed fixes every choice, so every kind of action is among them; one guard in four is killed.
+  // At least 10 s and 8 actions per worker (a busy machine makes it slower, not weaker).
   const report = await runSoak({
     dir: dir.path,
     durationMs: 10_000,
     minActionsPerWorker: 8,
     maxDurationMs: 120_000,
-    killShare: 0.25,
+    killShare: 0.3,
     seed: SEED,
   });
   console.log(describeSoak(report));
