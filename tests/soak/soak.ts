@@ -21,7 +21,7 @@ import {
   ticketPid,
 } from "./inspect.ts";
 import type { SoakReport } from "./report.ts";
-import { check, lokt, runWorker, type SoakState } from "./worker.ts";
+import { check, lokt, POLLING_SUFFIX, runWorker, type SoakState } from "./worker.ts";
 
 export { describeSoak, problems, type SoakReport } from "./report.ts";
 
@@ -147,6 +147,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     holderEnv(root, agent, {
       LOKT_AUDIT_MAX_BYTES: String(o.auditMaxBytes),
       LOKT_AUDIT_KEEP: "100000",
+      ...(agent.endsWith(POLLING_SUFFIX) ? { LOKT_NO_WATCH: "1" } : {}),
     });
   const state: SoakState = {
     root,

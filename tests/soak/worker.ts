@@ -348,9 +348,15 @@ async function lockAction(
   check(state, "unlock", await lokt(state, agent, ["unlock", name]), [0]);
 }
 
-/** Runs one worker until the deadline; `index` names its agent id. */
+/** Agent ids of workers that wait by polling alone (`LOKT_NO_WATCH=1`) end with this. */
+export const POLLING_SUFFIX = "-polling";
+
+/**
+ * Runs one worker until the deadline; `index` names its agent id. One worker in four waits by
+ * polling alone, as on a file system without change events, beside the others.
+ */
 export async function runWorker(state: SoakState, rng: Rng, index: number): Promise<void> {
-  const agent = `soak-${index}`;
+  const agent = `soak-${index}${index % 4 === 3 ? POLLING_SUFFIX : ""}`;
   let started = 0;
   const more = () => {
     const now = Date.now();
