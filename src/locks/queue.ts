@@ -47,7 +47,7 @@ function ticketName(seq: number): string {
   return `${String(seq).padStart(12, "0")}.json`;
 }
 
-function readTickets(dir: string): Ticket[] {
+function readTickets(dir: string, unreadable?: string[]): Ticket[] {
   const tickets: Ticket[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -78,6 +78,7 @@ function readTickets(dir: string): Ticket[] {
       });
     } catch {
       // removed while we looked, or half-written by a crash: an unreadable ticket holds no turn
+      unreadable?.push(path);
     }
   }
   return tickets.sort((a, b) => a.seq - b.seq);
@@ -102,7 +103,20 @@ function ticketIsDead(ctx: LockContext, ticket: Ticket): boolean {
 export function waitersAhead(ctx: LockContext, name: string, seq?: number): Ticket[] {
   const now = ctx.now();
   const ahead: Ticket[] = [];
-  for (const ticket of listQueue(ctx, name)) {
+  const unreadable: string[] = [];
+  const tickets = readTickets(queueDir(ctx.layout, name), unreadable);
+  // A waiter killed between creating its ticket and writing it leaves an empty file: nobody's
+  // turn, but it would make every later waiter look behind someone. Cleared once old.
+  for (const path of unreadable) {
+    try {
+      if (now - (Deno.statSync(path).mtime?.getTime() ?? now) > TICKET_STALL_MS) {
+        Deno.removeSync(path);
+      }
+    } catch {
+      // gone already
+    }
+  }
+  for (const ticket of tickets) {
     if (seq !== undefined && ticket.seq >= seq) break;
     if (ticketIsDead(ctx, ticket)) {
       try {
