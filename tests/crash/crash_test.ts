@@ -4,8 +4,8 @@
  * `deno task crash` runs the full 5,000-kill version; docs/crash-consistency.md explains both.
  */
 
-import { formatReport, passed, runCrashSuite } from "./driver.ts";
-import { assert } from "../helpers/assert.ts";
+import { formatReport, passed, runCrashSuite, sourcePoints } from "./driver.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 
 const KILLS = 500;
 
@@ -29,4 +29,11 @@ Deno.test({
     assert(passed(report), "some cases failed: see the FAIL lines above");
     assert(kills >= KILLS, `only ${kills} kills before the deadline (machine too busy?)`);
   },
+});
+
+Deno.test("docs/crash-consistency.md lists exactly the halt points in src/", () => {
+  const doc = Deno.readTextFileSync(new URL("../../docs/crash-consistency.md", import.meta.url));
+  const section = doc.split("## Halt points")[1].split("\n## ")[0];
+  const listed = [...section.matchAll(/^\| `([a-z0-9.-]+)`/gm)].map((m) => m[1]).sort();
+  assertEquals(listed, sourcePoints());
 });
