@@ -9,11 +9,11 @@ import { formatDuration } from "../locks/describe.ts";
 import type { Entry, Listing } from "../locks/inspect.ts";
 import { listQueue, TICKET_STALL_MS } from "../locks/queue.ts";
 import { scopeOf } from "../locks/stale.ts";
-import { CORRUPT_GRACE_MS } from "../locks/store.ts";
+import { CORRUPT_GRACE_MS, ORPHAN_TEMP_AGE_MS } from "../locks/store.ts";
 import { type Check, check, listNames } from "./check.ts";
 
 /** Temporary files older than this belong to a writer that is gone. */
-export const ORPHAN_TMP_AGE_MS = 60_000;
+export const ORPHAN_TMP_AGE_MS = ORPHAN_TEMP_AGE_MS;
 
 /** Stale locks and expired freezes: harmless (the next acquirer takes them over) but noisy. */
 export function staleCheck(listing: Listing): Check {
@@ -125,9 +125,7 @@ export function orphanTmpCheck(tmpDir: string, nowMs: number): Check {
     `${orphans.length} leftover temporary file(s) in ${tmpDir}: ` +
       listNames(orphans.map((o) => `${o.name} (${formatDuration(o.ageMs)} old)`)),
     {
-      hint:
-        `remove them: rm ${orphans.length === 1 ? `${tmpDir}/${orphans[0].name}` : `${tmpDir}/*`}` +
-        " (lokt never reads them)",
+      hint: "lokt status --prune-expired removes them (lokt never reads them)",
       details,
     },
   );

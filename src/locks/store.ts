@@ -162,3 +162,33 @@ export function removeRecord(path: string): boolean {
     throw new IoError(`cannot remove ${path}`, error);
   }
 }
+
+/** Age after which a file in `tmp/` counts as left behind by a writer that crashed. */
+export const ORPHAN_TEMP_AGE_MS = 60_000;
+
+/**
+ * Removes files in `tmp/` older than {@link ORPHAN_TEMP_AGE_MS} and returns their names. Readers
+ * never look in `tmp/`, so these are only litter; a writer that was paused for that long finds
+ * its temporary file gone and fails with an I/O error instead of publishing.
+ */
+export function pruneOrphanTemps(layout: Layout, nowMs: number): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(layout.tmp)];
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    const path = `${layout.tmp}/${entry.name}`;
+    try {
+      const mtime = Deno.lstatSync(path).mtime?.getTime() ?? nowMs;
+      if (nowMs - mtime < ORPHAN_TEMP_AGE_MS || entry.isDirectory) continue;
+      Deno.removeSync(path);
+      removed.push(entry.name);
+    } catch {
+      // its writer finished with it meanwhile
+    }
+  }
+  return removed;
+}

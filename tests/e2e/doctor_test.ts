@@ -95,8 +95,14 @@ Deno.test("doctor flags a planted 0-byte lock file and an orphaned temporary fil
   assertEquals(text.code, 0, "warnings alone do not fail doctor");
   assertMatch(text.stdout, /^warn\s+corrupt_locks\s+1 unusable file/m);
   assertMatch(text.stdout, /^warn\s+orphaned_tmp\s+/m);
-  assertMatch(text.stdout, /fix: remove them: rm /);
+  assertMatch(text.stdout, /fix: lokt status --prune-expired removes them/);
   assertMatch(text.stdout, /12 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
+
+  // The fix it suggests works: the old file goes, the young one stays.
+  const pruned = await lokt(["status", "--prune-expired"], { env: holderEnv(root, "agent-doc") });
+  assertEquals(pruned.code, 0, pruned.stderr);
+  assertMatch(pruned.stdout, /pruned temporary file tmp\/build\.4242\.deadbeef\.tmp/);
+  assertEquals([...Deno.readDirSync(`${root}/tmp`)].map((e) => e.name), ["fresh.1.cafe.tmp"]);
 });
 
 Deno.test("doctor never creates a missing root, and fails (exit 1) when the root is a file", async () => {

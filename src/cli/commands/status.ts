@@ -11,7 +11,7 @@ import { release } from "../../locks/release.ts";
 import { freezeState } from "../../locks/freeze.ts";
 import { withNameMutex } from "../../locks/mutex.ts";
 import { UnsupportedVersionError } from "../../errors.ts";
-import { isAbandoned } from "../../locks/store.ts";
+import { isAbandoned, pruneOrphanTemps } from "../../locks/store.ts";
 import { expectPositionals } from "../args.ts";
 import { expiryText, recordJson, ticketJson, verdictText } from "../render.ts";
 import type { Session } from "../session.ts";
@@ -60,6 +60,11 @@ async function pruneStale(session: Session, ctx: LockContext, only?: string): Pr
       () => freezeState(ctx, entry.name, true),
     );
     if (state.kind === "none") done.push(`freeze "${entry.name}" (expired)`);
+  }
+  if (only === undefined) {
+    for (const file of pruneOrphanTemps(ctx.layout, ctx.now())) {
+      done.push(`temporary file tmp/${file} (left by a writer that crashed)`);
+    }
   }
   return done;
 }
