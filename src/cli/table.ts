@@ -169,7 +169,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       {
         name: "prune-expired",
         type: "boolean",
-        summary: "first remove stale locks and expired freezes (recorded in the audit log)",
+        summary:
+          "first remove stale locks, expired freezes and crashed writers' temporary files (recorded in the audit log)",
       },
     ],
     description: [
@@ -179,6 +180,25 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ["lokt status", "lokt status build --json"],
     load: () => import("./commands/status.ts"),
+  },
+  {
+    name: "why",
+    summary: "explain whether NAME can be acquired now, and what to do if not",
+    usage: "NAME [--json]",
+    positionals: [{ name: "NAME" }],
+    flags: [JSON_FLAG],
+    description: [
+      "Diagnoses NAME as `lokt lock NAME` would see it, for you: the freeze, the holder (owner, " +
+      "host, PID and whether it is alive, age, TTL), stale or corrupted lock files, the waiting " +
+      "queue and the fence, then suggests commands that resolve it.",
+      "Strictly read-only: it changes no file, writes no audit line and does not even create " +
+      "the lock root. It is a snapshot: `lokt why NAME && lokt lock NAME` can still lose a race.",
+      "Exit codes: 0 acquisition would succeed (free; stale, and would be taken over; or held " +
+      "by you already), 2 blocked (held by someone else, frozen, or waiters queued first), " +
+      "64 bad usage.",
+    ],
+    examples: ["lokt why build", "lokt why deploy --json"],
+    load: () => import("./commands/why.ts"),
   },
   {
     name: "exists",
@@ -192,82 +212,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ["lokt exists build || make build"],
     load: () => import("./commands/exists.ts"),
-  },
-  {
-    name: "prime",
-    summary: "print lokt instructions for an agent tool (CLAUDE.md, .cursorrules, ...)",
-    usage: "[--format FORMAT] [--json]",
-    positionals: [],
-    flags: [
-      {
-        name: "format",
-        type: "string",
-        placeholder: "FORMAT",
-        summary: "claude-md (default), cursorrules, windsurfrules, copilot, clinerules or aider",
-        choices: ["claude-md", "cursorrules", "windsurfrules", "copilot", "clinerules", "aider"],
-      },
-      JSON_FLAG,
-    ],
-    description: [
-      "Prints instructions that teach an agent to use lokt in this repository, in the file " +
-      "flavour its tool reads: CLAUDE.md (claude-md), .cursorrules, .windsurfrules, " +
-      ".github/copilot-instructions.md (copilot), .clinerules, or aider's CONVENTIONS.md.",
-      "They name the repository's scripts worth guarding (package.json scripts, deno.json " +
-      "tasks, Makefile targets, justfile recipes) with the `lokt guard` line for each, the " +
-      "locks and freezes held right now, and the rules: guard shared commands, always --wait, " +
-      "ask `lokt why` when blocked, never --force someone else's lock, `unlock --all` after a " +
-      "restart. Read-only: it never creates the lock root.",
-    ],
-    examples: [
-      "lokt prime >> CLAUDE.md",
-      "lokt prime --format cursorrules > .cursorrules",
-      "lokt prime --format aider > CONVENTIONS.md",
-    ],
-    load: () => import("./commands/prime.ts"),
-  },
-  {
-    name: "demo",
-    summary: "watch workers contend for one lock, live, in a temporary directory",
-    usage: "[--workers N] [--rounds N] [--delay D] [--no-lock]",
-    positionals: [],
-    flags: [
-      {
-        name: "workers",
-        type: "integer",
-        placeholder: "N",
-        summary: "how many worker processes contend, 1 to 32 (default: 4)",
-      },
-      {
-        name: "rounds",
-        type: "integer",
-        placeholder: "N",
-        summary: "how many updates each worker makes, 1 to 100 (default: 3)",
-      },
-      {
-        name: "delay",
-        type: "duration",
-        placeholder: "D",
-        summary: "pause between reading and writing the counter, up to 1s (default: 20ms)",
-      },
-      {
-        name: "no-lock",
-        type: "boolean",
-        summary: "skip the lock, to see the updates that get lost without it",
-      },
-    ],
-    description: [
-      "Starts real lokt worker processes in a temporary directory with its own lock root, " +
-      "removed at the end. Each worker adds 1 to a shared counter file, once per round, the " +
-      "slow way: it reads the file, pauses, and writes the file back. Done at the same time, " +
-      "two workers read the same value and one update is lost.",
-      "Each update holds the lock `demo`, taken with a wait (like `lokt guard demo --wait`), so " +
-      "the output shows one worker at a time, each with a higher fence, the counter correct at " +
-      "the end, and the audit trail. Exit 0 when the counter is right.",
-      "With --no-lock the workers skip the lock: the output shows the lost updates, and the " +
-      "command still exits 0, since showing them is what it was asked to do.",
-    ],
-    examples: ["lokt demo", "lokt demo --workers 8 --rounds 5", "lokt demo --no-lock"],
-    load: () => import("./commands/demo.ts"),
   },
   {
     name: "freeze",
@@ -410,6 +354,82 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/doctor.ts"),
   },
   {
+    name: "prime",
+    summary: "print lokt instructions for an agent tool (CLAUDE.md, .cursorrules, ...)",
+    usage: "[--format FORMAT] [--json]",
+    positionals: [],
+    flags: [
+      {
+        name: "format",
+        type: "string",
+        placeholder: "FORMAT",
+        summary: "claude-md (default), cursorrules, windsurfrules, copilot, clinerules or aider",
+        choices: ["claude-md", "cursorrules", "windsurfrules", "copilot", "clinerules", "aider"],
+      },
+      JSON_FLAG,
+    ],
+    description: [
+      "Prints instructions that teach an agent to use lokt in this repository, in the file " +
+      "flavour its tool reads: CLAUDE.md (claude-md), .cursorrules, .windsurfrules, " +
+      ".github/copilot-instructions.md (copilot), .clinerules, or aider's CONVENTIONS.md.",
+      "They name the repository's scripts worth guarding (package.json scripts, deno.json " +
+      "tasks, Makefile targets, justfile recipes) with the `lokt guard` line for each, the " +
+      "locks and freezes held right now, and the rules: guard shared commands, always --wait, " +
+      "ask `lokt why` when blocked, never --force someone else's lock, `unlock --all` after a " +
+      "restart. Read-only: it never creates the lock root.",
+    ],
+    examples: [
+      "lokt prime >> CLAUDE.md",
+      "lokt prime --format cursorrules > .cursorrules",
+      "lokt prime --format aider > CONVENTIONS.md",
+    ],
+    load: () => import("./commands/prime.ts"),
+  },
+  {
+    name: "demo",
+    summary: "watch workers contend for one lock, live, in a temporary directory",
+    usage: "[--workers N] [--rounds N] [--delay D] [--no-lock]",
+    positionals: [],
+    flags: [
+      {
+        name: "workers",
+        type: "integer",
+        placeholder: "N",
+        summary: "how many worker processes contend, 1 to 32 (default: 4)",
+      },
+      {
+        name: "rounds",
+        type: "integer",
+        placeholder: "N",
+        summary: "how many updates each worker makes, 1 to 100 (default: 3)",
+      },
+      {
+        name: "delay",
+        type: "duration",
+        placeholder: "D",
+        summary: "pause between reading and writing the counter, up to 1s (default: 20ms)",
+      },
+      {
+        name: "no-lock",
+        type: "boolean",
+        summary: "skip the lock, to see the updates that get lost without it",
+      },
+    ],
+    description: [
+      "Starts real lokt worker processes in a temporary directory with its own lock root, " +
+      "removed at the end. Each worker adds 1 to a shared counter file, once per round, the " +
+      "slow way: it reads the file, pauses, and writes the file back. Done at the same time, " +
+      "two workers read the same value and one update is lost.",
+      "Each update holds the lock `demo`, taken with a wait (like `lokt guard demo --wait`), so " +
+      "the output shows one worker at a time, each with a higher fence, the counter correct at " +
+      "the end, and the audit trail. Exit 0 when the counter is right.",
+      "With --no-lock the workers skip the lock: the output shows the lost updates, and the " +
+      "command still exits 0, since showing them is what it was asked to do.",
+    ],
+    examples: ["lokt demo", "lokt demo --workers 8 --rounds 5", "lokt demo --no-lock"],
+    load: () => import("./commands/demo.ts"),
+  },
+  {
     name: "completions",
     summary: "print a completion script for bash, zsh or fish",
     usage: "bash|zsh|fish",
@@ -425,25 +445,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ["source <(lokt completions bash)", "lokt completions fish | source"],
     load: () => import("./commands/completions.ts"),
-  },
-  {
-    name: "why",
-    summary: "explain whether NAME can be acquired now, and what to do if not",
-    usage: "NAME [--json]",
-    positionals: [{ name: "NAME" }],
-    flags: [JSON_FLAG],
-    description: [
-      "Diagnoses NAME as `lokt lock NAME` would see it, for you: the freeze, the holder (owner, " +
-      "host, PID and whether it is alive, age, TTL), stale or corrupted lock files, the waiting " +
-      "queue and the fence, then suggests commands that resolve it.",
-      "Strictly read-only: it changes no file, writes no audit line and does not even create " +
-      "the lock root. It is a snapshot: `lokt why NAME && lokt lock NAME` can still lose a race.",
-      "Exit codes: 0 acquisition would succeed (free; stale, and would be taken over; or held " +
-      "by you already), 2 blocked (held by someone else, frozen, or waiters queued first), " +
-      "64 bad usage.",
-    ],
-    examples: ["lokt why build", "lokt why deploy --json"],
-    load: () => import("./commands/why.ts"),
   },
   {
     name: "version",
