@@ -170,7 +170,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         name: "prune-expired",
         type: "boolean",
         summary:
-          "first remove stale locks, expired freezes and crashed writers' temporary files (recorded in the audit log)",
+          "first remove stale locks and expired freezes (audited), and temporary files of crashed writers",
       },
     ],
     description: [
