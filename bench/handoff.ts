@@ -272,17 +272,28 @@ export async function benchHandoff(sizes: HandoffSizes): Promise<Section> {
         });
       }
       if (got.overlaps > 0) notes.push(`${bench}, ${s.label}: ${got.overlaps} OVERLAPPING holds`);
-      if (got.outOfOrder > 0) {
-        notes.push(
-          `${bench}, ${s.label}: ${got.outOfOrder} acquisitions out of queue order in ${got.trials} trials`,
-        );
-      }
     }
+  }
+  const orderBench = `queue order, ${sizes.queued} queued waiters`;
+  for (const s of list) {
+    const got = queue.get(s.key)!;
+    const lokt = s.key === "library" || s.key === "guard";
+    rows.push({
+      bench: orderBench,
+      subject: s.label.replace(/, command to command$/, ""),
+      n: got.trials,
+      median: `${got.outOfOrder} of ${got.trials * sizes.queued} out of order`,
+      p99: "",
+      vsFlock: "",
+      vsDeno: "",
+      budget: lokt ? verdict("served in queue order", got.outOfOrder === 0) : "",
+    });
   }
   notes.push(
     `hand-off: each waiter holds ${sizes.holdMs} ms. "vs flock" compares lokt's library and audit ` +
       "rows with kernel flock from Deno, and the guard's command-to-command row with flock(1) -- " +
-      "bash (both include starting bash).",
+      "bash (both include starting bash). Queue order: each waiter is started once the previous " +
+      "one is queued (its ticket exists, or the kernel lists it as blocked in /proc/locks).",
   );
   if (!list.some((s) => s.key === "flock1")) {
     notes.push("hand-off: flock(1) rows skipped (no flock(1), or bash without $EPOCHREALTIME).");

@@ -35,6 +35,7 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
       /^\| hand-off, 2 queued waiters +\| kernel flock from Deno /m,
+      /^\| queue order, 2 queued waiters +\| lokt, library waiters +\| 1 +\| 0 of 2 out of order /m,
       /^\| throughput, 2 processes \(CLI\) +\| lokt guard x --wait -- true /m,
       /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
       /^\| hand-off, 2 processes looping \(warm\) +\| lokt, library waiters /m,
