@@ -256,18 +256,22 @@ export function isAlive(pid: number, start?: string | null): boolean {
 }
 
 /**
- * Must `unlock --break-stale` remove this record at `nowMs`? True when its TTL ran out or every
- * process it names is gone; false when it has no expiry and names no process that could die.
+ * Must `unlock --break-stale` remove this record at `nowMs`? True when its TTL ran out (for a
+ * guard: only once its processes are gone too) or every process it names is gone; false when it
+ * has no expiry and names no process that could die.
  * Undefined when a process it names is still running (it may die at any moment).
  */
 export function mustBeStale(record: FileRecord, nowMs: number): boolean | undefined {
-  if (record.expires_at !== null && Date.parse(record.expires_at) <= nowMs) return true;
+  // A guard's TTL does not end it while the guard or its command runs (a SIGKILLed guard's
+  // command keeps the lock, as flock's children do); other records end at their TTL.
+  const expired = record.expires_at !== null && Date.parse(record.expires_at) <= nowMs;
+  if (expired && record.kind !== "guard") return true;
   const processes: [number, string | null][] = [];
   if (record.pid > 0) processes.push([record.pid, record.pid_start]);
   if (record.kind === "guard" && record.child_pid) {
     processes.push([record.child_pid, record.child_start]);
   }
-  if (processes.length === 0) return false;
+  if (processes.length === 0) return expired;
   if (processes.some(([pid, start]) => isAlive(pid, start))) return undefined;
   // A guard killed before it recorded its command: the command carries the lock id.
   return record.kind === "guard" && carrierExists(record.lock_id) ? undefined : true;

@@ -157,4 +157,9 @@ Deno.test("a record is stale for certain once its TTL ran out or its process is 
   assertEquals(mustBeStale(parse({}), now), false, "no TTL, no process: only --force");
   assertEquals(mustBeStale(parse({ pid: Deno.pid }), now), undefined, "a live process");
   assertEquals(mustBeStale(parse({ pid: Deno.pid, pidStart: "1" }), now), true, "pid reused");
+  assertEquals(
+    mustBeStale(parse({ kind: "guard", pid: Deno.pid, ttlMs: 1000, expiresMs: now - 1 }), now),
+    undefined,
+    "a guard whose process runs is live past its TTL",
+  );
 });
