@@ -205,7 +205,9 @@ function holdHandle(
     async release() {
       if (released) return !lost;
       released = true;
-      clearInterval(timer);
+      // Only when there is one: Deno loads its timers on first use (about 15 ms), which would
+      // delay every waiter of a lock held without a TTL.
+      if (timer !== undefined) clearInterval(timer);
       const outcome = await releaseRecord(ctx, {
         name: lock.name,
         mode: "owner",
