@@ -35,6 +35,8 @@ export interface FollowOptions {
 export const FOLLOW_POLL_MS = 250;
 /** Default safety-net polling interval with file-system events. */
 export const FOLLOW_WATCHED_POLL_MS = 1_000;
+/** How long a rotated file is read again for lines its late writers append. */
+export const LINGER_MS = 3_000;
 
 function sameFile(info: Deno.FileInfo, pos: LogPosition): boolean {
   return (info.ino ?? 0) === pos.ino && info.dev === pos.dev;
@@ -147,11 +149,42 @@ export async function followAudit(
     return offset + consumed;
   };
 
+  // A writer that opened the live file just before it was rotated appends its line to the
+  // rotated file after we moved on: such a file is read again for a while.
+  let lingering: { pos: LogPosition; untilMs: number } | undefined;
+
+  /** Reads the rotated file that is `at` from its offset; returns the new offset, if found. */
+  const drainRotated = (at: LogPosition, whole: boolean): number | undefined => {
+    for (const r of rotatedLogs(path)) {
+      let file: Deno.FsFile;
+      try {
+        file = Deno.openSync(r.path, { read: true });
+      } catch {
+        continue;
+      }
+      try {
+        if (sameFile(file.statSync(), at)) return drain(file, at.offset, whole);
+      } finally {
+        file.close();
+      }
+    }
+    return undefined;
+  };
+
+  const revisitLingering = () => {
+    if (lingering === undefined) return;
+    const last = Date.now() >= lingering.untilMs;
+    const offset = drainRotated(lingering.pos, last);
+    if (offset === undefined || last) lingering = undefined;
+    else lingering.pos.offset = offset;
+  };
+
   const catchUpRotated = (previous: LogPosition | undefined) => {
     // The old live file, now rotated: finish it, then read anything rotated after it.
     let after = Infinity;
     const rotated = rotatedLogs(path);
     if (previous !== undefined) {
+      if (lingering !== undefined) drainRotated(lingering.pos, true);
       for (const r of rotated) {
         let file: Deno.FsFile;
         try {
@@ -161,7 +194,8 @@ export async function followAudit(
         }
         try {
           if (!sameFile(file.statSync(), previous)) continue;
-          drain(file, previous.offset, true);
+          const offset = drain(file, previous.offset, false);
+          lingering = { pos: { ...previous, offset }, untilMs: Date.now() + LINGER_MS };
           after = r.n;
         } finally {
           file.close();
@@ -185,6 +219,7 @@ export async function followAudit(
   };
 
   const step = () => {
+    revisitLingering();
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(path, { read: true });

@@ -185,6 +185,40 @@ for (const noWatch of [false, true]) {
   });
 }
 
+for (const noWatch of [false, true]) {
+  Deno.test(
+    `following reads a line a late writer appends to the rotated file after the follower moved on (${
+      noWatch ? "polling" : "watching"
+    })`,
+    async () => {
+      using dir = tempDir();
+      const log = `${dir.path}/audit.log`;
+      write(log, [event(T0, "acquire", "old")]);
+      const seen: string[] = [];
+      const abort = new AbortController();
+      const following = followAudit(log, readAudit(log).end, {
+        signal: abort.signal,
+        onEvent: (e) => seen.push(e.name),
+        noWatch,
+        pollMs: 20,
+        watchedPollMs: 200,
+      });
+      // A writer opens the live file, then the log rotates before it writes.
+      const late = Deno.openSync(log, { append: true });
+      Deno.linkSync(log, `${log}.1`);
+      Deno.removeSync(log);
+      append(log, event(T0 + 1, "acquire", "new-file"));
+      await until("the follower to move to the new file", () => seen.length === 1);
+      late.writeSync(new TextEncoder().encode(encodeEvent(event(T0 + 2, "release", "late"))));
+      late.close();
+      await until("the late line", () => seen.length === 2);
+      abort.abort();
+      await following;
+      assertEquals(seen.sort(), ["late", "new-file"]);
+    },
+  );
+}
+
 Deno.test("following a root whose log does not exist yet starts at the first line written", async () => {
   using dir = tempDir();
   const root = `${dir.path}/root`;
