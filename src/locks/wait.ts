@@ -165,6 +165,7 @@ export async function acquireWaiting(
   try {
     let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
     let lastLookMs = ctx.now();
+    let lastBeatMs = ctx.now();
     for (let poll = 0;; poll++) {
       if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
       options.onBlocked?.(outcome, waited());
@@ -187,7 +188,12 @@ export async function acquireWaiting(
       delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
       const rang = await bell.wait(delay, options.signal);
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
-      if (!beat(ticket, ctx.now())) ticket = undefined; // removed under us: queue again
+      // The heartbeat is only refreshed when due: each refresh is a file-system event that
+      // every other waiter receives.
+      if (ctx.now() - lastBeatMs >= TICKET_HEARTBEAT_MS / 2) {
+        lastBeatMs = ctx.now();
+        if (!beat(ticket, lastBeatMs)) ticket = undefined; // removed under us: queue again
+      }
       // An event wakes every waiter, but only the head of the queue can win: the others stay
       // out of the name's kernel lock, so the head gets it at once. A full look now and then
       // still clears dead tickets ahead.
