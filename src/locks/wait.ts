@@ -188,9 +188,10 @@ export async function acquireWaiting(
       delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
       const rang = await bell.wait(delay, options.signal);
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
-      // The heartbeat is only refreshed when due: each refresh is a file-system event that
-      // every other waiter receives.
-      if (ctx.now() - lastBeatMs >= TICKET_HEARTBEAT_MS / 2) {
+      // The heartbeat is only refreshed when due (or when the clock was set back): each
+      // refresh is a file-system event that every other waiter receives.
+      const sinceBeatMs = ctx.now() - lastBeatMs;
+      if (sinceBeatMs >= TICKET_HEARTBEAT_MS / 2 || sinceBeatMs < 0) {
         lastBeatMs = ctx.now();
         if (!beat(ticket, lastBeatMs)) ticket = undefined; // removed under us: queue again
       }
@@ -198,7 +199,7 @@ export async function acquireWaiting(
       // out of the name's kernel lock, so the head gets it at once. A full look now and then
       // still clears dead tickets ahead.
       if (
-        rang && ticket !== undefined && ctx.now() - lastLookMs < cap &&
+        rang && ticket !== undefined && ctx.now() >= lastLookMs && ctx.now() - lastLookMs < cap &&
         hasEarlierTicket(queue, ticket.seq)
       ) continue;
       lastLookMs = ctx.now();
