@@ -128,13 +128,15 @@ class LeaseKeeper {
     const { ctx } = this.#deps;
     const start = ctx.probe.info(child.pid)?.start;
     // Record the command's process: from here the lock lives while either process lives.
-    this.#busy = this.#renew(child, { pid: child.pid, start });
+    this.#busy = this.#renew(child, { pid: child.pid, start }).catch((e) => this.#failed(e));
     const every = checkInterval(this.#plan.lock.ttlMs);
     const tick = () => {
       if (this.#stopped) return;
-      this.#busy = this.#busy.then(() => this.#check(child)).finally(() => {
-        if (!this.#stopped && !this.lostState) this.#timer = setTimeout(tick, every);
-      });
+      this.#busy = this.#busy.then(() => this.#check(child)).catch((e) => this.#failed(e)).finally(
+        () => {
+          if (!this.#stopped && !this.lostState) this.#timer = setTimeout(tick, every);
+        },
+      );
     };
     this.#timer = setTimeout(tick, every);
   }
@@ -145,6 +147,12 @@ class LeaseKeeper {
     clearTimeout(this.#timer);
     clearTimeout(this.#killTimer);
     await this.#busy;
+  }
+
+  /** A check that could not be made (a full disk, a root gone read-only): say so, keep going. */
+  #failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#deps.say(`could not check or renew the lock (will retry): ${message}`);
   }
 
   async #check(child: Child): Promise<void> {
