@@ -50,9 +50,13 @@ export function queueDir(layout: Layout, name: string): string {
   return `${layout.queue}/${name}`;
 }
 
-/** Creates the root and its directories (mode 0700) if they are missing. */
+/**
+ * Creates the root and its directories (mode 0700) if they are missing. `fences/` comes last:
+ * lokt lays the root out again only when a fence file is missing, so a process killed half-way
+ * through must not leave `fences/` without the others.
+ */
 export function ensureLayout(layout: Layout): void {
-  for (const dir of [layout.locks, layout.freezes, layout.fences, layout.queue, layout.tmp]) {
+  for (const dir of [layout.tmp, layout.locks, layout.freezes, layout.queue, layout.fences]) {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 }

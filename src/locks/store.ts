@@ -81,13 +81,26 @@ function ageOf(path: string, nowMs: number): number {
  * after a power cut every process a record names is dead anyway (a record emptied by the cut is
  * unreadable, and removable once older than the grace period). See docs/protocol.md.
  */
+function openNew(path: string): Deno.FsFile {
+  return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+}
+
 function writeTemp(layout: Layout, hint: string, text: string): string {
   const path = `${layout.tmp}/${hint}.${Deno.pid}.${randomHex(4)}.tmp`;
   let file: Deno.FsFile;
   try {
-    file = Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+    file = openNew(path);
   } catch (error) {
-    throw new IoError(`cannot create a file in ${layout.tmp}`, error);
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new IoError(`cannot create a file in ${layout.tmp}`, error);
+    }
+    // tmp/ is missing (removed by hand, or a crash while the root was being laid out).
+    try {
+      Deno.mkdirSync(layout.tmp, { recursive: true, mode: 0o700 });
+      file = openNew(path);
+    } catch (again) {
+      throw new IoError(`cannot create a file in ${layout.tmp}`, again);
+    }
   }
   haltPoint("store.temp.created");
   try {

@@ -283,3 +283,15 @@ Deno.test("status shows age, TTL, liveness and fence; a single lock in detail; a
   assertEquals(missing.code, 3);
   assertMatch(missing.stderr, /lock "nope" not found/);
 });
+
+Deno.test("a root whose tmp/ is missing (laid out half-way when lokt was killed) still takes locks", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "agent-a");
+  assertEquals((await lokt(["lock", "job"], { env })).code, 0);
+  assertEquals((await lokt(["unlock", "job"], { env })).code, 0);
+  Deno.removeSync(`${root}/tmp`, { recursive: true });
+  const again = await lokt(["lock", "job"], { env });
+  assertEquals(again.code, 0, again.stderr);
+  assert(Deno.statSync(`${root}/tmp`).isDirectory);
+});
