@@ -162,11 +162,11 @@ Deno.test("a .lokt file (not a directory) does not count", () => {
 
 Deno.test("outside git with no .lokt anywhere, the root is ./.lokt, and nothing is created", () => {
   using dir = tempDir();
-  Deno.mkdirSync(`${dir.path}/work`);
-  const root = findRoot(lookup({}), `${dir.path}/work`);
-  assertEquals([root.path, root.method], [`${dir.path}/work/.lokt`, "cwd"]);
+  Deno.mkdirSync(`${dir.path}/project`);
+  const root = findRoot(lookup({}), `${dir.path}/project`);
+  assertEquals([root.path, root.method], [`${dir.path}/project/.lokt`, "cwd"]);
   assertMatch(root.detail, /no git repository or \.lokt found/);
-  assertEquals(entries(`${dir.path}/work`), []);
+  assertEquals(entries(`${dir.path}/project`), []);
 });
 
 Deno.test("finding the root never creates anything, in git or out", () => {
