@@ -4,37 +4,16 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { auditEvents, holderEnv, lokt, MAIN, tempDir } from "../helpers/cli.ts";
-
-const decoder = new TextDecoder();
-
-/** Starts lokt in the background with piped output. */
-function start(args: string[], env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess) {
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** Polls `check` until it returns a value, for at most `ms`. */
-async function until<T>(what: string, check: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import {
+  auditEvents,
+  finish,
+  holderEnv,
+  lokt,
+  MAIN,
+  startLokt,
+  tempDir,
+  until,
+} from "../helpers/cli.ts";
 
 function readLock(root: string, name: string): Record<string, unknown> | undefined {
   try {
@@ -144,7 +123,7 @@ Deno.test("guard refuses a held lock with exit 2, or N with --conflict-exit-code
 
 Deno.test("a short TTL never runs out while the command runs; contenders are denied", async () => {
   using dir = tempDir();
-  const guard = start(
+  const guard = startLokt(
     ["guard", "x", "--ttl", "1s", "--", "sleep", "3.5"],
     holderEnv(dir.path, "a"),
   );
@@ -177,7 +156,7 @@ Deno.test("a short TTL never runs out while the command runs; contenders are den
 
 Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, exit 75", async () => {
   using dir = tempDir();
-  const guard = start(["guard", "x", "--", "sleep", "30"], holderEnv(dir.path, "a"));
+  const guard = startLokt(["guard", "x", "--", "sleep", "30"], holderEnv(dir.path, "a"));
   const pid = await until("the command to start", () => childPid(dir.path, "x"));
   const broke = await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") });
   assertEquals(broke.code, 0, broke.stderr);
@@ -192,7 +171,7 @@ Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, 
 
 Deno.test("with --on-lost keep the command finishes after the lock is lost", async () => {
   using dir = tempDir();
-  const guard = start(
+  const guard = startLokt(
     ["guard", "x", "--on-lost", "keep", "--", "sh", "-c", "sleep 1.5; echo finished"],
     holderEnv(dir.path, "a"),
   );
@@ -207,7 +186,7 @@ Deno.test("with --on-lost keep the command finishes after the lock is lost", asy
 for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
   Deno.test(`${signal} to guard reaches the command, releases the lock, exits ${code}`, async () => {
     using dir = tempDir();
-    const guard = start(
+    const guard = startLokt(
       ["guard", "x", "--ttl", "1h", "--", "sleep", "30"],
       holderEnv(dir.path, "a"),
     );
@@ -225,7 +204,7 @@ Deno.test("a SIGKILLed guard's command keeps the lock until it ends; then it is 
   using dir = tempDir();
   using marks = tempDir();
   const done = `${marks.path}/done`;
-  const guard = start(
+  const guard = startLokt(
     ["guard", "x", "--ttl", "1h", "--", "sh", "-c", `sleep 1.5; touch ${done}`],
     holderEnv(dir.path, "a"),
   );

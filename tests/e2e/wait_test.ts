@@ -1,25 +1,15 @@
 /** `--wait`: woken by file-system events or by polling, FIFO tickets, timeouts and signals. */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { auditEvents, holderEnv, lokt, MAIN, tempDir } from "../helpers/cli.ts";
-
-const decoder = new TextDecoder();
-
-function start(args: string[], env: Record<string, string>): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess) {
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+import {
+  auditEvents,
+  finish,
+  holderEnv,
+  lokt,
+  startLokt,
+  tempDir,
+  until,
+} from "../helpers/cli.ts";
 
 function tickets(root: string, name: string): number {
   try {
@@ -30,14 +20,6 @@ function tickets(root: string, name: string): number {
   }
 }
 
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 for (const watch of [true, false]) {
   const how = watch ? "woken by file-system events" : "with file-system events off (polling)";
   Deno.test(`a waiter gets the lock as soon as it is released, ${how}`, async () => {
@@ -45,7 +27,7 @@ for (const watch of [true, false]) {
     const a = holderEnv(dir.path, "a");
     assertEquals((await lokt(["lock", "x"], { env: a })).code, 0);
     const b = holderEnv(dir.path, "b", watch ? {} : { LOKT_NO_WATCH: "1" });
-    const waiter = start(["lock", "x", "--wait", "--json"], b);
+    const waiter = startLokt(["lock", "x", "--wait", "--json"], b);
     await until("the waiter's ticket", () => tickets(dir.path, "x") === 1);
     assertEquals((await lokt(["unlock", "x"], { env: a })).code, 0);
     const r = await finish(waiter);
@@ -89,7 +71,10 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     const a = holderEnv(dir.path, "a");
     assertEquals((await lokt(["lock", "x"], { env: a })).code, 0);
     const before = Deno.readTextFileSync(`${dir.path}/locks/x.json`);
-    const waiter = start(["guard", "x", "--wait", "--", "echo", "ran"], holderEnv(dir.path, "b"));
+    const waiter = startLokt(
+      ["guard", "x", "--wait", "--", "echo", "ran"],
+      holderEnv(dir.path, "b"),
+    );
     await until("the waiter's ticket", () => tickets(dir.path, "x") === 1);
     waiter.kill(signal);
     const r = await finish(waiter);

@@ -128,3 +128,37 @@ export async function deadPid(): Promise<number> {
   await child.status;
   return child.pid;
 }
+
+/** Starts `deno run -A main.ts ...args` in the background, with piped output. */
+export function startLokt(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Waits for a process from {@link startLokt} and returns what it left behind. */
+export async function finish(child: Deno.ChildProcess): Promise<CliResult> {
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Polls `check` every 10 ms until it returns a truthy value, for at most `ms`. */
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | null | false,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
