@@ -19,20 +19,20 @@
 
 import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
 import { parseDuration } from "./src/duration.ts";
-import { InterruptedError, LoktError, UsageError } from "./src/errors.ts";
+import { InterruptedError, UsageError } from "./src/errors.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
 import type { ProcessProbe } from "./src/identity/process.ts";
 import { tryAcquire } from "./src/locks/acquire.ts";
 import type { LockContext } from "./src/locks/context.ts";
-import { FrozenError, LockHeldError, QueuedError, WaitTimeoutError } from "./src/locks/errors.ts";
+import { blockedError, WaitTimeoutError } from "./src/locks/errors.ts";
 import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
 import { renew } from "./src/locks/renew.ts";
-import { acquireWaiting, type BlockedOutcome } from "./src/locks/wait.ts";
+import { acquireWaiting } from "./src/locks/wait.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
@@ -123,17 +123,6 @@ function contextFor(options: RootOptions): LockContext {
   };
 }
 
-function blocked(name: string, outcome: BlockedOutcome, now: number): LoktError {
-  switch (outcome.kind) {
-    case "held":
-      return new LockHeldError(name, outcome.blocker, now);
-    case "frozen":
-      return new FrozenError(name, outcome.freeze, now, outcome.unreadable);
-    case "queued":
-      return new QueuedError(name, outcome.ahead);
-  }
-}
-
 /**
  * Takes the lock `name` for this process. Throws {@link LockHeldError} (or {@link FrozenError},
  * {@link WaitTimeoutError}) when it cannot.
@@ -167,14 +156,18 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
   if (options.wait) {
     const outcome = await acquireWaiting(ctx, request, { timeoutMs, signal: options.signal });
     if (outcome.kind === "timeout") {
-      throw new WaitTimeoutError(name, outcome.waitedMs, blocked(name, outcome.last, ctx.now()));
+      throw new WaitTimeoutError(
+        name,
+        outcome.waitedMs,
+        blockedError(name, outcome.last, ctx.now()),
+      );
     }
     if (outcome.kind === "aborted") throw new InterruptedError("SIGINT");
     lock = outcome.lock;
   } else {
     const outcome = await tryAcquire(ctx, { ...request, denyEvent: "deny" });
     if (outcome.kind !== "acquired" && outcome.kind !== "reentered" && outcome.kind !== "nested") {
-      throw blocked(name, outcome, ctx.now());
+      throw blockedError(name, outcome, ctx.now());
     }
     lock = outcome.lock;
   }

@@ -3,25 +3,13 @@
  * progress lines on stderr; blocked outcomes become typed errors.
  */
 
-import { InterruptedError, type LoktError } from "../errors.ts";
+import { InterruptedError } from "../errors.ts";
 import type { AcquireOutcome, AcquireRequest } from "../locks/acquire.ts";
 import { tryAcquire } from "../locks/acquire.ts";
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
-import { FrozenError, LockHeldError, QueuedError, WaitTimeoutError } from "../locks/errors.ts";
+import { blockedError, WaitTimeoutError } from "../locks/errors.ts";
 import type { BlockedOutcome, HeldOutcome } from "../locks/wait.ts";
 import type { Session } from "./session.ts";
-
-/** The typed error for a blocked outcome. */
-export function blockedError(name: string, outcome: BlockedOutcome, nowMs: number): LoktError {
-  switch (outcome.kind) {
-    case "held":
-      return new LockHeldError(name, outcome.blocker, nowMs);
-    case "frozen":
-      return new FrozenError(name, outcome.freeze, nowMs, outcome.unreadable);
-    case "queued":
-      return new QueuedError(name, outcome.ahead);
-  }
-}
 
 /** One line saying what a waiter waits for. */
 function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {

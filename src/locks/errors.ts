@@ -5,6 +5,7 @@ import type { Blocker } from "./acquire.ts";
 import { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
 import type { LockRecord } from "./lockfile.ts";
 import type { Ticket } from "./queue.ts";
+import type { BlockedOutcome } from "./wait.ts";
 import type { Verdict } from "./stale.ts";
 import type { UnreadableState } from "./store.ts";
 
@@ -181,5 +182,17 @@ export class UnreadableFreezeError extends LoktError {
     });
     this.lockName = lockName;
     this.state = state;
+  }
+}
+
+/** The typed error for a blocked outcome. */
+export function blockedError(name: string, outcome: BlockedOutcome, nowMs: number): LoktError {
+  switch (outcome.kind) {
+    case "held":
+      return new LockHeldError(name, outcome.blocker, nowMs);
+    case "frozen":
+      return new FrozenError(name, outcome.freeze, nowMs, outcome.unreadable);
+    case "queued":
+      return new QueuedError(name, outcome.ahead);
   }
 }
