@@ -1,15 +1,7 @@
 /** `--wait`: woken by file-system events or by polling, FIFO tickets, timeouts and signals. */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import {
-  auditEvents,
-  finish,
-  holderEnv,
-  lokt,
-  startLokt,
-  tempDir,
-  until,
-} from "../helpers/cli.ts";
+import { auditEvents, finish, holderEnv, lokt, startLokt, tempDir, until } from "../helpers/cli.ts";
 
 function tickets(root: string, name: string): number {
   try {
