@@ -32,6 +32,7 @@ import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
 import { renew } from "./src/locks/renew.ts";
+import { rehearseRelease } from "./src/locks/rehearse.ts";
 import { acquireWaiting } from "./src/locks/wait.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
@@ -171,6 +172,7 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
     }
     lock = outcome.lock;
   }
+  rehearseRelease(ctx, name);
   return holdHandle(ctx, lock, ttlMs, options.onLost);
 }
 

@@ -4,9 +4,11 @@
  * release when the command ends.
  */
 
+import type { AcquireRequest } from "../locks/acquire.ts";
 import type { LockContext } from "../locks/context.ts";
 import { lockPath } from "../locks/layout.ts";
 import type { LockRecord } from "../locks/lockfile.ts";
+import { rehearse } from "../locks/rehearse.ts";
 import { release } from "../locks/release.ts";
 import { renew } from "../locks/renew.ts";
 import { readRecord, type RecordState } from "../locks/store.ts";
@@ -76,6 +78,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     else early ??= signal;
   });
   const keeper = plan.nested ? undefined : new LeaseKeeper(deps, plan);
+  let rehearsal: Promise<void> | undefined;
   try {
     if (early) return { kind: "interrupted", signal: early };
     const started = deps.spawn(
@@ -87,7 +90,13 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     haltPoint("guard.spawned");
     // A signal that came while the command was being started is still owed to it.
     if (early) child.kill(early);
-    keeper?.start(child);
+    if (keeper) {
+      keeper.start(child);
+      // While the command runs, warm the release (a no-op if the wait already did): it lies on
+      // the path to the next holder. After the command is recorded, so that nothing of the
+      // guard's own runs during the rehearsal (whose halt points are off).
+      rehearsal = keeper.idle().then(() => rehearse(ctx, rehearsalRequest(ctx, plan.lock)));
+    }
     const status = await child.status;
     await keeper?.stop();
     const lost = keeper?.lostState;
@@ -96,6 +105,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
   } finally {
     unsubscribe();
     await keeper?.stop();
+    await rehearsal;
     if (keeper && !keeper.lostState) {
       await release(ctx, {
         name: plan.lock.name,
@@ -105,6 +115,24 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
       });
     }
   }
+}
+
+/** An acquisition like the guard's own, for the rehearsal. */
+function rehearsalRequest(ctx: LockContext, lock: LockRecord): AcquireRequest {
+  return {
+    name: lock.name,
+    kind: "guard",
+    ttlMs: lock.ttlMs,
+    command: lock.command,
+    claim: {
+      owner: lock.owner,
+      host: lock.host,
+      agentId: lock.agentId,
+      process: { pid: ctx.actor.pid, start: lock.pidStart, source: "self" },
+      ancestors: [],
+      pid: ctx.actor.pid,
+    },
+  };
 }
 
 /** Records the command in the lock, then checks and renews the lease until stopped. */
@@ -139,6 +167,11 @@ class LeaseKeeper {
       );
     };
     this.#timer = setTimeout(tick, every);
+  }
+
+  /** Resolves once no check or renewal is in flight (the first one records the command). */
+  idle(): Promise<void> {
+    return this.#busy;
   }
 
   /** Stops checking; waits for a check in flight so that the release comes after it. */

@@ -7,6 +7,7 @@
 
 import { processState } from "../identity/process.ts";
 import type { LockContext } from "./context.ts";
+import type { Claim } from "./holder.ts";
 import { queueDir } from "./layout.ts";
 import { scopeOf } from "./stale.ts";
 import { formatIso } from "../time.ts";
@@ -41,13 +42,16 @@ export interface Ticket {
   sinceMs: number;
   /** Time of the last heartbeat (the file's mtime). */
   beatMs: number;
+  /** Set once this process has removed its own ticket: leaving again is a no-op. */
+  left?: boolean;
 }
 
 function ticketName(seq: number): string {
   return `${String(seq).padStart(12, "0")}.json`;
 }
 
-function readTickets(dir: string, unreadable?: string[]): Ticket[] {
+/** Reads the tickets in `dir` numbered below `below` (all of them by default), earliest first. */
+function readTickets(dir: string, unreadable?: string[], below = Infinity): Ticket[] {
   const tickets: Ticket[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -58,7 +62,7 @@ function readTickets(dir: string, unreadable?: string[]): Ticket[] {
   }
   for (const entry of entries) {
     const seq = Number(entry.name.replace(/\.json$/, ""));
-    if (!entry.name.endsWith(".json") || !Number.isSafeInteger(seq)) continue;
+    if (!entry.name.endsWith(".json") || !Number.isSafeInteger(seq) || seq >= below) continue;
     const path = `${dir}/${entry.name}`;
     try {
       const body = JSON.parse(Deno.readTextFileSync(path));
@@ -104,7 +108,7 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
   const now = ctx.now();
   const ahead: Ticket[] = [];
   const unreadable: string[] = [];
-  const tickets = readTickets(queueDir(ctx.layout, name), unreadable);
+  const tickets = readTickets(queueDir(ctx.layout, name), unreadable, seq);
   // A waiter killed between creating its ticket and writing it leaves an empty file: nobody's
   // turn, but it would make every later waiter look behind someone. Cleared once old.
   for (const path of unreadable) {
@@ -117,7 +121,6 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
     }
   }
   for (const ticket of tickets) {
-    if (seq !== undefined && ticket.seq >= seq) break;
     if (ticketIsDead(ctx, ticket)) {
       try {
         Deno.removeSync(ticket.path);
@@ -155,6 +158,16 @@ export interface TicketHolder {
   start?: string;
   owner: string;
   agentId: string;
+}
+
+/** The ticket holder for a waiter making `claim`. */
+export function waiterOf(ctx: LockContext, claim: Claim): TicketHolder {
+  return {
+    pid: claim.pid,
+    start: ctx.probe.info(claim.pid)?.start,
+    owner: claim.owner,
+    agentId: claim.agentId,
+  };
 }
 
 /** Takes the next ticket for `name`. Call with the name's kernel lock held. */
@@ -202,6 +215,8 @@ export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder):
 
 /** Removes a ticket (its waiter acquired, gave up or was interrupted). */
 export function leaveQueue(ticket: Ticket): void {
+  if (ticket.left) return;
+  ticket.left = true;
   try {
     Deno.removeSync(ticket.path);
     haltPoint("queue.left");

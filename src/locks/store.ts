@@ -6,7 +6,7 @@
 
 import { IoError } from "../errors.ts";
 import { decodeLock, encodeLock, type LockRecord } from "./lockfile.ts";
-import type { Layout } from "./layout.ts";
+import { type Layout, REHEARSAL_PREFIX } from "./layout.ts";
 import { randomHex } from "./context.ts";
 import { haltPoint } from "../testing/halt.ts";
 
@@ -180,9 +180,10 @@ export function removeRecord(path: string): boolean {
 export const ORPHAN_TEMP_AGE_MS = 60_000;
 
 /**
- * Removes files in `tmp/` older than {@link ORPHAN_TEMP_AGE_MS} and returns their names. Readers
- * never look in `tmp/`, so these are only litter; a writer that was paused for that long finds
- * its temporary file gone and fails with an I/O error instead of publishing.
+ * Removes files in `tmp/` older than {@link ORPHAN_TEMP_AGE_MS}, and rehearsals' scratch roots
+ * as old, and returns their names. Readers never look in `tmp/`, so these are only litter; a
+ * writer that was paused for that long finds its temporary file gone and fails with an I/O error
+ * instead of publishing.
  */
 export function pruneOrphanTemps(layout: Layout, nowMs: number): string[] {
   const removed: string[] = [];
@@ -196,8 +197,9 @@ export function pruneOrphanTemps(layout: Layout, nowMs: number): string[] {
     const path = `${layout.tmp}/${entry.name}`;
     try {
       const mtime = Deno.lstatSync(path).mtime?.getTime() ?? nowMs;
-      if (nowMs - mtime < ORPHAN_TEMP_AGE_MS || entry.isDirectory) continue;
-      Deno.removeSync(path);
+      if (nowMs - mtime < ORPHAN_TEMP_AGE_MS) continue;
+      if (entry.isDirectory && !entry.name.startsWith(REHEARSAL_PREFIX)) continue;
+      Deno.removeSync(path, { recursive: entry.isDirectory });
       removed.push(entry.name);
     } catch {
       // its writer finished with it meanwhile

@@ -13,7 +13,9 @@ import {
   leaveQueue,
   type Ticket,
   TICKET_HEARTBEAT_MS,
+  waiterOf,
 } from "./queue.ts";
+import { rehearse } from "./rehearse.ts";
 import { assertValidName } from "./name.ts";
 import { withNameMutex } from "./mutex.ts";
 
@@ -166,6 +168,8 @@ export async function acquireWaiting(
     let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
     let lastLookMs = ctx.now();
     let lastBeatMs = ctx.now();
+    /** Set once no ticket is ahead of ours. */
+    let head = false;
     for (let poll = 0;; poll++) {
       if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
       options.onBlocked?.(outcome, waited());
@@ -174,13 +178,16 @@ export async function acquireWaiting(
         return { kind: "timeout", last: outcome, waitedMs: waited() };
       }
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
-      ticket ??= await withNameMutex(ctx.layout, req.name, () =>
-        joinQueue(ctx, req.name, {
-          pid: req.claim.pid,
-          start: ctx.probe.info(req.claim.pid)?.start,
-          owner: req.claim.owner,
-          agentId: req.claim.agentId,
-        }));
+      if (ticket === undefined) {
+        ticket = await withNameMutex(
+          ctx.layout,
+          req.name,
+          () => joinQueue(ctx, req.name, waiterOf(ctx, req.claim)),
+        );
+        head = !hasEarlierTicket(queue, ticket.seq);
+      }
+      // Once queued, warm the path from here to holding (a release meanwhile rings the bell).
+      await rehearse(ctx, req);
 
       let delay = pollDelay(poll, cap, random);
       const expiry = selfExpiry(outcome);
@@ -193,15 +200,20 @@ export async function acquireWaiting(
       const sinceBeatMs = ctx.now() - lastBeatMs;
       if (sinceBeatMs >= TICKET_HEARTBEAT_MS / 2 || sinceBeatMs < 0) {
         lastBeatMs = ctx.now();
-        if (!beat(ticket, lastBeatMs)) ticket = undefined; // removed under us: queue again
+        if (!beat(ticket, lastBeatMs)) {
+          ticket = undefined; // removed under us: queue again
+          head = false;
+        }
       }
       // An event wakes every waiter, but only the head of the queue can win: the others stay
       // out of the name's kernel lock, so the head gets it at once. A full look now and then
-      // still clears dead tickets ahead.
-      if (
-        rang && ticket !== undefined && ctx.now() >= lastLookMs && ctx.now() - lastLookMs < cap &&
-        hasEarlierTicket(queue, ticket.seq)
-      ) continue;
+      // still clears dead tickets ahead. Once no earlier ticket is left, none can appear (a new
+      // ticket takes a higher number than every existing one), so the head stops checking.
+      const recent = ctx.now() >= lastLookMs && ctx.now() - lastLookMs < cap;
+      if (rang && ticket !== undefined && !head && recent) {
+        if (hasEarlierTicket(queue, ticket.seq)) continue;
+        head = true;
+      }
       lastLookMs = ctx.now();
       outcome = await tryAcquire(ctx, { ...req, ticket, denyEvent: null });
     }

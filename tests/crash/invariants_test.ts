@@ -146,6 +146,19 @@ Deno.test("after recovery, one audit file under two names is reported", () => {
   assert(problems.some((p) => p.includes("are the same file")), problems.join("\n"));
 });
 
+Deno.test("after recovery, a dead waiter's ticket is reported; an unwritten one holds no turn", () => {
+  using dir = tempDir();
+  root(dir.path);
+  const before = readRoot(dir.path);
+  Deno.mkdirSync(`${dir.path}/queue/job`);
+  Deno.writeTextFileSync(`${dir.path}/queue/job/000000000001.json`, ""); // killed before writing
+  assertEquals(checkAfterRecovery(before, readRoot(dir.path), "job"), []);
+  const dead = JSON.stringify({ pid: 2 ** 22 + 7, owner: "tester" }); // above any pid_max
+  Deno.writeTextFileSync(`${dir.path}/queue/job/000000000002.json`, dead);
+  const problems = checkAfterRecovery(before, readRoot(dir.path), "job");
+  assertEquals(problems, ["a dead waiter's ticket is left: 000000000002.json"]);
+});
+
 Deno.test("a record is stale for certain once its TTL ran out or its process is gone", () => {
   const now = Date.UTC(2026, 0, 1, 12);
   const parse = (fields: Partial<LockRecord>) => {

@@ -8,6 +8,7 @@ import { ensureLayout, layoutOf, queueDir } from "../../src/locks/layout.ts";
 import {
   hasEarlierTicket,
   joinQueue,
+  leaveQueue,
   TICKET_STALL_MS,
   waitersAhead,
 } from "../../src/locks/queue.ts";
@@ -52,4 +53,28 @@ Deno.test("a half-written ticket holds no turn and is removed once older than th
   clock += TICKET_STALL_MS + 1_000;
   waitersAhead(ctx, "x", mine.seq);
   assertEquals(hasEarlierTicket(queue, mine.seq), false, "removed once old");
+});
+
+Deno.test("leaving twice removes only one's own ticket, not a newcomer's that took the same number", () => {
+  using dir = tempDir();
+  const probe = new FakeProbe().add({ pid: 10 }).add({ pid: 11 });
+  const ctx = context(dir.path, probe, () => Date.now());
+  const mine = joinQueue(ctx, "x", waiter(10));
+  leaveQueue(mine); // as an acquisition does, under the kernel lock
+  const newcomer = joinQueue(ctx, "x", waiter(11));
+  assertEquals(newcomer.seq, mine.seq, "the number is free again once the last ticket left");
+  leaveQueue(mine); // as the waiter's own clean-up does, after the kernel lock is dropped
+  assertEquals(waitersAhead(ctx, "x").map((t) => t.pid), [11]);
+});
+
+Deno.test("a waiter looks only at the tickets ahead of its own", () => {
+  using dir = tempDir();
+  const probe = new FakeProbe().add({ pid: 10 }).add({ pid: 11 });
+  const ctx = context(dir.path, probe, () => Date.now());
+  const first = joinQueue(ctx, "x", waiter(10));
+  const second = joinQueue(ctx, "x", waiter(11));
+  Deno.writeTextFileSync(`${queueDir(ctx.layout, "x")}/000000000009.json`, "not json");
+  assertEquals(waitersAhead(ctx, "x", first.seq), []);
+  assertEquals(waitersAhead(ctx, "x", second.seq).map((t) => t.pid), [10]);
+  assertEquals(waitersAhead(ctx, "x").map((t) => t.pid), [10, 11]);
 });

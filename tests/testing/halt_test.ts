@@ -3,9 +3,9 @@ import { assertEquals } from "../helpers/assert.ts";
 
 const FIXTURE = new URL("./halt_fixture.ts", import.meta.url).pathname;
 
-async function runFixture(haltAt?: string, permissions = ["-A"]) {
+async function runFixture(haltAt?: string, permissions = ["-A"], args: string[] = []) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, FIXTURE],
+    args: ["run", ...permissions, FIXTURE, ...args],
     stdin: "null",
     env: haltAt === undefined ? {} : { LOKT_HALT_AT: haltAt },
     clearEnv: true,
@@ -53,6 +53,15 @@ Deno.test("a process dies at the n-th visit of the point when LOKT_HALT_AT says 
   const run = await runFixture("a:3");
   assertEquals(run.signal, "SIGKILL");
   assertEquals(run.stdout, ["reach a", "reach b", "reach a", "reach a"]);
+});
+
+Deno.test("a visit inside withoutHaltPoints neither halts nor counts", async () => {
+  const halted = await runFixture("a:2", ["-A"], ["quiet"]);
+  assertEquals(halted.signal, "SIGKILL");
+  assertEquals(halted.stdout, ["reach a", "reach b", "reach a", "reach a"], "the 4th visit halts");
+  const passed = await runFixture("a:3", ["-A"], ["quiet"]);
+  assertEquals(passed.signal, null, "only two visits of a count");
+  assertEquals(passed.stdout.at(-1), "done");
 });
 
 Deno.test("a point that is not reached, or not reached often enough, halts nothing", async () => {

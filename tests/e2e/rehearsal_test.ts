@@ -1,0 +1,88 @@
+/**
+ * The rehearsal (src/locks/rehearse.ts): a waiter, and a guard while its command runs, take and
+ * release their name once in a scratch root under tmp/ to warm the hand-off path. It must leave
+ * nothing behind, write nothing to the audit log, and pass over the halt points of the crash
+ * suite, whose kills must still land in the real take.
+ */
+
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { auditEvents, finish, holderEnv, lokt, startLokt, tempDir, until } from "../helpers/cli.ts";
+
+function entries(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its real take", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const held = await lokt(["lock", "x"], { env: holderEnv(root, "first") });
+  assertEquals(held.code, 0, held.stderr);
+  const waiter = startLokt(
+    ["lock", "x", "--wait", "--quiet"],
+    holderEnv(root, "second", { LOKT_HALT_AT: "acquire.published" }),
+  );
+  await until("the waiter's ticket", () => entries(`${root}/queue/x`).length === 1);
+  // The rehearsal runs right after the ticket is taken, before the waiter first sleeps: had it
+  // halted, the waiter would be dead with the lock still held by the first holder.
+  const released = await lokt(["unlock", "x"], { env: holderEnv(root, "first") });
+  assertEquals(released.code, 0, released.stderr);
+  const result = await finish(waiter);
+  assertEquals(result.code, 137, "killed by SIGKILL at its halt point");
+  assertMatch(result.stderr, /halted at acquire\.published/);
+  const record = JSON.parse(Deno.readTextFileSync(`${root}/locks/x.json`));
+  assertEquals(record.agent_id, "second", "the real take published the waiter's record");
+  assertEquals(entries(`${root}/tmp`), [], "no scratch root or temporary file left");
+  const events = auditEvents(root).map((e) => `${e.event}:${e.agent_id}`);
+  assertEquals(
+    events,
+    ["acquire:first", "wait:second", "release:first"],
+    "nothing from the rehearsal",
+  );
+});
+
+Deno.test("a guard rehearses while its command runs and leaves tmp/ empty and the audit log exact", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "g");
+  const run = await lokt(["guard", "x", "--", "sleep", "0.3"], { env });
+  assertEquals(run.code, 0, run.stderr);
+  assertEquals(entries(`${root}/tmp`), []);
+  // The renewal records the command's process in the lock; nothing comes from the rehearsal.
+  assertEquals(auditEvents(root).map((e) => e.event), ["acquire", "renew", "release"]);
+  assertEquals(entries(`${root}/locks`), []);
+  assertEquals(entries(`${root}/queue`), []);
+});
+
+Deno.test("a scratch root left by a killed process is reported by doctor and pruned once old", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "p");
+  assertEquals((await lokt(["lock", "y"], { env })).code, 0);
+  const old = `${root}/tmp/rehearsal.4242.deadbeef`;
+  const young = `${root}/tmp/rehearsal.4343.cafecafe`;
+  for (const scratch of [old, young]) {
+    Deno.mkdirSync(`${scratch}/locks`, { recursive: true });
+    Deno.writeTextFileSync(`${scratch}/locks/y.json`, "{}");
+  }
+  const twoMinutesAgo = new Date(Date.now() - 120_000);
+  Deno.utimeSync(old, twoMinutesAgo, twoMinutesAgo);
+  const doctor = await lokt(["doctor", "--json"], { env });
+  const checks = JSON.parse(doctor.stdout).checks as {
+    id: string;
+    status: string;
+    message: string;
+  }[];
+  const orphaned = checks.find((c) => c.id === "orphaned_tmp")!;
+  assertEquals(orphaned.status, "warn");
+  assertMatch(orphaned.message, /rehearsal\.4242\.deadbeef/);
+  const pruned = await lokt(["status", "--prune-expired"], { env });
+  assertEquals(pruned.code, 0, pruned.stderr);
+  assertMatch(pruned.stdout + pruned.stderr, /tmp\/rehearsal\.4242\.deadbeef/);
+  assertEquals(entries(`${root}/tmp`), ["rehearsal.4343.cafecafe"], "the young one stays");
+  assert(Deno.statSync(`${root}/locks/y.json`).isFile, "the real lock is untouched");
+});
