@@ -50,6 +50,35 @@ function ticketName(seq: number): string {
   return `${String(seq).padStart(12, "0")}.json`;
 }
 
+/** The ticket number a file name stands for, or undefined when it names no ticket. */
+function seqOf(fileName: string): number | undefined {
+  const seq = Number(fileName.replace(/\.json$/, ""));
+  return fileName.endsWith(".json") && Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** Reads one ticket; undefined when it is gone or unreadable (half-written by a crash). */
+function readTicket(path: string, seq: number): Ticket | undefined {
+  try {
+    const body = JSON.parse(Deno.readTextFileSync(path));
+    const beatMs = Deno.statSync(path).mtime?.getTime() ?? 0;
+    return {
+      seq,
+      path,
+      pid: Number(body.pid) || 0,
+      start: typeof body.pid_start === "string" ? body.pid_start : undefined,
+      host: String(body.host ?? ""),
+      bootId: typeof body.boot_id === "string" ? body.boot_id : undefined,
+      pidNs: typeof body.pid_ns === "string" ? body.pid_ns : undefined,
+      owner: String(body.owner ?? ""),
+      agentId: String(body.agent_id ?? ""),
+      sinceMs: Date.parse(String(body.since)) || beatMs,
+      beatMs,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the tickets in `dir` numbered below `below` (all of them by default), earliest first. */
 function readTickets(dir: string, unreadable?: string[], below = Infinity): Ticket[] {
   const tickets: Ticket[] = [];
@@ -61,29 +90,13 @@ function readTickets(dir: string, unreadable?: string[], below = Infinity): Tick
     throw error;
   }
   for (const entry of entries) {
-    const seq = Number(entry.name.replace(/\.json$/, ""));
-    if (!entry.name.endsWith(".json") || !Number.isSafeInteger(seq) || seq >= below) continue;
+    const seq = seqOf(entry.name);
+    if (seq === undefined || seq >= below) continue;
     const path = `${dir}/${entry.name}`;
-    try {
-      const body = JSON.parse(Deno.readTextFileSync(path));
-      const beatMs = Deno.statSync(path).mtime?.getTime() ?? 0;
-      tickets.push({
-        seq,
-        path,
-        pid: Number(body.pid) || 0,
-        start: typeof body.pid_start === "string" ? body.pid_start : undefined,
-        host: String(body.host ?? ""),
-        bootId: typeof body.boot_id === "string" ? body.boot_id : undefined,
-        pidNs: typeof body.pid_ns === "string" ? body.pid_ns : undefined,
-        owner: String(body.owner ?? ""),
-        agentId: String(body.agent_id ?? ""),
-        sinceMs: Date.parse(String(body.since)) || beatMs,
-        beatMs,
-      });
-    } catch {
-      // removed while we looked, or half-written by a crash: an unreadable ticket holds no turn
-      unreadable?.push(path);
-    }
+    const ticket = readTicket(path, seq);
+    // removed while we looked, or half-written by a crash: an unreadable ticket holds no turn
+    if (ticket === undefined) unreadable?.push(path);
+    else tickets.push(ticket);
   }
   return tickets.sort((a, b) => a.seq - b.seq);
 }
@@ -137,19 +150,37 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
 }
 
 /**
- * True when the queue directory `dir` names a ticket earlier than `seq`. A cheap look (names
- * only, no lock): it may count a dead or stalled ticket, which a full attempt then clears.
+ * The path of the ticket just ahead of `seq` in the queue directory `dir` (the highest number
+ * below it), or undefined when none is: a cheap look at names only, without the lock. It may
+ * name a dead, stalled or unwritten ticket; see {@link ticketHoldsTurn}.
  */
-export function hasEarlierTicket(dir: string, seq: number): boolean {
+export function ticketAhead(dir: string, seq: number): string | undefined {
+  let best = -1;
+  let path: string | undefined;
   try {
     for (const entry of Deno.readDirSync(dir)) {
-      const n = Number(entry.name.replace(/\.json$/, ""));
-      if (entry.name.endsWith(".json") && Number.isSafeInteger(n) && n < seq) return true;
+      const n = seqOf(entry.name);
+      if (n === undefined || n >= seq || n <= best) continue;
+      best = n;
+      path = `${dir}/${entry.name}`;
     }
   } catch {
-    return false;
+    return undefined;
   }
-  return false;
+  return path;
+}
+
+/**
+ * True when the ticket at `path` still holds its turn: readable, its waiter alive, its heartbeat
+ * recent. Read-only, without the lock: a waiter behind a ticket that holds its turn has nothing
+ * to do; behind one that does not, a full attempt clears it (dead, unwritten) or passes it over
+ * (stalled).
+ */
+export function ticketHoldsTurn(ctx: LockContext, path: string): boolean {
+  const seq = seqOf(path.slice(path.lastIndexOf("/") + 1));
+  const ticket = seq === undefined ? undefined : readTicket(path, seq);
+  if (ticket === undefined || ctx.now() - ticket.beatMs > TICKET_STALL_MS) return false;
+  return !ticketIsDead(ctx, ticket);
 }
 
 /** What a new ticket records about its waiter. */

@@ -8,11 +8,12 @@ import { type AcquireOutcome, type AcquireRequest, tryAcquire } from "./acquire.
 import { ensureLayout, freezePath, lockPath, queueDir } from "./layout.ts";
 import {
   beat,
-  hasEarlierTicket,
   joinQueue,
   leaveQueue,
   type Ticket,
   TICKET_HEARTBEAT_MS,
+  ticketAhead,
+  ticketHoldsTurn,
   waiterOf,
 } from "./queue.ts";
 import { rehearse } from "./rehearse.ts";
@@ -61,32 +62,48 @@ function isHeld(outcome: AcquireOutcome): outcome is HeldOutcome {
   return outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested";
 }
 
-/** A wake-up source: file-system events for one name's files, or nothing (polling only). */
+/**
+ * A wake-up source: file-system events on the paths it is told to watch, or nothing (polling
+ * only). The watch can move to other paths; a path already gone when its watch starts rings at
+ * once (what the caller waits for has happened).
+ */
 class Doorbell {
   #rang = false;
   #wake?: () => void;
   #watcher?: Deno.FsWatcher;
+  #enabled: boolean;
 
-  constructor(paths: string[] | undefined, relevant: (event: Deno.FsEvent) => boolean) {
-    if (paths === undefined) return;
-    try {
-      this.#watcher = Deno.watchFs(paths, { recursive: false });
-    } catch {
-      this.#watcher = undefined; // out of inotify instances, or no watcher: poll
-      return;
-    }
-    (async () => {
-      for await (const event of this.#watcher!) {
-        if (relevant(event)) this.#ring();
-      }
-    })().catch(() => {
-      this.#watcher = undefined;
-      this.#ring();
-    });
+  constructor(enabled: boolean) {
+    this.#enabled = enabled;
   }
 
   get watching(): boolean {
     return this.#watcher !== undefined;
+  }
+
+  /** Watches `paths` instead of what was watched; rings on the events `relevant` accepts. */
+  watch(paths: string[], relevant: (event: Deno.FsEvent) => boolean): void {
+    this.close();
+    if (!this.#enabled) return;
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs(paths, { recursive: false });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) this.#ring();
+      else this.#enabled = false; // out of inotify instances, or no watcher: poll
+      return;
+    }
+    this.#watcher = watcher;
+    (async () => {
+      for await (const event of watcher) {
+        if (relevant(event)) this.#ring();
+      }
+    })().catch(() => {
+      if (this.#watcher !== watcher) return; // closed to move the watch
+      this.#watcher = undefined;
+      this.#enabled = false;
+      this.#ring();
+    });
   }
 
   #ring(): void {
@@ -116,8 +133,10 @@ class Doorbell {
   }
 
   close(): void {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
     try {
-      this.#watcher?.close();
+      watcher?.close();
     } catch {
       // already closed
     }
@@ -148,28 +167,35 @@ export async function acquireWaiting(
   const waited = () => ctx.now() - startedMs;
   const deadline = options.timeoutMs === undefined ? Infinity : startedMs + options.timeoutMs;
 
-  // The watch starts before the first look, so no release between that look and the first
-  // wait can go unnoticed.
   ensureLayout(ctx.layout);
   const queue = queueDir(ctx.layout, req.name);
   Deno.mkdirSync(queue, { recursive: true, mode: 0o700 });
   const ownFiles = new Set([lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)]);
-  const bell = new Doorbell(
-    options.noWatch ? undefined : [ctx.layout.locks, ctx.layout.freezes, queue],
-    (event) =>
-      event.paths.some((p) =>
-        ownFiles.has(p) || (p.startsWith(queue + "/") && event.kind === "remove")
-      ),
-  );
-  const cap = bell.watching ? POLL_CAP_WATCHED_MS : POLL_CAP_UNWATCHED_MS;
-
+  const bell = new Doorbell(!options.noWatch);
   let ticket: Ticket | undefined;
+  // Each waiter watches only the ticket just ahead of its own, so that a hand-off wakes one
+  // process rather than the whole queue; the head of the queue (and a waiter not yet queued)
+  // watches the name's lock and freeze files. The watch is always in place before the look it
+  // guards, so no change between a look and the next wait goes unnoticed.
+  let watched: string | undefined;
+  const watchAhead = (): boolean => {
+    const ahead = ticket === undefined ? "" : ticketAhead(queue, ticket.seq) ?? "";
+    if (ahead !== watched) {
+      watched = ahead;
+      if (ahead === "") {
+        bell.watch(
+          [ctx.layout.locks, ctx.layout.freezes],
+          (event) => event.paths.some((p) => ownFiles.has(p)),
+        );
+      } else bell.watch([ahead], (event) => event.kind === "remove");
+    }
+    return ahead === "";
+  };
+
   try {
+    watchAhead();
     let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
-    let lastLookMs = ctx.now();
     let lastBeatMs = ctx.now();
-    /** Set once no ticket is ahead of ours. */
-    let head = false;
     for (let poll = 0;; poll++) {
       if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
       options.onBlocked?.(outcome, waited());
@@ -178,43 +204,34 @@ export async function acquireWaiting(
         return { kind: "timeout", last: outcome, waitedMs: waited() };
       }
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
-      if (ticket === undefined) {
-        ticket = await withNameMutex(
-          ctx.layout,
-          req.name,
-          () => joinQueue(ctx, req.name, waiterOf(ctx, req.claim)),
-        );
-        head = !hasEarlierTicket(queue, ticket.seq);
-      }
+      ticket ??= await withNameMutex(
+        ctx.layout,
+        req.name,
+        () => joinQueue(ctx, req.name, waiterOf(ctx, req.claim)),
+      );
+      watchAhead();
       // Once queued, warm the path from here to holding (a release meanwhile rings the bell).
       await rehearse(ctx, req);
 
+      const cap = bell.watching ? POLL_CAP_WATCHED_MS : POLL_CAP_UNWATCHED_MS;
       let delay = pollDelay(poll, cap, random);
       const expiry = selfExpiry(outcome);
       if (expiry !== undefined) delay = Math.min(delay, Math.max(1, expiry - ctx.now() + 1));
       delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
-      const rang = await bell.wait(delay, options.signal);
+      await bell.wait(delay, options.signal);
       if (options.signal?.aborted) return { kind: "aborted", last: outcome, waitedMs: waited() };
       // The heartbeat is only refreshed when due (or when the clock was set back): each
-      // refresh is a file-system event that every other waiter receives.
+      // refresh is a file-system event for the waiter behind.
       const sinceBeatMs = ctx.now() - lastBeatMs;
       if (sinceBeatMs >= TICKET_HEARTBEAT_MS / 2 || sinceBeatMs < 0) {
         lastBeatMs = ctx.now();
-        if (!beat(ticket, lastBeatMs)) {
-          ticket = undefined; // removed under us: queue again
-          head = false;
-        }
+        if (!beat(ticket, lastBeatMs)) ticket = undefined; // removed under us: queue again
       }
-      // An event wakes every waiter, but only the head of the queue can win: the others stay
-      // out of the name's kernel lock, so the head gets it at once. A full look now and then
-      // still clears dead tickets ahead. Once no earlier ticket is left, none can appear (a new
-      // ticket takes a higher number than every existing one), so the head stops checking.
-      const recent = ctx.now() >= lastLookMs && ctx.now() - lastLookMs < cap;
-      if (rang && ticket !== undefined && !head && recent) {
-        if (hasEarlierTicket(queue, ticket.seq)) continue;
-        head = true;
-      }
-      lastLookMs = ctx.now();
+      // Behind the head, on a ring (the ticket ahead left) or a poll, watch the ticket now
+      // ahead and look only if it no longer holds its turn: a full look, under the name's
+      // kernel lock, clears a dead waiter's ticket or passes over a stalled one. The queue
+      // thus stays out of the lock, and the head gets it at once.
+      if (ticket !== undefined && !watchAhead() && ticketHoldsTurn(ctx, watched!)) continue;
       outcome = await tryAcquire(ctx, { ...req, ticket, denyEvent: null });
     }
   } finally {

@@ -81,3 +81,43 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     assert([...Deno.readDirSync(`${dir.path}/tmp`)].length === 0, "no temporary file left");
   });
 }
+
+Deno.test("a waiter behind a stopped (suspended) waiter passes it once its heartbeat is stale", async () => {
+  using dir = tempDir();
+  const a = holderEnv(dir.path, "a");
+  assertEquals((await lokt(["lock", "x"], { env: a })).code, 0);
+  const stopped = startLokt(["lock", "x", "--wait", "--quiet"], holderEnv(dir.path, "b"));
+  await until("b's ticket", () => tickets(dir.path, "x") === 1);
+  const behind = startLokt(["lock", "x", "--wait", "--json"], holderEnv(dir.path, "c"));
+  await until("c's ticket", () => tickets(dir.path, "x") === 2);
+  Deno.kill(stopped.pid, "SIGSTOP");
+  const done = new Set<Deno.ChildProcess>();
+  try {
+    assertEquals((await lokt(["unlock", "x"], { env: a })).code, 0);
+    // c waits behind b (it watches b's ticket only) until b's heartbeat is older than the
+    // stall time (5 s); then c's look passes b over.
+    const holder = () => {
+      try {
+        return JSON.parse(Deno.readTextFileSync(`${dir.path}/locks/x.json`)).agent_id;
+      } catch {
+        return undefined;
+      }
+    };
+    await until("c to hold the lock", () => holder() === "c", 15_000);
+    const r = await finish(behind);
+    done.add(behind);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout).lock.agent_id, "c");
+    assertEquals(tickets(dir.path, "x"), 1, "b's ticket stays: b is alive, only suspended");
+  } finally {
+    for (const child of [stopped, behind]) {
+      if (done.has(child)) continue;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // it has exited
+      }
+      await finish(child);
+    }
+  }
+});

@@ -6,10 +6,10 @@ import { tempDir } from "../helpers/cli.ts";
 import type { LockContext } from "../../src/locks/context.ts";
 import { ensureLayout, layoutOf, queueDir } from "../../src/locks/layout.ts";
 import {
-  hasEarlierTicket,
   joinQueue,
   leaveQueue,
   TICKET_STALL_MS,
+  ticketAhead,
   waitersAhead,
 } from "../../src/locks/queue.ts";
 
@@ -35,7 +35,9 @@ Deno.test("waiters are ahead in ticket order; a dead waiter's ticket is removed 
   assertEquals(waitersAhead(ctx, "x", c.seq).map((t) => t.pid), [10, 11]);
   probe.processes.delete(10);
   assertEquals(waitersAhead(ctx, "x", c.seq).map((t) => t.pid), [11]);
-  assertEquals(hasEarlierTicket(queueDir(ctx.layout, "x"), b.seq), false, "a's ticket is gone");
+  const queue = queueDir(ctx.layout, "x");
+  assertEquals(ticketAhead(queue, b.seq), undefined, "a's ticket is gone");
+  assertEquals(ticketAhead(queue, c.seq), b.path, "the ticket just ahead, not the first");
   assertEquals(a.seq < b.seq && b.seq < c.seq, true);
 });
 
@@ -49,10 +51,10 @@ Deno.test("a half-written ticket holds no turn and is removed once older than th
   Deno.writeTextFileSync(`${queue}/000000000001.json`, ""); // killed before writing it
   const mine = joinQueue(ctx, "x", waiter(11));
   assertEquals(waitersAhead(ctx, "x", mine.seq), []);
-  assertEquals(hasEarlierTicket(queue, mine.seq), true, "still there while young");
+  assertEquals(ticketAhead(queue, mine.seq), `${queue}/000000000001.json`, "there while young");
   clock += TICKET_STALL_MS + 1_000;
   waitersAhead(ctx, "x", mine.seq);
-  assertEquals(hasEarlierTicket(queue, mine.seq), false, "removed once old");
+  assertEquals(ticketAhead(queue, mine.seq), undefined, "removed once old");
 });
 
 Deno.test("leaving twice removes only one's own ticket, not a newcomer's that took the same number", () => {
