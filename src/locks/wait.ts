@@ -111,24 +111,23 @@ class Doorbell {
     this.#wake?.();
   }
 
-  /** Resolves after `ms` (false), or on a relevant event or abort (true), whichever is first. */
-  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+  /** Resolves after `ms`, or on a relevant event or abort, whichever is first. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.#rang || signal?.aborted) {
       this.#rang = false;
-      return Promise.resolve(true);
+      return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const done = (rang: boolean) => {
+      const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        signal?.removeEventListener("abort", done);
         this.#wake = undefined;
         this.#rang = false;
-        resolve(rang);
+        resolve();
       };
-      const onAbort = () => done(true);
-      const timer = setTimeout(() => done(false), ms);
-      this.#wake = () => done(true);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+      signal?.addEventListener("abort", done, { once: true });
     });
   }
 

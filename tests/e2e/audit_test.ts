@@ -2,7 +2,7 @@
 
 import { type AuditEvent, encodeEvent } from "../../src/audit/event.ts";
 import { assertEquals, assertMatch } from "../helpers/assert.ts";
-import { holderEnv, lokt, MAIN, tempDir } from "../helpers/cli.ts";
+import { holderEnv, lokt, MAIN, startLokt, tempDir } from "../helpers/cli.ts";
 
 const OLD = Date.UTC(2020, 5, 1, 12, 0, 0);
 
@@ -185,14 +185,7 @@ Deno.test("audit --tail --json prints the last events, then events appended afte
   const root = `${dir.path}/root`;
   const env = holderEnv(root, "agent-t");
   assertEquals((await lokt(["lock", "before"], { env })).code, 0);
-  const tail = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "audit", "--tail", "--json"],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const tail = startLokt(["audit", "--tail", "--json"], env);
   const lines = new LineReader(tail.stdout);
   const deadline = Date.now() + 15_000;
   try {

@@ -6,16 +6,16 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { auditEvents, finish, holderEnv, lokt, startLokt, tempDir, until } from "../helpers/cli.ts";
-
-function entries(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
+import {
+  auditEvents,
+  dirNames,
+  finish,
+  holderEnv,
+  lokt,
+  startLokt,
+  tempDir,
+  until,
+} from "../helpers/cli.ts";
 
 Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its real take", async () => {
   using dir = tempDir();
@@ -26,7 +26,7 @@ Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its r
     ["lock", "x", "--wait", "--quiet"],
     holderEnv(root, "second", { LOKT_HALT_AT: "acquire.published" }),
   );
-  await until("the waiter's ticket", () => entries(`${root}/queue/x`).length === 1);
+  await until("the waiter's ticket", () => dirNames(`${root}/queue/x`).length === 1);
   // The rehearsal runs right after the ticket is taken, before the waiter first sleeps: had it
   // halted, the waiter would be dead with the lock still held by the first holder.
   const released = await lokt(["unlock", "x"], { env: holderEnv(root, "first") });
@@ -36,7 +36,7 @@ Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its r
   assertMatch(result.stderr, /halted at acquire\.published/);
   const record = JSON.parse(Deno.readTextFileSync(`${root}/locks/x.json`));
   assertEquals(record.agent_id, "second", "the real take published the waiter's record");
-  assertEquals(entries(`${root}/tmp`), [], "no scratch root or temporary file left");
+  assertEquals(dirNames(`${root}/tmp`), [], "no scratch root or temporary file left");
   const events = auditEvents(root).map((e) => `${e.event}:${e.agent_id}`);
   assertEquals(
     events,
@@ -51,11 +51,11 @@ Deno.test("a guard rehearses while its command runs and leaves tmp/ empty and th
   const env = holderEnv(root, "g");
   const run = await lokt(["guard", "x", "--", "sleep", "0.3"], { env });
   assertEquals(run.code, 0, run.stderr);
-  assertEquals(entries(`${root}/tmp`), []);
+  assertEquals(dirNames(`${root}/tmp`), []);
   // The renewal records the command's process in the lock; nothing comes from the rehearsal.
   assertEquals(auditEvents(root).map((e) => e.event), ["acquire", "renew", "release"]);
-  assertEquals(entries(`${root}/locks`), []);
-  assertEquals(entries(`${root}/queue`), []);
+  assertEquals(dirNames(`${root}/locks`), []);
+  assertEquals(dirNames(`${root}/queue`), []);
 });
 
 Deno.test("a scratch root left by a killed process is reported by doctor and pruned once old", async () => {
@@ -83,6 +83,6 @@ Deno.test("a scratch root left by a killed process is reported by doctor and pru
   const pruned = await lokt(["status", "--prune-expired"], { env });
   assertEquals(pruned.code, 0, pruned.stderr);
   assertMatch(pruned.stdout + pruned.stderr, /tmp\/rehearsal\.4242\.deadbeef/);
-  assertEquals(entries(`${root}/tmp`), ["rehearsal.4343.cafecafe"], "the young one stays");
+  assertEquals(dirNames(`${root}/tmp`), ["rehearsal.4343.cafecafe"], "the young one stays");
   assert(Deno.statSync(`${root}/locks/y.json`).isFile, "the real lock is untouched");
 });

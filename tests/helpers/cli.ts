@@ -35,6 +35,16 @@ export function tempDir(prefix = "lokt-test-"): { path: string; [Symbol.dispose]
   };
 }
 
+/** The sorted entry names of `dir`; none when it does not exist. */
+export function dirNames(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
 /** The environment a test holder runs in: its own agent id, detection off, no colours. */
 export function holderEnv(
   root: string,

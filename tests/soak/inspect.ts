@@ -5,6 +5,7 @@
 
 import { decodeEventLine, EVENT_NAMES } from "../../src/audit/event.ts";
 import { rotatedLogs } from "../../src/audit/writer.ts";
+import { dirNames } from "../helpers/cli.ts";
 
 /** The audit log, rotated files included. */
 export interface AuditSummary {
@@ -61,26 +62,17 @@ export interface Leftovers {
   tmp: string[];
 }
 
-function names(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
-
 /** Lists the lock files, freezes, queue tickets and temporary files under `root`. */
 export function leftovers(root: string): Leftovers {
   const tickets: string[] = [];
-  for (const name of names(`${root}/queue`)) {
-    for (const ticket of names(`${root}/queue/${name}`)) tickets.push(`${name}/${ticket}`);
+  for (const name of dirNames(`${root}/queue`)) {
+    for (const ticket of dirNames(`${root}/queue/${name}`)) tickets.push(`${name}/${ticket}`);
   }
   return {
-    locks: names(`${root}/locks`),
-    freezes: names(`${root}/freezes`),
+    locks: dirNames(`${root}/locks`),
+    freezes: dirNames(`${root}/freezes`),
     tickets,
-    tmp: names(`${root}/tmp`),
+    tmp: dirNames(`${root}/tmp`),
   };
 }
 
