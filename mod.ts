@@ -388,6 +388,6 @@ export async function release(name: string, options: ReleaseOptions): Promise<Re
 // `deno run -A jsr:@lokt/cli <command>` runs this module, the package's default export: hand over
 // to the CLI. Imported only then, so a program that uses the library does not load the CLI.
 if (import.meta.main) {
-  const { main } = await import("./dist/entry.js");
+  const { main } = await import("./src/cli/entry.ts");
   await main();
 }

@@ -1,5 +1,5 @@
 /**
- * The one gate: format check, lint, type check, bundle freshness, doc tests (the examples of
+ * The one gate: format check, lint, type check, doc tests (the examples of
  * mod.ts and README.md), then the test suite. CI runs it through `.ci/run`; run it before every
  * commit with `deno task test`. Ends with one line `N passed, M failed` (each gate step counts
  * as one check, each test as one).
@@ -39,7 +39,6 @@ const count = (ok: boolean) => ok ? passed++ : failed++;
 count(await step("format", ["fmt", "--check"]));
 count(await step("lint", ["lint"]));
 count(await step("type check", ["check", "main.ts", "mod.ts", "src", "tests", "bench", "scripts"]));
-count(await step("bundle", ["run", "-A", "scripts/build.ts", "--check"]));
 
 // The examples in the library's JSDoc and the README's TypeScript block, type-checked and run.
 // Their locks go to a scratch root. The config maps `@lokt/cli` to mod.ts and leaves out

@@ -1,5 +1,5 @@
 /**
- * Stamps a release into the sources before `deno task build` and `deno compile`: rewrites the
+ * Stamps a release into the sources before `deno compile` and `deno publish`: rewrites the
  * values in `src/build_info.ts` (what `lokt version` prints) and, with `--deno-json`, the
  * "version" of `deno.json` (what JSR publishes).
  *

@@ -1,8 +1,4 @@
-/**
- * The entry of the bundle in `dist/` (`dist/entry.js`, plus shared and per-command chunks). Deno
- * spends about 0.15 ms per module at start-up; bundled, a lokt invocation loads a handful of
- * modules instead of dozens.
- */
+/** The process entry of the CLI: what `main.ts` runs. */
 
 import { run } from "./run.ts";
 import { realWorld } from "./world.ts";

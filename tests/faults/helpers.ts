@@ -92,25 +92,28 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
   };
 }
 
-/** Copies the deno binary, main.ts and dist/ where everyone can read them; returns their paths. */
+/** Copies the deno binary, main.ts and src/ where everyone can read them; returns their paths. */
 function stage(scratch: string): [string, string] {
   const app = `${scratch}/app`;
-  Deno.mkdirSync(`${app}/dist`, { recursive: true, mode: 0o755 });
-  Deno.copyFileSync(MAIN, `${app}/main.ts`);
-  for (const entry of Deno.readDirSync(`${REPO}/dist`)) {
-    if (entry.isFile) Deno.copyFileSync(`${REPO}/dist/${entry.name}`, `${app}/dist/${entry.name}`);
-  }
+  Deno.mkdirSync(app, { recursive: true, mode: 0o755 });
+  Deno.chmodSync(app, 0o755);
+  const copy = (from: string, to: string) => {
+    if (Deno.statSync(from).isDirectory) {
+      Deno.mkdirSync(to, { mode: 0o755 });
+      Deno.chmodSync(to, 0o755);
+      for (const entry of Deno.readDirSync(from)) {
+        copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
+      }
+    } else {
+      Deno.copyFileSync(from, to);
+      Deno.chmodSync(to, 0o644);
+    }
+  };
+  copy(MAIN, `${app}/main.ts`);
+  copy(`${REPO}/src`, `${app}/src`);
   const deno = `${scratch}/deno`;
   Deno.copyFileSync(Deno.execPath(), deno);
   Deno.chmodSync(deno, 0o755);
-  for (
-    const path of [
-      `${app}/main.ts`,
-      ...[...Deno.readDirSync(`${app}/dist`)].map((e) => `${app}/dist/${e.name}`),
-    ]
-  ) {
-    Deno.chmodSync(path, 0o644);
-  }
   return [deno, `${app}/main.ts`];
 }
 

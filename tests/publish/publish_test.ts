@@ -7,8 +7,8 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 
 const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/$/, "");
 
-Deno.test("deno publish --dry-run accepts the package, ships the bundle and leaves the repo as it was", async () => {
-  const watched = ["deno.json", "src/build_info.ts", "dist/entry.js"];
+Deno.test("deno publish --dry-run accepts the package, ships the sources once and leaves the repo as it was", async () => {
+  const watched = ["deno.json", "src/build_info.ts"];
   const before = watched.map((file) => Deno.readTextFileSync(`${REPO}/${file}`));
 
   const output = await new Deno.Command(Deno.execPath(), {
@@ -23,11 +23,12 @@ Deno.test("deno publish --dry-run accepts the package, ships the bundle and leav
 
   assertEquals(output.code, 0, text);
   assertMatch(text, /Dry run complete/);
-  // main.ts runs dist/: a package without it would fail at the first `deno run jsr:@lokt/cli`.
-  for (const file of ["main.ts", "mod.ts", "dist/entry.js", "deno.json", "README.md", "LICENSE"]) {
+  const files = ["main.ts", "mod.ts", "src/cli/entry.ts", "deno.json", "README.md", "LICENSE"];
+  for (const file of files) {
     assert(text.includes(`${REPO}/${file} (`), `${file} is in the package\n${text}`);
   }
-  for (const dir of ["tests/", "scripts/", ".ci/", ".github/"]) {
+  // The engine ships once, as sources: no bundle beside it, no test hooks.
+  for (const dir of ["dist/", "tests/", "scripts/", ".ci/", ".github/"]) {
     assert(!text.includes(`${REPO}/${dir}`), `${dir} stays out of the package\n${text}`);
   }
   assertEquals(watched.map((file) => Deno.readTextFileSync(`${REPO}/${file}`)), before);
