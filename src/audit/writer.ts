@@ -105,7 +105,7 @@ export class AuditWriter implements AuditSink {
    */
   #rotate(file: Deno.FsFile): boolean {
     file.lockSync(true);
-    haltPoint("audit.rotate.locked");
+    haltPoint("audit.rotate.locked", this.path);
     try {
       const mine = file.statSync();
       let current: Deno.FileInfo;
@@ -128,9 +128,9 @@ export class AuditWriter implements AuditSink {
           }
         }
       }
-      haltPoint("audit.rotate.after-link");
+      haltPoint("audit.rotate.after-link", this.path);
       Deno.removeSync(this.path);
-      haltPoint("audit.rotate.after-remove");
+      haltPoint("audit.rotate.after-remove", this.path);
       this.#prune();
       return true;
     } finally {

@@ -14,6 +14,7 @@ import { type NameMutex, withNameMutex } from "./mutex.ts";
 import { assertValidName } from "./name.ts";
 import { leaveQueue, type Ticket, waitersAhead } from "./queue.ts";
 import { haltPoint } from "../testing/halt.ts";
+import { sweepLeftovers } from "./leftovers.ts";
 import type { Verdict } from "./stale.ts";
 import {
   isAbandoned,
@@ -68,6 +69,7 @@ export interface AcquireRequest {
 /** Tries once to acquire `req.name`. */
 export function tryAcquire(ctx: LockContext, req: AcquireRequest): Promise<AcquireOutcome> {
   assertValidName(req.name);
+  sweepLeftovers(ctx); // once per ctx: what killed lokt processes left in tmp/
   return withNameMutex(ctx.layout, req.name, (mutex) => attempt(ctx, req, mutex));
 }
 
@@ -173,7 +175,7 @@ function take(
 ): AcquireOutcome {
   // The fence must exceed every fence ever handed out for this name, and is on disk before any
   // record carrying it can be seen.
-  if (replaced !== undefined) haltPoint("acquire.takeover.judged");
+  if (replaced !== undefined) haltPoint("acquire.takeover.judged", path);
   const previousFence = state.kind === "ok" ? state.lock.fence : 0;
   const fence = Math.max(mutex.readFence(), previousFence) + 1;
   mutex.writeFence(fence);
@@ -213,10 +215,10 @@ function take(
   };
   // Every writer of this name holds the kernel lock, so the name is free here; link still
   // refuses to overwrite a file created by something outside the protocol.
-  if (!publishNew(ctx.layout, path, lock)) {
+  if (!publishNew(ctx, path, lock)) {
     return { kind: "held", blocker: blockerOf(ctx, readRecord(path, ctx.now())) };
   }
-  haltPoint("acquire.published");
+  haltPoint("acquire.published", path);
   if (req.ticket !== undefined) leaveQueue(req.ticket);
   record(ctx, req, "acquire", lock, replaced ? { took_over: true } : undefined);
   return { kind: "acquired", lock, replaced };
@@ -240,8 +242,8 @@ function reenter(
     ttlMs,
     expiresMs: ttlMs === undefined ? undefined : now + ttlMs,
   };
-  replaceRecord(ctx.layout, path, lock);
-  haltPoint("acquire.reentered");
+  replaceRecord(ctx, path, lock);
+  haltPoint("acquire.reentered", path);
   if (req.ticket !== undefined) leaveQueue(req.ticket);
   record(ctx, req, "renew", lock, { reentry: true });
   return { kind: "reentered", lock };

@@ -55,7 +55,7 @@ export function freezeState(ctx: LockContext, name: string, prune: boolean): Fre
     case "ok":
       if (!isExpired(state.lock, ctx.now())) return { kind: "active", freeze: state.lock };
       if (prune && removeRecord(path)) {
-        haltPoint("freeze.expired-removed");
+        haltPoint("freeze.expired-removed", path);
         ctx.audit.append({
           ts: ctx.now(),
           event: "freeze-expire",
@@ -119,15 +119,15 @@ export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutc
       reason: req.reason ?? existing?.reason,
     };
     if (existing !== undefined) {
-      replaceRecord(ctx.layout, path, record);
-    } else if (!publishNew(ctx.layout, path, record)) {
+      replaceRecord(ctx, path, record);
+    } else if (!publishNew(ctx, path, record)) {
       // Only a writer outside the protocol can get here; let the caller see what it wrote.
       const raced = freezeState(ctx, req.name, false);
       if (raced.kind === "active") return { kind: "held", freeze: raced.freeze };
       if (raced.kind === "unreadable") return raced;
-      replaceRecord(ctx.layout, path, record);
+      replaceRecord(ctx, path, record);
     }
-    haltPoint("freeze.published");
+    haltPoint("freeze.published", path);
     ctx.audit.append({
       ts: now,
       event: "freeze",
@@ -199,7 +199,7 @@ export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<Unfree
           return { kind: "not-owner", freeze: lock };
         }
         removeRecord(path);
-        haltPoint("unfreeze.removed");
+        haltPoint("unfreeze.removed", path);
         const forced = req.force && lock.owner !== req.owner;
         ctx.audit.append({
           ts: ctx.now(),

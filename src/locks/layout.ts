@@ -17,9 +17,6 @@ export interface Layout {
   audit: string;
 }
 
-/** Scratch roots of rehearsals (`rehearse.ts`) are directories `tmp/rehearsal.<pid>.<hex>`. */
-export const REHEARSAL_PREFIX = "rehearsal.";
-
 /** The layout of the root at `root` (an absolute path). */
 export function layoutOf(root: string): Layout {
   return {

@@ -94,7 +94,7 @@ export async function withNameMutex<T>(
         const text = String(fence).padStart(FENCE_WIDTH, "0") + "\n";
         file.seekSync(0, Deno.SeekMode.Start);
         const bytes = new TextEncoder().encode(text);
-        haltPoint("mutex.fence.before-write");
+        haltPoint("mutex.fence.before-write", fencePath(layout, name));
         let written: number;
         try {
           written = file.writeSync(bytes);
@@ -102,7 +102,7 @@ export async function withNameMutex<T>(
           throw new IoError(`cannot write the fence counter ${fencePath(layout, name)}`, error);
         }
         if (written !== bytes.length) throw new Error("short write of fence");
-        haltPoint("mutex.fence.after-write");
+        haltPoint("mutex.fence.after-write", fencePath(layout, name));
         // Not synced: see "Durability" in docs/protocol.md for what a power cut can cost.
       },
     };

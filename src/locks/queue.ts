@@ -137,7 +137,7 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
     if (ticketIsDead(ctx, ticket)) {
       try {
         Deno.removeSync(ticket.path);
-        haltPoint("queue.pruned-dead");
+        haltPoint("queue.pruned-dead", ticket.path);
       } catch {
         // its owner removed it first
       }
@@ -223,7 +223,7 @@ export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder):
     try {
       // createNew: an unreadable leftover with this number must not be reused.
       Deno.writeTextFileSync(path, JSON.stringify(body) + "\n", { createNew: true, mode: 0o600 });
-      haltPoint("queue.join.written");
+      haltPoint("queue.join.written", path);
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) continue;
       throw error;
@@ -250,7 +250,7 @@ export function leaveQueue(ticket: Ticket): void {
   ticket.left = true;
   try {
     Deno.removeSync(ticket.path);
-    haltPoint("queue.left");
+    haltPoint("queue.left", ticket.path);
   } catch {
     // already removed
   }

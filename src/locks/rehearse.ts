@@ -6,49 +6,51 @@
  * rehearses while it waits, and a guard while its command runs: once per process, it joins the
  * queue of, takes and releases the same name in a private scratch root under `tmp/`, through the
  * same functions, with nothing written to the audit log. Readers never look in `tmp/`.
+ *
+ * The scratch root is named with the process's writer tag (`leftovers.ts`): if the process is
+ * killed during its rehearsal, the next lokt process that takes, waits or rehearses removes it.
  */
 
 import { encodeEvent } from "../audit/event.ts";
-import { withoutHaltPoints } from "../testing/halt.ts";
 import { type AcquireRequest, tryAcquire } from "./acquire.ts";
 import { type LockContext, randomHex } from "./context.ts";
-import { layoutOf, lockPath, REHEARSAL_PREFIX } from "./layout.ts";
+import { layoutOf, lockPath } from "./layout.ts";
+import { REHEARSAL_PREFIX, sweepLeftovers, writerTag } from "./leftovers.ts";
 import { withNameMutex } from "./mutex.ts";
 import { joinQueue, waiterOf } from "./queue.ts";
 import { release } from "./release.ts";
 import { readRecord } from "./store.ts";
 
+// Warmth belongs to the process (its compiled code), not to a context: one rehearsal each.
 let rehearsed = false;
 
 /**
  * Runs the rehearsal for `req` once per process; later calls return at once. Best effort: a
- * failure is ignored. The scratch root is removed; one left by a process killed meanwhile is
- * removed once old by `lokt status --prune-expired` (and reported by `lokt doctor`).
+ * failure is ignored, and the scratch root is removed on every path this process controls.
  */
 export async function rehearse(ctx: LockContext, req: AcquireRequest): Promise<void> {
   if (rehearsed) return;
   rehearsed = true;
-  const root = `${ctx.layout.tmp}/${REHEARSAL_PREFIX}${Deno.pid}.${randomHex(4)}`;
+  sweepLeftovers(ctx);
+  const root = `${ctx.layout.tmp}/${REHEARSAL_PREFIX}${writerTag(ctx)}.${randomHex(4)}`;
   const scratch: LockContext = {
     ...ctx,
     layout: layoutOf(root),
     audit: { append: (event) => void encodeEvent(event) },
   };
   try {
-    await withoutHaltPoints(async () => {
-      const ticket = await withNameMutex(
-        scratch.layout,
-        req.name,
-        () => joinQueue(scratch, req.name, waiterOf(scratch, req.claim)),
-      );
-      const taken = await tryAcquire(scratch, { ...req, ticket, denyEvent: null });
-      if (taken.kind !== "acquired") return;
-      await release(scratch, {
-        name: req.name,
-        mode: "owner",
-        lockId: taken.lock.lockId,
-        claim: req.claim,
-      });
+    const ticket = await withNameMutex(
+      scratch.layout,
+      req.name,
+      () => joinQueue(scratch, req.name, waiterOf(scratch, req.claim)),
+    );
+    const taken = await tryAcquire(scratch, { ...req, ticket, denyEvent: null });
+    if (taken.kind !== "acquired") return;
+    await release(scratch, {
+      name: req.name,
+      mode: "owner",
+      lockId: taken.lock.lockId,
+      claim: req.claim,
     });
   } catch {
     // a rehearsal only saves time; the real attempt reports any real problem

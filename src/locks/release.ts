@@ -58,7 +58,7 @@ function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
   const path = lockPath(ctx.layout, req.name);
   const state = readRecord(path, ctx.now());
   const audit = (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) => {
-    haltPoint("release.removed");
+    haltPoint("release.removed", path);
     ctx.audit.append({
       ts: ctx.now(),
       event,

@@ -42,8 +42,8 @@ export function renew(ctx: LockContext, req: RenewRequest): Promise<RenewOutcome
       renewedMs: now,
       expiresMs: current.ttlMs === undefined ? undefined : now + current.ttlMs,
     };
-    replaceRecord(ctx.layout, path, lock);
-    haltPoint("renew.replaced");
+    replaceRecord(ctx, path, lock);
+    haltPoint("renew.replaced", path);
     ctx.audit.append({
       ts: now,
       event: "renew",

@@ -6,8 +6,9 @@
 
 import { IoError } from "../errors.ts";
 import { decodeLock, encodeLock, type LockRecord } from "./lockfile.ts";
-import { type Layout, REHEARSAL_PREFIX } from "./layout.ts";
-import { randomHex } from "./context.ts";
+import type { Layout } from "./layout.ts";
+import { type LockContext, randomHex } from "./context.ts";
+import { REHEARSAL_PREFIX, writerTag } from "./leftovers.ts";
 import { haltPoint } from "../testing/halt.ts";
 
 /**
@@ -85,8 +86,10 @@ function openNew(path: string): Deno.FsFile {
   return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
 }
 
-function writeTemp(layout: Layout, hint: string, text: string): string {
-  const path = `${layout.tmp}/${hint}.${Deno.pid}.${randomHex(4)}.tmp`;
+/** Writes `text` to a new file `tmp/<hint>.<writer tag>.<hex>.tmp` (see `leftovers.ts`). */
+function writeTemp(ctx: LockContext, hint: string, text: string): string {
+  const layout = ctx.layout;
+  const path = `${layout.tmp}/${hint}.${writerTag(ctx)}.${randomHex(4)}.tmp`;
   let file: Deno.FsFile;
   try {
     file = openNew(path);
@@ -102,7 +105,7 @@ function writeTemp(layout: Layout, hint: string, text: string): string {
       throw new IoError(`cannot create a file in ${layout.tmp}`, again);
     }
   }
-  haltPoint("store.temp.created");
+  haltPoint("store.temp.created", path);
   try {
     const bytes = new TextEncoder().encode(text);
     let off = 0;
@@ -129,12 +132,12 @@ function removeQuietly(path: string): void {
  * at any moment; `link` of a complete temporary file fails with AlreadyExists in that case, so
  * the name appears complete or not at all. Returns false when the name was taken.
  */
-export function publishNew(layout: Layout, path: string, lock: LockRecord): boolean {
-  const temp = writeTemp(layout, lock.name, encodeLock(lock));
+export function publishNew(ctx: LockContext, path: string, lock: LockRecord): boolean {
+  const temp = writeTemp(ctx, lock.name, encodeLock(lock));
   try {
-    haltPoint("store.publish.after-temp-write");
+    haltPoint("store.publish.after-temp-write", path);
     Deno.linkSync(temp, path);
-    haltPoint("store.publish.after-link");
+    haltPoint("store.publish.after-link", path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
@@ -148,12 +151,12 @@ export function publishNew(layout: Layout, path: string, lock: LockRecord): bool
  * Replaces the record at `path` with `lock` by rename, atomically for readers. The caller holds
  * the name's kernel lock and has just checked the `lock_id` it replaces.
  */
-export function replaceRecord(layout: Layout, path: string, lock: LockRecord): void {
-  const temp = writeTemp(layout, lock.name, encodeLock(lock));
+export function replaceRecord(ctx: LockContext, path: string, lock: LockRecord): void {
+  const temp = writeTemp(ctx, lock.name, encodeLock(lock));
   try {
-    haltPoint("store.replace.before-rename");
+    haltPoint("store.replace.before-rename", path);
     Deno.renameSync(temp, path);
-    haltPoint("store.replace.after-rename");
+    haltPoint("store.replace.after-rename", path);
   } catch (error) {
     removeQuietly(temp);
     throw new IoError(`cannot update ${path}`, error);
@@ -163,9 +166,9 @@ export function replaceRecord(layout: Layout, path: string, lock: LockRecord): v
 /** Removes the record at `path`; false if it was already gone. The caller holds the kernel lock. */
 export function removeRecord(path: string): boolean {
   try {
-    haltPoint("store.remove.before");
+    haltPoint("store.remove.before", path);
     Deno.removeSync(path);
-    haltPoint("store.remove.after");
+    haltPoint("store.remove.after", path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;

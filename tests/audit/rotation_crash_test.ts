@@ -1,6 +1,6 @@
 import { AuditWriter } from "../../src/audit/writer.ts";
 import type { AuditEvent } from "../../src/audit/event.ts";
-import { auditEvents, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
+import { auditEvents, HALTING_MAIN, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 
 function event(seq: number): AuditEvent {
@@ -56,6 +56,7 @@ Deno.test("lokt killed mid-rotation leaves an audit log that the next lokt rotat
   const before = auditEvents(dir.path).length;
   const halted = await lokt(["lock", "n3"], {
     env: env("a", { LOKT_HALT_AT: "audit.rotate.after-link" }),
+    entry: HALTING_MAIN,
   });
   assertEquals(halted.code, 137, halted.stderr);
   assertEquals((await lokt(["lock", "n4"], { env: env("a") })).code, 0);

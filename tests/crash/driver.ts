@@ -13,7 +13,7 @@
 
 import { Session } from "../../src/cli/session.ts";
 import { unfreeze } from "../../src/locks/freeze.ts";
-import { MAIN, REPO, tempDir } from "../helpers/cli.ts";
+import { HALTING_MAIN, MAIN, REPO, tempDir } from "../helpers/cli.ts";
 import {
   checkAfterKill,
   checkAfterRecovery,
@@ -126,40 +126,6 @@ export function sourcePoints(dir = `${REPO}/src`): string[] {
   return [...points].sort();
 }
 
-/**
- * Copies `main.ts` and `dist/` to a private directory and returns the copy's `main.ts`, so that a
- * rebuild during a long run cannot swap the bundle under a starting victim. Copies again until
- * every module the bundle imports is in the copy (a rebuild may have been half done).
- */
-export function snapshotCli(): { main: string; [Symbol.dispose](): void } {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const dir = Deno.makeTempDirSync({ prefix: "lokt-crash-cli-" });
-    Deno.mkdirSync(`${dir}/dist`);
-    Deno.copyFileSync(MAIN, `${dir}/main.ts`);
-    const imports: string[] = [];
-    for (const entry of Deno.readDirSync(`${REPO}/dist`)) {
-      try {
-        const text = Deno.readTextFileSync(`${REPO}/dist/${entry.name}`);
-        Deno.writeTextFileSync(`${dir}/dist/${entry.name}`, text);
-        for (const m of text.matchAll(/(?:from|import\s*\(?)\s*"\.\/([^"]+)"/g)) imports.push(m[1]);
-      } catch {
-        // removed by a rebuild while we copied: the check below notices
-      }
-    }
-    const whole = ["entry.js", ...imports].every((name) => {
-      try {
-        return Deno.statSync(`${dir}/dist/${name}`).isFile;
-      } catch {
-        return false;
-      }
-    });
-    const dispose = () => Deno.removeSync(dir, { recursive: true });
-    if (whole) return { main: `${dir}/main.ts`, [Symbol.dispose]: dispose };
-    dispose();
-  }
-  throw new Error("dist/ keeps changing: wait for the rebuild to finish and try again");
-}
-
 /** Which optional commands the built CLI offers. */
 export async function builtCommands(main = MAIN): Promise<Set<string>> {
   const found = new Set(["lock", "unlock", "status"]);
@@ -174,8 +140,8 @@ export async function builtCommands(main = MAIN): Promise<Set<string>> {
   return found;
 }
 
-/** Fails unless the built CLI carries the halt hook (`deno task build` after editing src/). */
-export async function assertHookBuilt(main = MAIN): Promise<void> {
+/** Fails unless the CLI at `main` honours LOKT_HALT_AT (the test entry point does). */
+export async function assertHookWorks(main = HALTING_MAIN): Promise<void> {
   using dir = tempDir("lokt-crash-");
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", main, "lock", NAME],
@@ -184,7 +150,7 @@ export async function assertHookBuilt(main = MAIN): Promise<void> {
     stderr: "piped",
   }).output();
   if (out.signal !== "SIGKILL") {
-    throw new Error("the built CLI ignores LOKT_HALT_AT: run `deno task build` and try again");
+    throw new Error(`${main} ignores LOKT_HALT_AT`);
   }
 }
 
@@ -348,7 +314,7 @@ export async function runCase(
   spec: CaseSpec,
   commands: ReadonlySet<string>,
   seed: number,
-  main = MAIN,
+  main = HALTING_MAIN,
 ): Promise<CaseResult> {
   const path = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "lokt-crash-" }));
   // Each case draws from its own generator, so lanes finishing in any order do not change it.
@@ -437,9 +403,8 @@ function* plan(
 export async function runCrashSuite(options: CrashOptions): Promise<CrashReport> {
   const log = options.log ?? (() => {});
   if (Deno.env.get("LOKT_HALT_AT")) throw new Error("unset LOKT_HALT_AT before running the suite");
-  using cli = snapshotCli();
-  await assertHookBuilt(cli.main);
-  const commands = await builtCommands(cli.main);
+  await assertHookWorks();
+  const commands = await builtCommands();
   const points = sourcePoints();
   const scenarios = SCENARIOS.filter((s) => active(s, commands));
   const random = seededRandom(options.seed);
@@ -456,7 +421,7 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const lane = async () => {
     while (!done()) {
       const spec = cases.next().value as CaseSpec;
-      const result = await runCase(spec, commands, options.seed, cli.main);
+      const result = await runCase(spec, commands, options.seed);
       results.push(result);
       if (result.spec.stop.kind === "point") {
         recent.set(

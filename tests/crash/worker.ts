@@ -1,5 +1,5 @@
 /**
- * Runs one lock operation the CLI does not offer (yet) through the library, composed exactly as
+ * Runs one lock operation the CLI does not offer through the library, composed exactly as
  * the CLI composes it (real world, session, audit writer), so the crash suite can kill it at its
  * halt points too:
  *
@@ -15,6 +15,7 @@ import { Session } from "../../src/cli/session.ts";
 import { realWorld } from "../../src/cli/world.ts";
 import { freeze, unfreeze } from "../../src/locks/freeze.ts";
 import { renew } from "../../src/locks/renew.ts";
+import { HALT_ENV, installHaltTarget, parseHaltTarget } from "../helpers/halting_main.ts";
 
 /** The operations this worker runs. */
 export const WORKER_OPERATIONS: readonly string[] = ["freeze", "unfreeze", "renew"];
@@ -59,4 +60,8 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const target = parseHaltTarget(Deno.env.get(HALT_ENV));
+  if (target !== null) installHaltTarget(target);
+  Deno.exit(await main(Deno.args));
+}

@@ -1,8 +1,8 @@
 /**
  * The rehearsal (src/locks/rehearse.ts): a waiter, and a guard while its command runs, take and
  * release their name once in a scratch root under tmp/ to warm the hand-off path. It must leave
- * nothing behind, write nothing to the audit log, and pass over the halt points of the crash
- * suite, whose kills must still land in the real take.
+ * nothing behind (nor when killed inside it: the next lokt clears what it left), write nothing to
+ * the audit log, and reach halt points of its own, so kills aimed at the real take land there.
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
@@ -10,6 +10,7 @@ import {
   auditEvents,
   dirNames,
   finish,
+  HALTING_MAIN,
   holderEnv,
   lokt,
   startLokt,
@@ -17,7 +18,12 @@ import {
   until,
 } from "../helpers/cli.ts";
 
-Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its real take", async () => {
+/** The scratch roots of rehearsals under `root`'s tmp/. */
+function scratchRoots(root: string): string[] {
+  return dirNames(`${root}/tmp`).filter((n) => n.startsWith("rehearsal."));
+}
+
+Deno.test("a waiter's rehearsal has its own halt points: a kill aimed at the real take lands there", async () => {
   using dir = tempDir();
   const root = `${dir.path}/root`;
   const held = await lokt(["lock", "x"], { env: holderEnv(root, "first") });
@@ -25,24 +31,62 @@ Deno.test("a waiter's rehearsal passes over halt points: the kill lands in its r
   const waiter = startLokt(
     ["lock", "x", "--wait", "--quiet"],
     holderEnv(root, "second", { LOKT_HALT_AT: "acquire.published" }),
+    HALTING_MAIN,
   );
   await until("the waiter's ticket", () => dirNames(`${root}/queue/x`).length === 1);
-  // The rehearsal runs right after the ticket is taken, before the waiter first sleeps: had it
-  // halted, the waiter would be dead with the lock still held by the first holder.
+  // The rehearsal runs right after the ticket is taken and passes acquire.published on its
+  // scratch files: had that counted, the waiter would be dead with the first holder's lock.
   const released = await lokt(["unlock", "x"], { env: holderEnv(root, "first") });
   assertEquals(released.code, 0, released.stderr);
   const result = await finish(waiter);
   assertEquals(result.code, 137, "killed by SIGKILL at its halt point");
-  assertMatch(result.stderr, /halted at acquire\.published/);
+  assertMatch(result.stderr, /halted at acquire\.published\n/);
   const record = JSON.parse(Deno.readTextFileSync(`${root}/locks/x.json`));
   assertEquals(record.agent_id, "second", "the real take published the waiter's record");
-  assertEquals(dirNames(`${root}/tmp`), [], "no scratch root or temporary file left");
+  assertEquals(scratchRoots(root), [], "the rehearsal had finished and cleared its scratch root");
   const events = auditEvents(root).map((e) => `${e.event}:${e.agent_id}`);
   assertEquals(
     events,
     ["acquire:first", "wait:second", "release:first"],
     "nothing from the rehearsal",
   );
+});
+
+Deno.test("a waiter killed inside its rehearsal leaves a scratch root that the next lokt removes", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const held = await lokt(["lock", "x"], { env: holderEnv(root, "first") });
+  assertEquals(held.code, 0, held.stderr);
+  // Bounded: a waiter that never rehearses would wait out its timeout and fail the test.
+  const waiter = await lokt(["lock", "x", "--wait", "--timeout", "20s", "--quiet"], {
+    env: holderEnv(root, "second", { LOKT_HALT_AT: "rehearsal.acquire.published" }),
+    entry: HALTING_MAIN,
+  });
+  assertEquals(waiter.code, 137, waiter.stderr);
+  assertMatch(waiter.stderr, /halted at rehearsal\.acquire\.published\n/);
+  assertEquals(scratchRoots(root).length, 1, "the killed rehearsal's scratch root is there");
+  const record = JSON.parse(Deno.readTextFileSync(`${root}/locks/x.json`));
+  assertEquals(record.agent_id, "first", "the real lock was never touched");
+
+  // Any later take, of any name, clears it: its writer is gone.
+  const other = await lokt(["lock", "y"], { env: holderEnv(root, "third") });
+  assertEquals(other.code, 0, other.stderr);
+  assertEquals(dirNames(`${root}/tmp`), []);
+});
+
+Deno.test("a guard killed inside the rehearsal it runs beside its command leaves nothing behind", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const guard = await lokt(["guard", "x", "--", "true"], {
+    env: holderEnv(root, "g", { LOKT_HALT_AT: "rehearsal.release.removed" }),
+    entry: HALTING_MAIN,
+  });
+  assertEquals(guard.code, 137, guard.stderr);
+  assertEquals(scratchRoots(root).length, 1);
+  const next = await lokt(["guard", "x", "--", "true"], { env: holderEnv(root, "h") });
+  assertEquals(next.code, 0, next.stderr);
+  assertEquals(dirNames(`${root}/tmp`), []);
+  assertEquals(dirNames(`${root}/locks`), []);
 });
 
 Deno.test("a guard rehearses while its command runs and leaves tmp/ empty and the audit log exact", async () => {

@@ -12,6 +12,8 @@ export const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathnam
 );
 /** The real entry point. */
 export const MAIN = `${REPO}/main.ts`;
+/** The CLI with the crash suite's halt hook: honours `LOKT_HALT_AT` (tests only). */
+export const HALTING_MAIN = `${REPO}/tests/helpers/halting_main.ts`;
 
 /** What a finished lokt invocation left behind. */
 export interface CliResult {
@@ -65,13 +67,13 @@ export function holderEnv(
   return { ...env, ...extra };
 }
 
-/** Spawns `deno run -A main.ts ...args` and waits for it. */
+/** Spawns `deno run -A main.ts ...args` (or another `entry`) and waits for it. */
 export async function lokt(
   args: string[],
-  options: { env: Record<string, string>; cwd?: string; stdin?: string },
+  options: { env: Record<string, string>; cwd?: string; stdin?: string; entry?: string },
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", options.entry ?? MAIN, ...args],
     env: options.env,
     clearEnv: true,
     cwd: options.cwd,
@@ -139,10 +141,14 @@ export async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-/** Starts `deno run -A main.ts ...args` in the background, with piped output. */
-export function startLokt(args: string[], env: Record<string, string>): Deno.ChildProcess {
+/** Starts `deno run -A main.ts ...args` (or another `entry`) in the background, output piped. */
+export function startLokt(
+  args: string[],
+  env: Record<string, string>,
+  entry = MAIN,
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", entry, ...args],
     env,
     clearEnv: true,
     stdin: "null",

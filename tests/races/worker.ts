@@ -156,7 +156,7 @@ function unsafeTakeover(
     return { kind: "lost", outcome: state.kind };
   }
   const lock = newRecord(self, name, fence);
-  if (!publishNew(ctx.layout, path, lock)) return { kind: "lost", outcome: "held" };
+  if (!publishNew(ctx, path, lock)) return { kind: "lost", outcome: "held" };
   return { kind: "won", lock, replaced };
 }
 

@@ -81,12 +81,6 @@ export function isClean(left: Leftovers): boolean {
   return left.locks.length + left.freezes.length + left.tickets.length + left.tmp.length === 0;
 }
 
-/** The pid a temporary file was written by (`<hint>.<pid>.<random>.tmp`), if it says. */
-export function tempFilePid(file: string): number | undefined {
-  const m = file.match(/\.(\d+)\.[0-9a-f]+\.tmp$/);
-  return m ? Number(m[1]) : undefined;
-}
-
 /** The pid of the waiter a ticket under `root` names, or undefined if unreadable. */
 export function ticketPid(root: string, ticket: string): number | undefined {
   try {

@@ -26,7 +26,7 @@ export interface SoakReport {
   audit: AuditSummary & { tailSeen: number };
   /** Under the root once every worker ended (killed guards' leftovers included), and after one
    * more guard per name ran. */
-  leftovers: { before: Leftovers; after: Leftovers; tmpOfKilled: string[] };
+  leftovers: { before: Leftovers; after: Leftovers };
   /** Resident set sizes, sampled during the run (first at the start, last at the end). */
   rss: { guard: RssSample[]; tail: RssSample[] };
   /** Samples before this time are warm-up (a fresh process grows as it loads and compiles). */
@@ -122,10 +122,7 @@ export function describeSoak(report: SoakReport): string {
       `audit: ${a.lines} lines in ${a.files} files, ${a.unparsable.length} unparsable, ` +
         `audit --tail printed ${a.tailSeen}; ${counts(a.events)}`,
       `left after the workers: ${leftText(report.leftovers.before)}; after one more guard per ` +
-        `name: ${leftText(report.leftovers.after)}` +
-        (report.leftovers.tmpOfKilled.length > 0
-          ? ` (+${report.leftovers.tmpOfKilled.length} temporary files of SIGKILLed guards)`
-          : ""),
+        `name: ${leftText(report.leftovers.after)}`,
     );
     for (const [label, samples] of Object.entries(report.rss)) {
       const baseline = rssBaseline(samples, report.warmupMs);

@@ -17,7 +17,6 @@ import {
   pidAlive,
   readAuditLog,
   rssKb,
-  tempFilePid,
   ticketPid,
 } from "./inspect.ts";
 import type { SoakReport } from "./report.ts";
@@ -186,7 +185,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     leftovers: {
       before: { locks: [], freezes: [], tickets: [], tmp: [] },
       after: { locks: [], freezes: [], tickets: [], tmp: [] },
-      tmpOfKilled: [],
     },
     rss: { guard: [], tail: [] },
     // A tenth of the run, 2 to 10 s: enough for V8 to settle into its steady heap.
@@ -371,9 +369,7 @@ async function finish(
     state.anomalies.push(`witnesses never left: ${busy.map((e) => e.name).join(", ")}`);
   }
   const after = leftovers(root);
-  // A temporary file can only be left by a process killed between creating and linking it.
-  report.leftovers.tmpOfKilled = after.tmp.filter((f) => state.killedPids.has(tempFilePid(f) ?? 0));
-  after.tmp = after.tmp.filter((f) => !report.leftovers.tmpOfKilled.includes(f));
+  // Temporary files and scratch roots of killed processes were cleared by the sweep's takes.
   report.leftovers.after = after;
   report.audit = { ...readAuditLog(`${root}/audit.log`), tailSeen: report.audit.tailSeen };
   if (report.audit.tailSeen !== report.audit.lines) {

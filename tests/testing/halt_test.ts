@@ -1,11 +1,12 @@
-import { parseHaltTarget } from "../../src/testing/halt.ts";
+import { HaltTarget, parseHaltTarget } from "../helpers/halting_main.ts";
 import { assertEquals } from "../helpers/assert.ts";
+import { holderEnv, lokt, REPO, tempDir } from "../helpers/cli.ts";
 
 const FIXTURE = new URL("./halt_fixture.ts", import.meta.url).pathname;
 
-async function runFixture(haltAt?: string, permissions = ["-A"], args: string[] = []) {
+async function runFixture(haltAt?: string, args: string[] = []) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, FIXTURE, ...args],
+    args: ["run", "-A", FIXTURE, ...args],
     stdin: "null",
     env: haltAt === undefined ? {} : { LOKT_HALT_AT: haltAt },
     clearEnv: true,
@@ -21,7 +22,7 @@ async function runFixture(haltAt?: string, permissions = ["-A"], args: string[] 
 }
 
 Deno.test("LOKT_HALT_AT names a point and the visit to stop at, one by default", () => {
-  const cases: [string | undefined, ReturnType<typeof parseHaltTarget>][] = [
+  const cases: [string | undefined, HaltTarget | null][] = [
     [undefined, null],
     ["", null],
     ["  ", null],
@@ -55,13 +56,17 @@ Deno.test("a process dies at the n-th visit of the point when LOKT_HALT_AT says 
   assertEquals(run.stdout, ["reach a", "reach b", "reach a", "reach a"]);
 });
 
-Deno.test("a visit inside withoutHaltPoints neither halts nor counts", async () => {
-  const halted = await runFixture("a:2", ["-A"], ["quiet"]);
+Deno.test("a visit on a rehearsal's scratch files is its own point, rehearsal.<point>", async () => {
+  const halted = await runFixture("a:2", ["scratch"]);
   assertEquals(halted.signal, "SIGKILL");
   assertEquals(halted.stdout, ["reach a", "reach b", "reach a", "reach a"], "the 4th visit halts");
-  const passed = await runFixture("a:3", ["-A"], ["quiet"]);
+  const passed = await runFixture("a:3", ["scratch"]);
   assertEquals(passed.signal, null, "only two visits of a count");
   assertEquals(passed.stdout.at(-1), "done");
+  const rehearsal = await runFixture("rehearsal.a", ["scratch"]);
+  assertEquals(rehearsal.signal, "SIGKILL");
+  assertEquals(rehearsal.stdout, ["reach a", "reach b", "reach a"]);
+  assertEquals(rehearsal.stderr, "lokt: halted at rehearsal.a\n");
 });
 
 Deno.test("a point that is not reached, or not reached often enough, halts nothing", async () => {
@@ -72,9 +77,28 @@ Deno.test("a point that is not reached, or not reached often enough, halts nothi
   }
 });
 
-Deno.test("without env permission the hook neither asks nor halts", async () => {
-  const run = await runFixture("a", ["--no-prompt"]);
+Deno.test("without the test entry's hook, LOKT_HALT_AT halts nothing", async () => {
+  const run = await runFixture("a", ["bare"]);
   assertEquals(run.signal, null);
   assertEquals(run.stdout.at(-1), "done");
   assertEquals(run.stderr, "");
+});
+
+Deno.test("lokt's own entry point and its library ignore LOKT_HALT_AT", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "a", { LOKT_HALT_AT: "store.publish.after-link" });
+  const cli = await lokt(["lock", "x"], { env });
+  assertEquals(cli.code, 0, cli.stderr);
+
+  const script = `import { withLock } from "${REPO}/mod.ts";
+    console.log(await withLock("y", { root: ${JSON.stringify(root)} }, (l) => l.fence));`;
+  const lib = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(lib.signal, null, new TextDecoder().decode(lib.stderr));
+  assertEquals(new TextDecoder().decode(lib.stdout), "1\n");
 });
