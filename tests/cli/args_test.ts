@@ -40,7 +40,11 @@ function usageError(argv: string[], command = spec()): UsageError {
 }
 
 Deno.test("flags are accepted before and after the positional argument", () => {
-  const expected = { flags: { ttl: 300_000, json: true }, positionals: ["build"] };
+  const expected = {
+    flags: { ttl: 300_000, json: true },
+    positionals: ["build"],
+    command: undefined,
+  };
   assertEquals(args(["build", "--ttl", "5m", "--json"]), expected);
   assertEquals(args(["--ttl", "5m", "--json", "build"]), expected);
   assertEquals(args(["--ttl", "5m", "build", "--json"]), expected);
@@ -72,7 +76,7 @@ Deno.test("a repeated flag keeps its last value", () => {
 });
 
 Deno.test("`--` ends the flags: later words are positionals, or the command for commands that run one", () => {
-  assertEquals(args(["--", "--json"]), { flags: {}, positionals: ["--json"] });
+  assertEquals(args(["--", "--json"]), { flags: {}, positionals: ["--json"], command: undefined });
   assertEquals(args(["build", "--ttl", "1m", "--", "make", "-j", "--json"], GUARD_LIKE), {
     flags: { ttl: 60_000 },
     positionals: ["build"],

@@ -11,9 +11,7 @@
  * (how often each was hit) and a summary; exits 1 if any case failed or any point was never hit.
  */
 
-import { Session } from "../../src/cli/session.ts";
-import { unfreeze } from "../../src/locks/freeze.ts";
-import { HALTING_MAIN, MAIN, REPO, tempDir } from "../helpers/cli.ts";
+import { HALTING_MAIN, REPO, tempDir } from "../helpers/cli.ts";
 import {
   checkAfterKill,
   checkAfterRecovery,
@@ -23,9 +21,7 @@ import {
   type RootState,
 } from "./invariants.ts";
 import { Kit, type Prepared, RESCUER, type Scenario, SCENARIOS, VICTIM } from "./scenarios.ts";
-import { WORKER_OPERATIONS } from "./worker.ts";
 
-const WORKER = `${REPO}/tests/crash/worker.ts`;
 const NAME = "job";
 /** The rescuer's clock for `--break-stale`: far enough ahead that every test TTL has run out. */
 const FUTURE_MS = 2 * 3_600_000;
@@ -81,7 +77,6 @@ export interface CrashReport {
   results: CaseResult[];
   points: string[];
   scenarios: Scenario[];
-  commands: Set<string>;
   seed: number;
   elapsedMs: number;
   concurrency: number;
@@ -126,21 +121,31 @@ export function sourcePoints(dir = `${REPO}/src`): string[] {
   return [...points].sort();
 }
 
-/** Which optional commands the built CLI offers. */
-export async function builtCommands(main = MAIN): Promise<Set<string>> {
-  const found = new Set(["lock", "unlock", "status"]);
-  await Promise.all(["guard", "freeze", "unfreeze"].map(async (name) => {
+/** The commands the suite kills, all of which the CLI must offer. */
+export const KILLED_COMMANDS: readonly string[] = ["lock", "unlock", "guard", "freeze", "unfreeze"];
+
+/**
+ * Fails unless the CLI offers every command the suite kills: a missing command is a broken CLI,
+ * never a reason to leave scenarios out.
+ */
+export async function assertCommandsOffered(main = HALTING_MAIN): Promise<void> {
+  const missing: string[] = [];
+  await Promise.all(KILLED_COMMANDS.map(async (name) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", main, name, "--help"],
       stdout: "null",
       stderr: "null",
     }).output();
-    if (out.code === 0) found.add(name);
+    if (out.code !== 0) missing.push(name);
   }));
-  return found;
+  if (missing.length > 0) {
+    throw new Error(
+      `the CLI has no ${missing.sort().join(", ")}`,
+    );
+  }
 }
 
-/** Fails unless the CLI at `main` honours LOKT_HALT_AT (the test entry point does). */
+/** Fails unless the CLI at `main` honours LOKT_HALT_AT (the tests' entry point does). */
 export async function assertHookWorks(main = HALTING_MAIN): Promise<void> {
   using dir = tempDir("lokt-crash-");
   const out = await new Deno.Command(Deno.execPath(), {
@@ -174,11 +179,9 @@ async function runVictim(
   stop: Stop,
   main: string,
 ): Promise<Victim> {
-  const [op] = prepared.argv;
-  const viaWorker = WORKER_OPERATIONS.includes(op) && !kit.commands.has(op);
   const haltAt = stop.kind === "point" ? { LOKT_HALT_AT: `${stop.point}:${stop.n}` } : undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", viaWorker ? WORKER : main, ...prepared.argv],
+    args: ["run", "-A", main, ...prepared.argv],
     env: kit.env(VICTIM, { ...prepared.env, ...haltAt }),
     clearEnv: true,
     cwd: kit.root,
@@ -294,31 +297,19 @@ async function recover(kit: Kit, env: Record<string, string>): Promise<string[]>
 }
 
 async function unfreezeForce(kit: Kit, env: Record<string, string>): Promise<string[]> {
-  if (kit.commands.has("unfreeze")) {
-    const out = await kit.lokt(RESCUER, ["unfreeze", NAME, "--force"], { env });
-    return out.code === 0 ? [] : [`unfreeze --force exited ${out.code}: ${out.stderr}`];
-  }
-  const session = new Session(kit.world(RESCUER, 0, env).world);
-  const outcome = await unfreeze(session.lockContext(), {
-    name: NAME,
-    owner: session.identity().owner,
-    force: true,
-  });
-  return outcome.kind === "unfrozen" || outcome.kind === "removed-unreadable"
-    ? []
-    : [`unfreeze --force gave ${outcome.kind}`];
+  const out = await kit.lokt(RESCUER, ["unfreeze", NAME, "--force"], { env });
+  return out.code === 0 ? [] : [`unfreeze --force exited ${out.code}: ${out.stderr}`];
 }
 
 /** Runs one case in a fresh root. */
 export async function runCase(
   spec: CaseSpec,
-  commands: ReadonlySet<string>,
   seed: number,
   main = HALTING_MAIN,
 ): Promise<CaseResult> {
   const path = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "lokt-crash-" }));
   // Each case draws from its own generator, so lanes finishing in any order do not change it.
-  const kit = new Kit(path, NAME, commands, seededRandom(seed * 7919 + spec.index));
+  const kit = new Kit(path, NAME, seededRandom(seed * 7919 + spec.index));
   const { stop } = spec;
   const problems: string[] = [];
   let killed = false;
@@ -356,11 +347,6 @@ export async function runCase(
   const keep = problems.length > 0;
   if (!keep) Deno.removeSync(path, { recursive: true });
   return { spec, killed, hit, traceless, victimMs, problems, keptRoot: keep ? path : undefined };
-}
-
-function active(scenario: Scenario, commands: ReadonlySet<string>): boolean {
-  if (scenario.needs !== undefined && !commands.has(scenario.needs)) return false;
-  return scenario.unless === undefined || !commands.has(scenario.unless);
 }
 
 /**
@@ -404,9 +390,9 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const log = options.log ?? (() => {});
   if (Deno.env.get("LOKT_HALT_AT")) throw new Error("unset LOKT_HALT_AT before running the suite");
   await assertHookWorks();
-  const commands = await builtCommands();
+  await assertCommandsOffered();
   const points = sourcePoints();
-  const scenarios = SCENARIOS.filter((s) => active(s, commands));
+  const scenarios = SCENARIOS;
   const random = seededRandom(options.seed);
   const planned = scenarios.reduce((n, s) => n + s.points.length, 0);
   const recent = new Map<Scenario, number[]>();
@@ -421,7 +407,7 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const lane = async () => {
     while (!done()) {
       const spec = cases.next().value as CaseSpec;
-      const result = await runCase(spec, commands, options.seed);
+      const result = await runCase(spec, options.seed);
       results.push(result);
       if (result.spec.stop.kind === "point") {
         recent.set(
@@ -456,7 +442,6 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
     results,
     points,
     scenarios,
-    commands,
     seed: options.seed,
     elapsedMs: performance.now() - started,
     concurrency: options.concurrency,
@@ -528,7 +513,7 @@ export function formatReport(report: CrashReport): string {
     `cases: ${results.length}, failed: ${failed.length}; ` +
     `${report.points.length} halt points, ${report.globalProblems.length} global problems`,
     `time: ${(report.elapsedMs / 1000).toFixed(1)} s, ${report.concurrency} at once, ` +
-    `seed ${report.seed}; commands: ${[...report.commands].sort().join(", ")}`,
+    `seed ${report.seed}`,
   ];
   for (const problem of report.globalProblems) text.push(`FAIL: ${problem}`);
   for (const r of failed.slice(0, 20)) text.push(`FAIL: ${describe(r)}`);

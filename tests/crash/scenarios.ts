@@ -32,14 +32,11 @@ const probe = new LinuxProbe();
 export class Kit {
   readonly root: string;
   readonly name: string;
-  /** Commands the built CLI offers (the rest run through `worker.ts`). */
-  readonly commands: ReadonlySet<string>;
   readonly random: () => number;
 
-  constructor(root: string, name: string, commands: ReadonlySet<string>, random: () => number) {
+  constructor(root: string, name: string, random: () => number) {
     this.root = root;
     this.name = name;
-    this.commands = commands;
     this.random = random;
   }
 
@@ -194,10 +191,6 @@ export interface Scenario {
   summary: string;
   /** Halt points (`point` or `point:n`) the command must reach; each is tried in turn. */
   points: string[];
-  /** A CLI command the scenario needs; without it the scenario is left out. */
-  needs?: string;
-  /** A CLI command that makes this scenario unnecessary (it stands in for that command). */
-  unless?: string;
   prepare(kit: Kit): Prepared | Promise<Prepared>;
 }
 
@@ -434,7 +427,6 @@ export const SCENARIOS: Scenario[] = [
   {
     id: "guard",
     summary: "guard -- true (acquire, record the command, release)",
-    needs: "guard",
     points: ["guard.spawned", "acquire.published", "renew.replaced", "release.removed", ...REMOVE],
     prepare(kit) {
       return {
@@ -447,7 +439,6 @@ export const SCENARIOS: Scenario[] = [
   {
     id: "guard-renew",
     summary: "guard --ttl 600ms -- sleep 4 (renews its lease)",
-    needs: "guard",
     points: ["renew.replaced:2", "store.replace.before-rename:2", "store.replace.after-rename:2"],
     prepare(kit) {
       return {
@@ -455,21 +446,6 @@ export const SCENARIOS: Scenario[] = [
         // guard early (the orphaned sleep then keeps the lock live until it ends).
         argv: ["guard", kit.name, "--ttl", "600ms", "--", "sleep", "4"],
         allowed: { lock: { create: true, removeOwn: true }, freeze: NONE },
-        exitCode: 0,
-      };
-    },
-  },
-  {
-    id: "renew",
-    summary: "renew a lease through the library (stands in for guard)",
-    unless: "guard",
-    points: [...REPLACE, "renew.replaced", ...AUDIT_APPEND],
-    async prepare(kit) {
-      const held = await kit.must(VICTIM, ["lock", kit.name, "--ttl", "1h", "--json"]);
-      const lockId = JSON.parse(held.stdout).lock.lock_id as string;
-      return {
-        argv: ["renew", kit.name, lockId],
-        allowed: { lock: { rewrite: true }, freeze: NONE },
         exitCode: 0,
       };
     },

@@ -47,7 +47,7 @@ export interface Unprivileged {
  * Finds out how to run lokt unprivileged here: as this user when it is not root, else as
  * `nobody` through `setpriv` (util-linux). `nobody` must be able to read the deno binary and the
  * checkout; when it cannot (a checkout under /root), both are copied into `scratch` first.
- * Returns the reason when neither works.
+ * Returns the reason when neither works; throws when lokt does not run even as this user.
  */
 export async function unprivileged(scratch: string): Promise<Unprivileged | string> {
   Deno.chmodSync(scratch, 0o755);
@@ -73,21 +73,26 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
       ? undefined
       : probe.stderr.trim().split("\n")[0] || `exit ${probe.code}`;
   };
+  // lokt that does not run as this very user is a failure, never a reason to skip.
+  const self = await exec(Deno.execPath(), ["run", "-A", MAIN, "version"], {
+    env: holderEnv(`${scratch}/probe-root`, "probe"),
+    clearEnv: true,
+  });
+  if (self.code !== 0) throw new Error(`lokt version exited ${self.code}: ${self.stderr}`);
+  if (!root) return { lokt: runner(Deno.execPath(), MAIN), own() {} };
   let run = runner(Deno.execPath(), MAIN);
   let problem = await works(run);
-  if (problem !== undefined && root) {
+  if (problem !== undefined) {
     run = runner(...stage(scratch));
     problem = await works(run);
   }
   if (problem !== undefined) {
-    return root
-      ? `cannot run lokt as nobody with setpriv (${problem}), not even from a copy`
-      : `cannot run lokt: ${problem}`;
+    return `cannot run lokt as nobody with setpriv (${problem}), not even from a copy`;
   }
   return {
     lokt: run,
     own(path: string) {
-      if (root) Deno.chownSync(path, NOBODY, NOBODY);
+      Deno.chownSync(path, NOBODY, NOBODY);
     },
   };
 }

@@ -39,7 +39,7 @@ Deno.test({
     "a read-only locks directory refuses lock, refresh and unlock clearly; status still reads it",
   ignore: skip,
   async fn() {
-    if (typeof user === "string") return;
+    if (typeof user === "string") throw new Error(user);
     const { root, env } = await rootWithLock("read-only-locks");
     const before = snapshot(root);
     Deno.chmodSync(`${root}/locks`, 0o500);
@@ -76,7 +76,7 @@ Deno.test({
   name: "a read-only root (every directory 0500) refuses every change clearly and loses nothing",
   ignore: skip,
   async fn() {
-    if (typeof user === "string") return;
+    if (typeof user === "string") throw new Error(user);
     const { root, env } = await rootWithLock("read-only-root");
     const before = snapshot(root);
     const dirs = [
@@ -104,7 +104,7 @@ Deno.test({
   name: "a root the user cannot enter gives a permission error with a hint from every command",
   ignore: skip,
   async fn() {
-    if (typeof user === "string") return;
+    if (typeof user === "string") throw new Error(user);
     const { root, env } = await rootWithLock("no-access");
     const before = snapshot(root);
     Deno.chmodSync(root, 0o000);
@@ -138,7 +138,7 @@ Deno.test({
   name: "a root that cannot be created says so, and where",
   ignore: skip,
   async fn() {
-    if (typeof user === "string") return;
+    if (typeof user === "string") throw new Error(user);
     const parent = `${scratch.path}/not-writable`;
     Deno.mkdirSync(parent, { mode: 0o755 }); // owned by this user, not by the unprivileged one
     const result = await user.lokt(["lock", "x"], holderEnv(`${parent}/root`, "agent-a"));

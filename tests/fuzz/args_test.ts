@@ -128,18 +128,19 @@ function commandLine(rng: Rng, specs: readonly CommandSpec[]): string[] {
   return argv;
 }
 
-function checkParsed(spec: CommandSpec, argv: string[]): void {
+/** Checks what the parser makes of `argv` against `spec`, and says which of the three it was. */
+function checkParsed(spec: CommandSpec, argv: string[]): "args" | "help" | "usage" {
   let parsed;
   try {
     parsed = parseArgs(spec, argv);
   } catch (error) {
     if (error instanceof UsageError) {
       assert(error.message.length > 0 && !error.message.includes("undefined"), error.message);
-      return;
+      return "usage";
     }
     throw error;
   }
-  if (parsed.kind === "help") return;
+  if (parsed.kind === "help") return "help";
   const { flags, positionals, command } = parsed.args;
   const dash = argv.indexOf("--");
   const before = dash < 0 ? argv : argv.slice(0, dash);
@@ -173,18 +174,22 @@ function checkParsed(spec: CommandSpec, argv: string[]): void {
   } else {
     assertEquals(command, undefined);
   }
+  return "args";
 }
 
 Deno.test("fuzz: the parser returns arguments that fit the table, help, or a usage error", async () => {
-  await fuzz("args/parse", (rng) => {
+  const seen = { args: 0, help: 0, usage: 0 };
+  const report = await fuzz("args/parse", (rng) => {
     const argv = commandLine(rng, COMMANDS);
     return argv;
   }, (argv) => {
     const spec = COMMANDS.find((c) => c.name === argv[0]);
-    if (spec !== undefined) checkParsed(spec, argv.slice(1));
+    if (spec !== undefined) seen[checkParsed(spec, argv.slice(1))]++;
     // Every command also parses words meant for another one without anything but usage errors.
     for (const other of COMMANDS) checkParsed(other, argv);
   }, { file: FILE });
+  // Help and usage errors skip most checks: the generator must also reach parsed arguments.
+  if (report.cases >= 100) assert(seen.args > 0 && seen.usage > 0, JSON.stringify(seen));
 });
 
 /**

@@ -133,7 +133,7 @@ Deno.test("fuzz: a bad duration flag is a usage error, a good one a number of mi
         assert("ms" in expected, `accepted --ttl ${JSON.stringify(text)}`);
         assertEquals(parsed, {
           kind: "args",
-          args: { flags: { ttl: expected.ms }, positionals: ["x"] },
+          args: { flags: { ttl: expected.ms }, positionals: ["x"], command: undefined },
         });
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;

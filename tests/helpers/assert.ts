@@ -1,57 +1,45 @@
 /**
- * The few assertions the tests use (jsr:@std/assert is not reachable from every build machine).
+ * The few assertions the tests use, as thin wrappers over `node:assert/strict` (jsr:@std/assert
+ * is not reachable from every build machine). Equality is Node's strict deep equality: dates
+ * compare by time, errors by name and message, `[undefined]` differs from `[]` and a key holding
+ * `undefined` differs from a missing key.
  */
 
-function show(value: unknown): string {
+import strict, { AssertionError } from "node:assert/strict";
+
+/** Runs `check`; when it fails and the caller gave a message, puts the message before Node's diff. */
+function withMessage(message: string | undefined, check: () => void): void {
   try {
-    return Deno.inspect(value, { depth: 6, colors: false, sorted: true });
-  } catch {
-    return String(value);
+    check();
+  } catch (error) {
+    if (message === undefined || !(error instanceof AssertionError)) throw error;
+    throw new AssertionError({
+      message: `${message}: ${error.message}`,
+      actual: error.actual,
+      expected: error.expected,
+      operator: error.operator,
+    });
   }
 }
 
-function equal(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (a instanceof Map && b instanceof Map) return equal([...a], [...b]);
-  if (a instanceof Set && b instanceof Set) return equal([...a], [...b]);
-  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) =>
-    equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
-  );
-}
-
-/** Deep equality (undefined-valued keys count as absent). */
+/** Strict deep equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  if (!equal(actual, expected)) {
-    throw new Error(
-      `${message ? message + ": " : ""}values differ\nactual:   ${show(actual)}\nexpected: ${
-        show(expected)
-      }`,
-    );
-  }
+  withMessage(message, () => strict.deepStrictEqual(actual, expected));
 }
 
 /** Fails when `value` is falsy. */
 export function assert(value: unknown, message = "assertion failed"): asserts value {
-  if (!value) throw new Error(message);
+  strict.ok(value, message);
 }
 
 /** Fails unless `text` matches `pattern`. */
 export function assertMatch(text: string, pattern: RegExp, message?: string): void {
-  if (!pattern.test(text)) {
-    throw new Error(`${message ? message + ": " : ""}${show(text)} does not match ${pattern}`);
-  }
+  withMessage(message, () => strict.match(text, pattern));
 }
 
 /** Fails if `text` matches `pattern`. */
 export function assertNotMatch(text: string, pattern: RegExp, message?: string): void {
-  if (pattern.test(text)) {
-    throw new Error(`${message ? message + ": " : ""}${show(text)} matches ${pattern}`);
-  }
+  withMessage(message, () => strict.doesNotMatch(text, pattern));
 }
 
 /** Runs `fn`, expects it to throw an instance of `type`, and returns the error. */
@@ -59,13 +47,16 @@ export function assertThrows<E extends Error>(
   fn: () => unknown,
   type: new (...args: never[]) => E,
 ): E {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof type) return error;
-    throw new Error(`expected ${type.name}, got ${show(error)}`);
-  }
-  throw new Error(`expected ${type.name}, nothing was thrown`);
+  let thrown: unknown;
+  strict.throws(() => {
+    try {
+      fn();
+    } catch (error) {
+      thrown = error;
+      throw error;
+    }
+  }, type);
+  return thrown as E;
 }
 
 /** Awaits `promise`, expects a rejection with an instance of `type`, and returns the error. */
@@ -73,11 +64,13 @@ export async function assertRejects<E extends Error>(
   promise: Promise<unknown>,
   type: new (...args: never[]) => E,
 ): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof type) return error;
-    throw new Error(`expected ${type.name}, got ${show(error)}`);
-  }
-  throw new Error(`expected ${type.name}, nothing was thrown`);
+  let thrown: unknown;
+  await strict.rejects(
+    promise.catch((error) => {
+      thrown = error;
+      throw error;
+    }),
+    type,
+  );
+  return thrown as E;
 }

@@ -45,8 +45,7 @@ Deno.test("the fence strictly increases across 100 acquisitions, takeovers and b
       claim: holder(`agent-${i}`, pid),
       ttlMs: 60_000,
     });
-    assertEquals(outcome.kind, "acquired", `acquisition ${i}`);
-    if (outcome.kind !== "acquired") return;
+    assert(outcome.kind === "acquired", `acquisition ${i}: ${outcome.kind}`);
     fences.push(outcome.lock.fence);
     if (outcome.replaced !== undefined) takeovers++;
     // End the hold in one of five ways, so that the next acquisition is a plain one or a takeover.

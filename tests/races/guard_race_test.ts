@@ -232,5 +232,4 @@ Deno.test("eight queued waiters acquire in the order they queued; a killed waite
   }
   assertEquals(lines(order), ["0", "1", "3", "4", "5", "6", "7"]);
   assertEquals(tickets(), 0, "no ticket left behind");
-  assert(true);
 });
