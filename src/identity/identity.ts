@@ -16,10 +16,18 @@ export interface Identity {
   owner: string;
   /** Where {@link owner} came from, e.g. `"LOKT_OWNER"` or `"USER"`. */
   ownerSource: string;
-  /** The agent, terminal session or process this command runs for; `""` when none is known. */
+  /**
+   * The agent, terminal session or process this command runs for. Never empty: when nothing
+   * tells who is asking, it names this lokt process alone (see {@link processScoped}).
+   */
   agentId: string;
   /** How {@link agentId} was derived, for `doctor` and `status`. */
   agentSource: string;
+  /**
+   * True when no agent or session could be derived: {@link agentId} is then
+   * `process:<pid>-<nonce>`, which matches no other caller (an unknown identity fails closed).
+   */
+  processScoped: boolean;
   /** The process a plain lock names by default, when one was derived. */
   anchor?: Anchor;
   /** Pids of this process's ancestors, nearest first (empty where unknown). */
@@ -39,6 +47,8 @@ export interface IdentityInputs {
   detect: "all" | "session" | "none";
   /** Looks up the OS user name when the environment does not tell. */
   userName: () => string | undefined;
+  /** A fresh random token that tells this lokt process apart when nothing else can. */
+  nonce: () => string;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -114,29 +124,51 @@ function sessionAnchor(
     : { info: parent, how: `parent process (${parent.comm})` };
 }
 
+/** The identity of a caller nothing tells apart: this lokt process alone. */
+function processScoped(
+  inputs: IdentityInputs,
+  base: Pick<Identity, "owner" | "ownerSource" | "ancestors">,
+  why: string,
+): Identity {
+  return {
+    ...base,
+    agentId: `process:${inputs.pid}-${inputs.nonce()}`,
+    agentSource: `this lokt process alone (${why})`,
+    processScoped: true,
+  };
+}
+
 /**
  * Derives the caller's identity. The agent id is the first that applies: `LOKT_AGENT_ID`; a
- * harness session variable; a harness process among the ancestors; the terminal session.
+ * harness session variable; a harness process among the ancestors; the session. When none
+ * applies (detection off, no process facts) the identity fails closed: it names this lokt
+ * process alone, so it can never match another caller.
  */
 export function resolveIdentity(inputs: IdentityInputs): Identity {
   const { owner, source: ownerSource } = resolveOwner(inputs);
   const explicit = nonEmpty(inputs.env("LOKT_AGENT_ID"));
   if (explicit !== undefined) {
-    return { owner, ownerSource, agentId: explicit, agentSource: "LOKT_AGENT_ID", ancestors: [] };
-  }
-  if (inputs.detect === "none") {
     return {
       owner,
       ownerSource,
-      agentId: "",
-      agentSource: "none (detection is off: LOKT_NO_DETECT)",
+      agentId: explicit,
+      agentSource: "LOKT_AGENT_ID",
+      processScoped: false,
       ancestors: [],
     };
+  }
+  if (inputs.detect === "none") {
+    return processScoped(
+      inputs,
+      { owner, ownerSource, ancestors: [] },
+      "detection is off: LOKT_NO_DETECT",
+    );
   }
 
   const self = inputs.probe.info(inputs.pid);
   const ancestors = inputs.probe.ancestors(inputs.pid);
   const base = { owner, ownerSource, ancestors: ancestors.map((p) => p.pid) };
+  const known = { ...base, processScoped: false };
 
   const harnesses = inputs.detect === "all";
   for (const { variable, harness } of harnesses ? HARNESS_SESSION_VARIABLES : []) {
@@ -144,7 +176,7 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
     if (session === undefined) continue;
     const found = findHarness(inputs.probe, ancestors, harness);
     return {
-      ...base,
+      ...known,
       agentId: `${harness}:${session}`,
       agentSource: variable,
       anchor: found && anchorOf(found.info, harness),
@@ -156,7 +188,7 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
     const info = ancestors.find((p) => p.pid === pid);
     if (info === undefined) continue;
     return {
-      ...base,
+      ...known,
       agentId: `${harness}:${token(info)}`,
       agentSource: `${variable} (${harness} process ${pid})`,
       anchor: anchorOf(info, harness),
@@ -166,7 +198,7 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
   const harness = harnesses ? findHarness(inputs.probe, ancestors) : undefined;
   if (harness !== undefined) {
     return {
-      ...base,
+      ...known,
       agentId: `${harness.harness}:${token(harness.info)}`,
       agentSource: `${harness.harness} process ${harness.info.pid} among the ancestors`,
       anchor: anchorOf(harness.info, harness.harness),
@@ -176,11 +208,11 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
   const session = sessionAnchor(self, ancestors);
   if (session !== undefined) {
     return {
-      ...base,
+      ...known,
       agentId: `session:${token(session.info)}`,
       agentSource: `${session.how}, pid ${session.info.pid}`,
       anchor: session.follow === false ? undefined : anchorOf(session.info, session.how),
     };
   }
-  return { ...base, agentId: "", agentSource: "none (no process facts on this platform)" };
+  return processScoped(inputs, base, "no process facts on this platform");
 }

@@ -32,6 +32,10 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
 
   const now = session.world.now();
   const { lock } = outcome;
+  const note = outcome.kind === "acquired" && claim.process === undefined
+    ? anonymousNote(session, name)
+    : undefined;
+  if (note !== undefined) session.err(note);
   if (json) {
     const replaced = outcome.kind === "acquired" ? outcome.replaced : undefined;
     session.json({
@@ -70,4 +74,13 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     }
   }
   return 0;
+}
+
+/** Says so when nothing names the holder, so that no later command can re-enter or release it. */
+function anonymousNote(session: Session, name: string): string | undefined {
+  const id = session.identity();
+  if (!id.processScoped) return undefined;
+  return `note: lock "${name}" is held by ${id.agentSource}: no later command can re-enter or ` +
+    `release it; it ends when its TTL runs out or with \`lokt unlock ${name} --force\` ` +
+    "(set LOKT_AGENT_ID to name its holder)\n";
 }
