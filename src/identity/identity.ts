@@ -30,6 +30,11 @@ export interface Identity {
   processScoped: boolean;
   /** The process a plain lock names by default, when one was derived. */
   anchor?: Anchor;
+  /**
+   * Why a plain lock follows no process although lokt looked for one (the session's leader has
+   * exited), for `lokt lock` to say so.
+   */
+  unanchored?: string;
   /** Pids of this process's ancestors, nearest first (empty where unknown). */
   ancestors: number[];
 }
@@ -92,36 +97,60 @@ function findHarness(
   return undefined;
 }
 
-/** The session anchor: the session leader (Linux), else the outermost process on our terminal. */
-function sessionAnchor(
+/** What lokt's session says about who is asking. */
+type SessionFacts =
+  /** The session's leader runs: it names the session and, unless it is lokt, anchors locks. */
+  | { kind: "leader"; info: ProcessInfo; how: string; follow: boolean }
+  /** The leader has exited (a detached job): the session id alone names it, nothing anchors. */
+  | { kind: "leaderless"; sid: number };
+
+/**
+ * The session lokt runs in, from its session id: the leader among lokt's ancestors; lokt itself
+ * when its shell ran it with exec; the leader running elsewhere when the parent chain was cut;
+ * else a session without a leader. Undefined when the session is unknown (no process facts, or
+ * session 0, which no process leads).
+ */
+function sessionOf(
+  probe: ProcessProbe,
   self: ProcessInfo | undefined,
   ancestors: ProcessInfo[],
-): { info: ProcessInfo; how: string; follow?: boolean } | undefined {
-  if (self?.sid !== undefined) {
-    const leader = ancestors.find((p) => p.pid === self.sid);
-    if (leader !== undefined) return { info: leader, how: `session leader (${leader.comm})` };
-    // lokt leads the session itself: a shell ran it with exec (`bash -c 'a; lokt ...'` execs its
-    // last command, as do ssh and cron lines), so it has the pid and start time the session's
-    // shell had, and the same session id. No lock may follow lokt's own process, though.
-    if (self.sid === self.pid) {
-      return {
-        info: self,
-        how: "session led by lokt itself (its shell ran it with exec)",
-        follow: false,
-      };
-    }
-  } else if (self?.tty !== undefined) {
-    let outer: ProcessInfo | undefined;
-    for (const p of ancestors) {
-      if (p.tty !== self.tty) break;
-      outer = p;
-    }
-    if (outer !== undefined) return { info: outer, how: `terminal ${self.tty} (${outer.comm})` };
+): SessionFacts | undefined {
+  const sid = self?.sid;
+  if (self === undefined || sid === undefined || sid <= 0) return undefined;
+  // lokt leads the session itself: a shell ran it with exec (`bash -c 'a; lokt ...'` execs its
+  // last command, as do ssh and cron lines), so it has the pid and start time the session's
+  // shell had, and the same session id. No lock may follow lokt's own process, though.
+  if (sid === self.pid) {
+    return {
+      kind: "leader",
+      info: self,
+      how: "session led by lokt itself (its shell ran it with exec)",
+      follow: false,
+    };
   }
-  const parent = ancestors[0];
-  return parent === undefined
-    ? undefined
-    : { info: parent, how: `parent process (${parent.comm})` };
+  const ancestor = ancestors.find((p) => p.pid === sid);
+  if (ancestor !== undefined) {
+    return {
+      kind: "leader",
+      info: ancestor,
+      how: `session leader (${ancestor.comm})`,
+      follow: true,
+    };
+  }
+  // The parent chain was cut (nohup, `&` from a shell that has returned, an agent's background
+  // job): the process lokt hangs under is about to go, but the leader may still run. The kernel
+  // does not reuse a pid while it names a live session, so a process with that pid leading a
+  // session is the leader.
+  const leader = probe.info(sid);
+  if (leader !== undefined && !leader.zombie && leader.sid === sid) {
+    return {
+      kind: "leader",
+      info: leader,
+      how: `session leader (${leader.comm}), no longer an ancestor`,
+      follow: true,
+    };
+  }
+  return { kind: "leaderless", sid };
 }
 
 /** The identity of a caller nothing tells apart: this lokt process alone. */
@@ -205,14 +234,23 @@ export function resolveIdentity(inputs: IdentityInputs): Identity {
     };
   }
 
-  const session = sessionAnchor(self, ancestors);
-  if (session !== undefined) {
-    return {
-      ...known,
-      agentId: `session:${token(session.info)}`,
-      agentSource: `${session.how}, pid ${session.info.pid}`,
-      anchor: session.follow === false ? undefined : anchorOf(session.info, session.how),
-    };
+  const session = sessionOf(inputs.probe, self, ancestors);
+  switch (session?.kind) {
+    case "leader":
+      return {
+        ...known,
+        agentId: `session:${token(session.info)}`,
+        agentSource: `${session.how}, pid ${session.info.pid}`,
+        anchor: session.follow ? anchorOf(session.info, session.how) : undefined,
+      };
+    case "leaderless":
+      return {
+        ...known,
+        agentId: `session:${session.sid}`,
+        agentSource: `session ${session.sid}, whose leader has exited`,
+        unanchored: `the leader of lokt's session, pid ${session.sid}, has exited`,
+      };
+    case undefined:
+      return processScoped(inputs, base, "no session could be found");
   }
-  return processScoped(inputs, base, "no process facts on this platform");
 }

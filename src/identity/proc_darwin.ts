@@ -42,9 +42,43 @@ function parsePs(out: string | undefined): ProcessInfo[] {
   return out.split("\n").map(parsePsLine).filter((p): p is ProcessInfo => p !== undefined);
 }
 
-/** Reads process facts on macOS through `ps` and `sysctl` (there is no `/proc`). */
+/**
+ * `getsid(2)` from libSystem: `ps` shows no session id on macOS (its `sess` is a kernel pointer).
+ * Undefined for a process it cannot tell (gone), and for every process where the library cannot
+ * be opened (no FFI permission), so the session is then unknown.
+ */
+export function libSystemGetsid(): (pid: number) => number | undefined {
+  let getsid: ((pid: number) => number) | undefined;
+  try {
+    const lib = Deno.dlopen("/usr/lib/libSystem.B.dylib", {
+      getsid: { parameters: ["i32"], result: "i32" },
+    });
+    getsid = (pid) => lib.symbols.getsid(pid);
+  } catch {
+    getsid = undefined;
+  }
+  return (pid) => {
+    const sid = getsid?.(pid);
+    return sid === undefined || sid <= 0 ? undefined : sid;
+  };
+}
+
+/** Reads process facts on macOS through `ps`, `sysctl` and `getsid(2)` (there is no `/proc`). */
 export class DarwinProbe implements ProcessProbe {
   #machine?: MachineFacts;
+  #getsid?: (pid: number) => number | undefined;
+  readonly #openGetsid: () => (pid: number) => number | undefined;
+
+  /** `getsid` is injectable for tests; by default it is opened from libSystem on first use. */
+  constructor(getsid: () => (pid: number) => number | undefined = libSystemGetsid) {
+    this.#openGetsid = getsid;
+  }
+
+  #withSession(info: ProcessInfo | undefined): ProcessInfo | undefined {
+    if (info === undefined) return undefined;
+    this.#getsid ??= this.#openGetsid();
+    return { ...info, sid: this.#getsid(info.pid) };
+  }
 
   machine(): MachineFacts {
     if (this.#machine) return this.#machine;
@@ -54,7 +88,7 @@ export class DarwinProbe implements ProcessProbe {
   }
 
   info(pid: number): ProcessInfo | undefined {
-    return parsePs(run("ps", ["-o", PS_COLUMNS, "-p", String(pid)]))[0];
+    return this.#withSession(parsePs(run("ps", ["-o", PS_COLUMNS, "-p", String(pid)]))[0]);
   }
 
   commandLine(pid: number): string[] | undefined {
@@ -68,7 +102,7 @@ export class DarwinProbe implements ProcessProbe {
     while (next > 0 && chain.length < 64) {
       const info = table.get(next);
       if (info === undefined) break;
-      chain.push(info);
+      chain.push(this.#withSession(info)!);
       next = info.ppid;
     }
     return chain;

@@ -162,3 +162,42 @@ Deno.test("an identity that cannot be determined fails closed: two such callers 
   ]);
   assertEquals(ids[0].agentId === ids[1].agentId, false);
 });
+
+/** systemd(1) - subshell(90) - lokt(100): a job whose starter returned; session 60's leader is not an ancestor. */
+function detached(leader: "running" | "gone"): FakeProbe {
+  const probe = new FakeProbe()
+    .add({ pid: 1, comm: "systemd", sid: 1 })
+    .add({ pid: 90, ppid: 1, sid: 60, comm: "sh" })
+    .add({ pid: 100, ppid: 90, sid: 60, comm: "deno" });
+  if (leader === "running") probe.add({ pid: 60, ppid: 50, sid: 60, comm: "bash" });
+  return probe;
+}
+
+Deno.test("agent id: a detached job follows its session's leader while it runs, though not an ancestor", () => {
+  const id = resolve(detached("running"), {});
+  assertEquals([id.agentId, id.anchor?.pid, id.unanchored], ["session:60-s60", 60, undefined]);
+  assertEquals(id.agentSource, "session leader (bash), no longer an ancestor, pid 60");
+});
+
+Deno.test("agent id: a detached job whose session's leader has exited follows no process, never its parent", () => {
+  const id = resolve(detached("gone"), {});
+  assertEquals([id.agentId, id.anchor, id.processScoped], ["session:60", undefined, false]);
+  assertEquals(id.unanchored, "the leader of lokt's session, pid 60, has exited");
+  // Another process with the leader's pid that leads no session (or a zombie) is not the leader.
+  const impostor = detached("gone").add({ pid: 60, ppid: 1, sid: 7, comm: "sleep" });
+  assertEquals(resolve(impostor, {}).anchor, undefined);
+  const zombie = detached("gone").add({ pid: 60, ppid: 1, sid: 60, zombie: true });
+  assertEquals(resolve(zombie, {}).anchor, undefined);
+});
+
+Deno.test("agent id: no session id (or session 0, which nobody leads) fails closed", () => {
+  const noSid = terminal();
+  noSid.processes.get(100)!.sid = undefined;
+  assertEquals(resolve(noSid, {}).processScoped, true);
+  const zero = terminal();
+  zero.processes.get(100)!.sid = 0;
+  assertEquals([resolve(zero, {}).agentId, resolve(zero, {}).anchor], [
+    "process:100-n0",
+    undefined,
+  ]);
+});
