@@ -64,6 +64,7 @@ export class Session {
       pid: this.world.pid,
       detect: this.detection(),
       userName: () => this.world.userName(),
+      nonce: () => crypto.randomUUID().slice(0, 8),
     });
   }
 

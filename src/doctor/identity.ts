@@ -8,10 +8,12 @@ export interface IdentityFacts {
   ownerSource: string;
   agentId: string;
   agentSource: string;
+  /** No agent or session could be derived: the agent id names the lokt process alone. */
+  processScoped: boolean;
   anchorPid?: number;
 }
 
-/** Reports the identity; warns when no agent or session could be told apart. Pure. */
+/** Reports the identity; warns when no agent or session could be derived. Pure. */
 export function identityCheck(id: IdentityFacts): Check {
   const details = {
     owner: id.owner,
@@ -21,12 +23,13 @@ export function identityCheck(id: IdentityFacts): Check {
     anchor_pid: id.anchorPid ?? 0,
   };
   const owner = `owner ${id.owner} (from ${id.ownerSource})`;
-  if (id.agentId === "") {
+  if (id.processScoped) {
     return check(
       "identity",
       "warn",
-      `${owner}; no agent id (${id.agentSource}): every shell of this owner counts as one holder`,
-      { hint: "set LOKT_AGENT_ID to tell your agents or terminals apart", details },
+      `${owner}; no agent id (${id.agentSource}): each lokt command is a holder of its own, ` +
+        "so a plain lock cannot be re-entered or released by a later command",
+      { hint: "set LOKT_AGENT_ID to name the agent or script that holds locks", details },
     );
   }
   const anchor = id.anchorPid ? `, plain locks follow pid ${id.anchorPid}` : "";

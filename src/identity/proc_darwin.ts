@@ -1,60 +1,95 @@
 import type { MachineFacts, ProcessInfo, ProcessProbe } from "./process.ts";
 import { signalZeroProbe } from "./process.ts";
+import { parseBootSessionUuid, parsePsOutput, PS_COLUMNS, PS_ENV } from "./darwin_parse.ts";
+
+/** Runs a command and returns its stdout, or undefined when it cannot run or fails. */
+export type RunCommand = (
+  cmd: string,
+  args: string[],
+  env?: Readonly<Record<string, string>>,
+) => string | undefined;
 
 const decoder = new TextDecoder();
-const PS_COLUMNS = "pid=,ppid=,stat=,tty=,lstart=,args=";
 
-function run(cmd: string, args: string[]): string | undefined {
+function runCommand(
+  cmd: string,
+  args: string[],
+  env?: Readonly<Record<string, string>>,
+): string | undefined {
   try {
-    const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+    const out = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "null" }).outputSync();
     return out.success ? decoder.decode(out.stdout) : undefined;
   } catch {
     return undefined;
   }
 }
 
-const MONTHS = "JanFebMarAprMayJunJulAugSepOctNovDec";
-
-/** Parses one line of `ps -o pid=,ppid=,stat=,tty=,lstart=,args=`. */
-export function parsePsLine(line: string): ProcessInfo | undefined {
-  // lstart is five words: "Sun Nov 22 05:08:38 2026".
-  const m = line.trim().match(
-    /^(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+\w{3}\s+(\w{3})\s+(\d+)\s+(\d+):(\d+):(\d+)\s+(\d+)\s+(.*)$/,
-  );
-  if (!m) return undefined;
-  const [, pid, ppid, stat, tty, mon, day, hh, mm, ss, year, args] = m;
-  const month = MONTHS.indexOf(mon) / 3;
-  const start = new Date(Number(year), month, Number(day), Number(hh), Number(mm), Number(ss));
-  const argv = args.trim().split(/\s+/);
-  return {
-    pid: Number(pid),
-    ppid: Number(ppid),
-    start: String(Math.floor(start.getTime() / 1000)),
-    zombie: stat.startsWith("Z"),
-    comm: (argv[0] ?? "").split("/").pop()?.replace(/^-/, "") ?? "",
-    tty: tty === "??" || tty === "-" ? undefined : tty,
-    argv,
+/**
+ * `getsid(2)` from libSystem: `ps` shows no session id on macOS (its `sess` is a kernel pointer).
+ * Undefined for a process it cannot tell (gone), and for every process where the library cannot
+ * be opened (no FFI permission), so the session is then unknown.
+ */
+export function libSystemGetsid(): (pid: number) => number | undefined {
+  let getsid: ((pid: number) => number) | undefined;
+  try {
+    const lib = Deno.dlopen("/usr/lib/libSystem.B.dylib", {
+      getsid: { parameters: ["i32"], result: "i32" },
+    });
+    getsid = (pid) => lib.symbols.getsid(pid);
+  } catch {
+    getsid = undefined;
+  }
+  return (pid) => {
+    const sid = getsid?.(pid);
+    return sid === undefined || sid <= 0 ? undefined : sid;
   };
 }
 
-function parsePs(out: string | undefined): ProcessInfo[] {
-  if (out === undefined) return [];
-  return out.split("\n").map(parsePsLine).filter((p): p is ProcessInfo => p !== undefined);
+/** What the macOS probe reads through; injectable so that tests run it on recorded output. */
+export interface DarwinSources {
+  /** Runs `ps` and `sysctl`. */
+  run: RunCommand;
+  /** Opens `getsid(2)`, called once on first use. */
+  getsid: () => (pid: number) => number | undefined;
 }
 
-/** Reads process facts on macOS through `ps` and `sysctl` (there is no `/proc`). */
+/**
+ * Reads process facts on macOS (there is no `/proc`): `ps` in the C locale and UTC for the
+ * process table, `getsid(2)` for sessions, `sysctl kern.bootsessionuuid` for the boot. The
+ * parsing is in `darwin_parse.ts`.
+ */
 export class DarwinProbe implements ProcessProbe {
   #machine?: MachineFacts;
+  #getsid?: (pid: number) => number | undefined;
+  readonly #sources: DarwinSources;
+
+  constructor(sources: Partial<DarwinSources> = {}) {
+    this.#sources = { run: runCommand, getsid: libSystemGetsid, ...sources };
+  }
 
   machine(): MachineFacts {
     if (this.#machine) return this.#machine;
-    const boot = run("sysctl", ["-n", "kern.boottime"])?.match(/sec = (\d+)/)?.[1];
-    this.#machine = { host: Deno.hostname(), bootId: boot };
+    const uuid = this.#sources.run("sysctl", ["-n", "kern.bootsessionuuid"]);
+    this.#machine = {
+      host: Deno.hostname(),
+      bootId: uuid === undefined ? undefined : parseBootSessionUuid(uuid),
+    };
     return this.#machine;
   }
 
+  #ps(args: string[]): ProcessInfo[] {
+    const out = this.#sources.run("ps", [...args, "-o", PS_COLUMNS], PS_ENV);
+    return out === undefined ? [] : parsePsOutput(out);
+  }
+
+  #withSession(info: ProcessInfo): ProcessInfo {
+    this.#getsid ??= this.#sources.getsid();
+    return { ...info, sid: this.#getsid(info.pid) };
+  }
+
   info(pid: number): ProcessInfo | undefined {
-    return parsePs(run("ps", ["-o", PS_COLUMNS, "-p", String(pid)]))[0];
+    const info = this.#ps(["-p", String(pid)]).find((p) => p.pid === pid);
+    return info === undefined ? undefined : this.#withSession(info);
   }
 
   commandLine(pid: number): string[] | undefined {
@@ -62,13 +97,13 @@ export class DarwinProbe implements ProcessProbe {
   }
 
   ancestors(pid: number): ProcessInfo[] {
-    const table = new Map(parsePs(run("ps", ["-A", "-o", PS_COLUMNS])).map((p) => [p.pid, p]));
+    const table = new Map(this.#ps(["-A"]).map((p) => [p.pid, p]));
     const chain: ProcessInfo[] = [];
     let next = table.get(pid)?.ppid ?? 0;
     while (next > 0 && chain.length < 64) {
       const info = table.get(next);
       if (info === undefined) break;
-      chain.push(info);
+      chain.push(this.#withSession(info));
       next = info.ppid;
     }
     return chain;

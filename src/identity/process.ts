@@ -18,7 +18,7 @@ export interface MachineFacts {
 export interface ProcessInfo {
   pid: number;
   ppid: number;
-  /** Session id (Linux), or undefined where unknown. */
+  /** Session id (Linux: `/proc`; macOS: `getsid(2)`), or undefined where unknown. */
   sid?: number;
   /**
    * Opaque start-time token: equal tokens for the same pid mean the same process. Linux: clock
@@ -29,8 +29,6 @@ export interface ProcessInfo {
   zombie: boolean;
   /** Short executable name. */
   comm: string;
-  /** Controlling terminal, or undefined when it has none (macOS only). */
-  tty?: string;
   /** The command line, when the probe got it for free (macOS). */
   argv?: string[];
 }

@@ -6,7 +6,7 @@ import type { LockRecord, PidSource } from "./lockfile.ts";
 export interface Claim {
   owner: string;
   host: string;
-  /** Agent, session or process id; `""` when none could be derived. */
+  /** Agent, session or process id (never empty from lokt; an empty one matches nothing). */
   agentId: string;
   /** The process a new plain lock should follow, if any. */
   process?: { pid: number; start?: string; source: PidSource };
@@ -17,14 +17,25 @@ export interface Claim {
 }
 
 /**
- * True when `claim` is the holder of the plain lock `lock`: same owner, host and agent id, and,
+ * True when the lock and the claim name the same owner, host and agent. An empty agent id (a
+ * lock written by an older lokt, or by hand) is an unknown identity: it names nobody, so two
+ * of them never match.
+ */
+export function sameHolder(
+  lock: Pick<LockRecord, "owner" | "host" | "agentId">,
+  claim: Pick<Claim, "owner" | "host" | "agentId">,
+): boolean {
+  if (lock.agentId === "" || claim.agentId === "") return false;
+  return lock.owner === claim.owner && lock.host === claim.host && lock.agentId === claim.agentId;
+}
+
+/**
+ * True when `claim` is the holder of the plain lock `lock`: the same holder (above), and,
  * for a lock taken with `--pid P` while P lives, the caller is P or runs under P.
  */
 export function holds(lock: LockRecord, claim: Claim, flaggedPidAlive: boolean): boolean {
   if (lock.kind !== "lock") return false;
-  if (lock.owner !== claim.owner || lock.host !== claim.host || lock.agentId !== claim.agentId) {
-    return false;
-  }
+  if (!sameHolder(lock, claim)) return false;
   if (lock.pidSource !== "flag" || !flaggedPidAlive) return true;
   return claim.process?.source === "flag"
     ? claim.process.pid === lock.pid

@@ -6,7 +6,7 @@
 import { UnsupportedVersionError } from "../errors.ts";
 import type { EventName } from "../audit/event.ts";
 import { judgeNow, type LockContext } from "./context.ts";
-import { type Claim, holds } from "./holder.ts";
+import { type Claim, holds, sameHolder } from "./holder.ts";
 import { lockPath } from "./layout.ts";
 import type { LockRecord } from "./lockfile.ts";
 import { withNameMutex } from "./mutex.ts";
@@ -162,7 +162,7 @@ export async function releaseAll(ctx: LockContext, claim: Claim): Promise<LockRe
   for (const name of lockNames(ctx)) {
     const state = readRecord(lockPath(ctx.layout, name), ctx.now());
     if (state.kind !== "ok" || state.lock.kind !== "lock") continue;
-    if (state.lock.owner !== claim.owner || state.lock.agentId !== claim.agentId) continue;
+    if (!sameHolder(state.lock, claim)) continue;
     const outcome = await release(ctx, { name, mode: "owner", claim });
     if (outcome.kind === "released") released.push(outcome.lock);
   }

@@ -65,10 +65,22 @@ export interface Origin {
   pidNs?: string;
 }
 
+/**
+ * Can two boot ids be compared? Only ids of one kind: macOS boots used to be recorded as the
+ * boot time in seconds (which moves when the clock is stepped) and are now a UUID, so a record
+ * written before that change tells nothing about the boot rather than "another boot".
+ */
+function comparableBoots(a: string, b: string): boolean {
+  return /^\d+$/.test(a) === /^\d+$/.test(b);
+}
+
 /** Whether processes recorded at `origin` can be judged on this machine. */
 export function scopeOf(origin: Origin, machine: MachineFacts): Scope {
   if (origin.host !== machine.host) return "remote";
-  if (origin.bootId && machine.bootId && origin.bootId !== machine.bootId) return "rebooted";
+  if (
+    origin.bootId && machine.bootId && origin.bootId !== machine.bootId &&
+    comparableBoots(origin.bootId, machine.bootId)
+  ) return "rebooted";
   if (origin.pidNs && machine.pidNs && origin.pidNs !== machine.pidNs) return "remote";
   return "local";
 }

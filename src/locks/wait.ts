@@ -58,6 +58,32 @@ export function pollDelay(n: number, capMs: number, random: () => number): numbe
   return Math.max(1, Math.round(base * (0.8 + 0.4 * random())));
 }
 
+/**
+ * The paths under which file events may name `files`: as given, and under their directory's
+ * physical path, since macOS reports events by real path (`/private/tmp/...` for a root under
+ * `/tmp`). Pure: `realDir` resolves a directory, or returns undefined when it cannot.
+ */
+export function eventPaths(
+  files: readonly string[],
+  realDir: (dir: string) => string | undefined,
+): Set<string> {
+  const paths = new Set(files);
+  for (const file of files) {
+    const cut = file.lastIndexOf("/");
+    const real = realDir(file.slice(0, cut));
+    if (real !== undefined) paths.add(`${real}${file.slice(cut)}`);
+  }
+  return paths;
+}
+
+function realDirOrUndefined(dir: string): string | undefined {
+  try {
+    return Deno.realPathSync(dir);
+  } catch {
+    return undefined; // not there yet: events will name it as given
+  }
+}
+
 function isHeld(outcome: AcquireOutcome): outcome is HeldOutcome {
   return outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested";
 }
@@ -169,7 +195,10 @@ export async function acquireWaiting(
   ensureLayout(ctx.layout);
   const queue = queueDir(ctx.layout, req.name);
   Deno.mkdirSync(queue, { recursive: true, mode: 0o700 });
-  const ownFiles = new Set([lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)]);
+  const ownFiles = eventPaths(
+    [lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)],
+    realDirOrUndefined,
+  );
   const bell = new Doorbell(!options.noWatch);
   let ticket: Ticket | undefined;
   // Each waiter watches only the ticket just ahead of its own, so that a hand-off wakes one

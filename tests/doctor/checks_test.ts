@@ -1,9 +1,13 @@
-/** Doctor's pure judgements: mount lookup, permissions, clock, liveness, audit log health. */
+/**
+ * Doctor's pure judgements: mount lookup, permissions, clock, liveness, audit log health,
+ * identity.
+ */
 
 import { encodeEvent } from "../../src/audit/event.ts";
 import { judgeAudit, scanTail } from "../../src/doctor/audit_log.ts";
 import { judgeClock } from "../../src/doctor/clock.ts";
 import { mountOf, parseMountInfo } from "../../src/doctor/filesystem.ts";
+import { identityCheck } from "../../src/doctor/identity.ts";
 import { judgeLiveness } from "../../src/doctor/liveness.ts";
 import { judgePermissions, type PathMode } from "../../src/doctor/root.ts";
 import { assertEquals, assertMatch } from "../helpers/assert.ts";
@@ -95,4 +99,23 @@ Deno.test("audit health: unparsable recent lines warn, a log far past its cap wa
   assertEquals(judgeAudit({ ...facts, unparsable: 2 }, 8000, "/r/audit.log").status, "warn");
   assertEquals(judgeAudit({ ...facts, sizeBytes: 20_000 }, 8000, "/r/audit.log").status, "warn");
   assertEquals(judgeAudit({ ...facts, exists: false }, 8000, "/r/audit.log").status, "ok");
+});
+
+Deno.test("identity: a derived agent is ok, an identity that names only the lokt process warns", () => {
+  const base = { owner: "ana", ownerSource: "USER", processScoped: false };
+  const session = identityCheck({
+    ...base,
+    agentId: "session:60-s60",
+    agentSource: "session leader (bash), pid 60",
+    anchorPid: 60,
+  });
+  assertEquals(session.status, "ok");
+  const alone = identityCheck({
+    ...base,
+    processScoped: true,
+    agentId: "process:100-1a2b3c4d",
+    agentSource: "this lokt process alone (detection is off: LOKT_NO_DETECT)",
+  });
+  assertEquals(alone.status, "warn");
+  assertMatch(alone.message, /each lokt command is a holder of its own/);
 });

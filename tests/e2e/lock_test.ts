@@ -298,3 +298,22 @@ Deno.test("a root whose tmp/ is missing (laid out half-way when lokt was killed)
   assertEquals(again.code, 0, again.stderr);
   assert(Deno.statSync(`${root}/tmp`).isDirectory);
 });
+
+Deno.test("two processes with no derivable agent id are two holders: no re-entry, no unlock", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  // Detection off and no LOKT_AGENT_ID: nothing tells these two processes apart but their pids.
+  const { LOKT_AGENT_ID: _, ...anonymous } = holderEnv(root, "unused");
+  const first = await lokt(["lock", "build", "--ttl", "5m"], { env: anonymous });
+  assertEquals(first.code, 0, first.stderr);
+  assertMatch(first.stderr, /^note: lock "build" is held by this lokt process alone \(detection/);
+  const recorded = readLock(root, "build");
+
+  const second = await lokt(["lock", "build"], { env: anonymous });
+  assertEquals(second.code, 2, `a second process must be denied, got: ${second.stdout}`);
+  assertMatch(recorded.agent_id, /^process:\d+-/, "recorded as a process-scoped id");
+  assertEquals((await lokt(["unlock", "build"], { env: anonymous })).code, 4);
+  const all = await lokt(["unlock", "--all", "--json"], { env: anonymous });
+  assertEquals(JSON.parse(all.stdout), { released: [], count: 0 });
+  assertEquals(readLock(root, "build").lock_id, recorded.lock_id);
+});

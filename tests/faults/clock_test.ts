@@ -7,12 +7,18 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { auditEvents, holderEnv, lokt, loktInProcess, tempDir } from "../helpers/cli.ts";
-import { LinuxProbe } from "../../src/identity/proc_linux.ts";
+import {
+  auditEvents,
+  holderEnv,
+  lokt,
+  loktInProcess,
+  platformProbe,
+  tempDir,
+} from "../helpers/cli.ts";
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const probe = new LinuxProbe();
+const probe = platformProbe();
 
 /** A lock root and a CLI whose clock the test moves. */
 function world(root: string) {

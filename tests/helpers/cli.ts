@@ -4,6 +4,8 @@ import { run } from "../../src/cli/run.ts";
 import type { World } from "../../src/cli/world.ts";
 import type { ProcessProbe } from "../../src/identity/process.ts";
 import { LinuxProbe } from "../../src/identity/proc_linux.ts";
+import { DarwinProbe } from "../../src/identity/proc_darwin.ts";
+import { OpaqueProbe } from "../../src/identity/proc_other.ts";
 
 /** Absolute path of the repository. */
 export const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(
@@ -91,6 +93,19 @@ export async function lokt(
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** The process probe lokt uses on this OS, as `realWorld()` picks it. */
+export function platformProbe(): ProcessProbe {
+  switch (Deno.build.os) {
+    case "linux":
+    case "android":
+      return new LinuxProbe();
+    case "darwin":
+      return new DarwinProbe();
+    default:
+      return new OpaqueProbe();
+  }
+}
+
 /** Runs the CLI in this process with a controlled environment; stdout/stderr are captured. */
 export async function loktInProcess(
   args: string[],
@@ -98,7 +113,7 @@ export async function loktInProcess(
 ): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
-  const probe = options.probe ?? new LinuxProbe();
+  const probe = options.probe ?? platformProbe();
   const world: World = {
     env: (name) => options.env[name],
     envObject: () => ({ ...options.env }),

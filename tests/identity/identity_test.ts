@@ -7,7 +7,14 @@ function resolve(
   env: Record<string, string>,
   detect: "all" | "session" | "none" = "all",
 ) {
-  return resolveIdentity({ env: (k) => env[k], probe, pid: 100, detect, userName: () => "dbuser" });
+  return resolveIdentity({
+    env: (k) => env[k],
+    probe,
+    pid: 100,
+    detect,
+    userName: () => "dbuser",
+    nonce: () => "n0",
+  });
 }
 
 /** init(1) - terminal(50) - bash(60, session leader) - lokt(100) */
@@ -32,6 +39,7 @@ Deno.test("owner: LOKT_OWNER, else USER, else the user database, else unknown", 
       pid: 100,
       detect: "all",
       userName: () => undefined,
+      nonce: () => "n0",
     }).owner,
     "unknown",
   );
@@ -95,6 +103,7 @@ Deno.test("agent id: two sessions of one user are two holders", () => {
     pid: 101,
     detect: "all",
     userName: () => "u",
+    nonce: () => "n1",
   });
   assertEquals(a.agentId === b.agentId, false);
 });
@@ -112,6 +121,7 @@ Deno.test("agent id: lokt leading its own session (exec'd by its shell) keeps th
     pid: 60,
     detect: "all",
     userName: () => "u",
+    nonce: () => "n1",
   });
   assertEquals(second.agentId, first.agentId);
   assertEquals(second.anchor, undefined, "a lock must never follow lokt's own process");
@@ -121,11 +131,73 @@ Deno.test("agent id: lokt leading its own session (exec'd by its shell) keeps th
   );
 });
 
-Deno.test("detection off: no agent id and no process unless LOKT_AGENT_ID says so", () => {
+Deno.test("detection off: this lokt process alone, following no process, unless LOKT_AGENT_ID says so", () => {
   const id = resolve(terminal(), { CLAUDE_CODE_SESSION_ID: "x" }, "none");
-  assertEquals([id.agentId, id.anchor], ["", undefined]);
+  assertEquals([id.agentId, id.processScoped, id.anchor], ["process:100-n0", true, undefined]);
+  assertEquals(id.agentSource, "this lokt process alone (detection is off: LOKT_NO_DETECT)");
+  assertEquals(resolve(terminal(), { LOKT_AGENT_ID: "ci" }, "none").agentId, "ci");
   const sessionOnly = resolve(terminal().add({ pid: 70, ppid: 60, comm: "claude" }), {
     CLAUDE_CODE_SESSION_ID: "x",
   }, "session");
   assertEquals(sessionOnly.agentId, "session:60-s60");
+});
+
+Deno.test("an identity that cannot be determined fails closed: two such callers never share an id", () => {
+  // A probe that sees nothing: no process facts (Windows), or a `ps` whose output did not parse.
+  const blind = new FakeProbe();
+  const nonces = ["a1", "b2"];
+  const ids = nonces.map((nonce) =>
+    resolveIdentity({
+      env: () => undefined,
+      probe: blind,
+      pid: 100,
+      detect: "all",
+      userName: () => "u",
+      nonce: () => nonce,
+    })
+  );
+  assertEquals(ids.map((id) => [id.agentId, id.processScoped, id.anchor]), [
+    ["process:100-a1", true, undefined],
+    ["process:100-b2", true, undefined],
+  ]);
+  assertEquals(ids[0].agentId === ids[1].agentId, false);
+});
+
+/** systemd(1) - subshell(90) - lokt(100): a job whose starter returned; session 60's leader is not an ancestor. */
+function detached(leader: "running" | "gone"): FakeProbe {
+  const probe = new FakeProbe()
+    .add({ pid: 1, comm: "systemd", sid: 1 })
+    .add({ pid: 90, ppid: 1, sid: 60, comm: "sh" })
+    .add({ pid: 100, ppid: 90, sid: 60, comm: "deno" });
+  if (leader === "running") probe.add({ pid: 60, ppid: 50, sid: 60, comm: "bash" });
+  return probe;
+}
+
+Deno.test("agent id: a detached job follows its session's leader while it runs, though not an ancestor", () => {
+  const id = resolve(detached("running"), {});
+  assertEquals([id.agentId, id.anchor?.pid, id.unanchored], ["session:60-s60", 60, undefined]);
+  assertEquals(id.agentSource, "session leader (bash), no longer an ancestor, pid 60");
+});
+
+Deno.test("agent id: a detached job whose session's leader has exited follows no process, never its parent", () => {
+  const id = resolve(detached("gone"), {});
+  assertEquals([id.agentId, id.anchor, id.processScoped], ["session:60", undefined, false]);
+  assertEquals(id.unanchored, "the leader of lokt's session, pid 60, has exited");
+  // Another process with the leader's pid that leads no session (or a zombie) is not the leader.
+  const impostor = detached("gone").add({ pid: 60, ppid: 1, sid: 7, comm: "sleep" });
+  assertEquals(resolve(impostor, {}).anchor, undefined);
+  const zombie = detached("gone").add({ pid: 60, ppid: 1, sid: 60, zombie: true });
+  assertEquals(resolve(zombie, {}).anchor, undefined);
+});
+
+Deno.test("agent id: no session id (or session 0, which nobody leads) fails closed", () => {
+  const noSid = terminal();
+  noSid.processes.get(100)!.sid = undefined;
+  assertEquals(resolve(noSid, {}).processScoped, true);
+  const zero = terminal();
+  zero.processes.get(100)!.sid = 0;
+  assertEquals([resolve(zero, {}).agentId, resolve(zero, {}).anchor], [
+    "process:100-n0",
+    undefined,
+  ]);
 });

@@ -166,6 +166,15 @@ const rows: Row[] = [
     ctx({}),
     "live no-expiry",
   ],
+  [
+    "guard recorded with a macOS boot time (before boot UUIDs), guard alive: the boot is not another",
+    base({ kind: "guard", pid: 10, bootId: "1763788118", ...running }),
+    {
+      ...ctx({ 10: "alive" }),
+      machine: { host: "box", bootId: "9F6B2B1E-1C3D-4E5F-8A9B-0C1D2E3F4A5B" },
+    },
+    "live guard-alive",
+  ],
   ["freeze, TTL running: live", base({ kind: "freeze", ...running }), ctx({}), "live ttl-running"],
   ["freeze, TTL run out: stale", base({ kind: "freeze", ...overdue }), ctx({}), "stale expired"],
 ];

@@ -20,6 +20,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       ownerSource: id.ownerSource,
       agentId: id.agentId,
       agentSource: id.agentSource,
+      processScoped: id.processScoped,
       anchorPid: id.anchor?.pid,
     },
     os: world.os,

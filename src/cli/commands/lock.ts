@@ -32,6 +32,10 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
 
   const now = session.world.now();
   const { lock } = outcome;
+  const note = outcome.kind !== "nested" && claim.process === undefined
+    ? followsNothingNote(session, name, lock.ttlMs !== undefined)
+    : undefined;
+  if (note !== undefined) session.err(note);
   if (json) {
     const replaced = outcome.kind === "acquired" ? outcome.replaced : undefined;
     session.json({
@@ -70,4 +74,20 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     }
   }
   return 0;
+}
+
+/**
+ * Says so when a plain lock follows no process because lokt found none that would outlive it, or
+ * when nothing names its holder, so that no later command can re-enter or release it.
+ */
+function followsNothingNote(session: Session, name: string, ttl: boolean): string | undefined {
+  const id = session.identity();
+  if (id.processScoped) {
+    return `note: lock "${name}" is held by ${id.agentSource}: no later command can re-enter or ` +
+      `release it; it ends when its TTL runs out or with \`lokt unlock ${name} --force\` ` +
+      "(set LOKT_AGENT_ID to name its holder)\n";
+  }
+  if (id.unanchored === undefined) return undefined;
+  return `note: lock "${name}" follows no process (${id.unanchored}): it lasts until ` +
+    `${ttl ? "its TTL runs out or " : ""}\`lokt unlock ${name}\`\n`;
 }
