@@ -110,8 +110,9 @@ export function sourcePoints(dir = `${REPO}/src`): string[] {
         continue;
       }
       const text = Deno.readTextFileSync(full);
-      for (const m of text.matchAll(/haltPoint\(([^)]*)\)/g)) {
-        const literal = m[1].match(/^"([a-z0-9.-]+)"$/);
+      // The first argument names the point; the second is the path the step acts on.
+      for (const m of text.matchAll(/haltPoint\(([^,)]*)/g)) {
+        const literal = m[1].trim().match(/^"([a-z0-9.-]+)"$/);
         if (!literal) throw new Error(`${full}: haltPoint needs a literal dotted name: ${m[0]}`);
         points.add(literal[1]);
       }
@@ -293,6 +294,9 @@ async function recover(kit: Kit, env: Record<string, string>): Promise<string[]>
   }
   const freed = await kit.lokt(RESCUER, ["unlock", NAME], { env });
   if (freed.code !== 0) problems.push(`unlock exited ${freed.code}: ${freed.stderr}`);
+  // The rescuer's take cleared what the killed victim left in tmp/ (its writer is gone).
+  const litter = readRoot(kit.root).tmp;
+  if (litter.length > 0) problems.push(`tmp/ still holds ${litter.join(", ")} after recovery`);
   return problems;
 }
 
@@ -433,8 +437,12 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   for (const scenario of scenarios) {
     for (const entry of scenario.points) {
       const { point } = parseStop(entry);
-      if (!points.includes(point)) {
+      // A rehearsal reaches the points of the real steps under the prefix `rehearsal.`.
+      const base = point.replace(/^rehearsal\./, "");
+      if (!points.includes(base)) {
         globalProblems.push(`scenario ${scenario.id} names ${point}, which is not in src/`);
+      } else if (base !== point && !hits.has(point)) {
+        globalProblems.push(`halt point ${point} was never hit`);
       }
     }
   }

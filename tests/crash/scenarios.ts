@@ -387,12 +387,15 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: "wait-handoff",
-    summary: "lock --wait, queued until the holder unlocks",
+    summary: "lock --wait, queued until the holder unlocks (killed in its rehearsal too)",
     points: [
       "queue.join.written",
       "acquire.published",
       "queue.left",
       "audit.append.before-write:2",
+      "rehearsal.queue.join.written",
+      "rehearsal.acquire.published",
+      "rehearsal.release.removed",
     ],
     async prepare(kit) {
       await kit.must(HOLDER, ["lock", kit.name]);
