@@ -54,23 +54,13 @@ function gitDescription(): string {
   }
 }
 
-/** Whether dist/ matches src/: the CLI benchmarks run the bundle. */
-async function bundleState(): Promise<string> {
-  const check = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO}/scripts/build.ts`, "--check"],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return check.success ? "dist/ matches src/" : "dist/ is STALE: run `deno task build` first";
-}
-
 const header = [
   `lokt benchmarks, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC${
     quick ? " (--quick: tiny sizes, figures meaningless)" : ""
   }`,
   "",
   ...describeMachine().map((line) => `- ${line}`),
-  `- Checkout: ${gitDescription()}; ${quick ? "bundle not checked" : await bundleState()}`,
+  `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`,
   `- Load average before: ${loadAverage()}`,
 ];
 console.log(header.join("\n"));
