@@ -27,6 +27,8 @@ function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSe
     case "corrupt":
       return { kind: "unreadable", cause: state.kind, problem: state.problem, ageMs: state.ageMs };
     case "unreadable":
+      // A link is refused as `lock` refuses it, not explained as a record that blocks.
+      if (state.error instanceof SymlinkError) throw state.error;
       return { kind: "unreadable", cause: "io", problem: state.problem, ageMs: 0 };
     case "unsupported":
       return { kind: "unsupported", version: state.version };
