@@ -140,6 +140,25 @@ export class IoError extends LoktError {
   }
 }
 
+/**
+ * A symbolic link stands where lokt expects one of its own files or directories. lokt never
+ * follows it: a link could lead it to read, create or delete files outside its root.
+ */
+export class SymlinkError extends LoktError {
+  /** The link's path. */
+  readonly path: string;
+
+  constructor(path: string, expected: "file" | "directory" = "file") {
+    super("io", `${path} is a symbolic link; lokt does not follow links in its root`, {
+      hint: expected === "directory"
+        ? `replace the link with a directory (\`rm ${path} && mkdir -m 700 ${path}\`); ` +
+          "what it points to is left as it is"
+        : `remove the link (\`rm ${path}\`); lokt creates its own file there when it needs one`,
+    });
+    this.path = path;
+  }
+}
+
 const FILE_SYSTEM_ERRORS = [
   Deno.errors.NotFound,
   Deno.errors.PermissionDenied,

@@ -7,6 +7,7 @@
 import { parseDuration } from "../duration.ts";
 import { decodeEventLine, type LoggedEvent } from "./event.ts";
 import { rotatedLogs } from "./writer.ts";
+import { openExisting } from "../nofollow.ts";
 
 /** Which events to keep. Every given criterion must hold (they combine with AND). */
 export interface AuditFilter {
@@ -148,13 +149,9 @@ export class EventCollector {
   }
 }
 
+/** Opens a log file, undefined when it is gone; a symbolic link is refused (`SymlinkError`). */
 function openQuietly(path: string): Deno.FsFile | undefined {
-  try {
-    return Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  return openExisting(path, { read: true });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { type AuditEvent, encodeEvent } from "./event.ts";
 import { haltPoint } from "../testing/halt.ts";
+import { LoktError } from "../errors.ts";
+import { openOrCreate } from "../nofollow.ts";
 
 /** Where lock operations send their events. */
 export interface AuditSink {
@@ -19,7 +21,11 @@ export const DEFAULT_AUDIT_LIMITS: AuditLimits = { maxBytes: 8 * 1024 * 1024, ke
 
 const encoder = new TextEncoder();
 
-/** Lists rotated logs next to `path` as `{ n, path }`, oldest (lowest n) first. */
+/**
+ * Lists rotated logs next to `path` as `{ n, path }`, oldest (lowest n) first. Only files count:
+ * a symbolic link named like a rotated log is never read, linked over or pruned (`lokt doctor`
+ * reports it).
+ */
 export function rotatedLogs(path: string): { n: number; path: string }[] {
   const slash = path.lastIndexOf("/");
   const dir = path.slice(0, slash);
@@ -27,7 +33,7 @@ export function rotatedLogs(path: string): { n: number; path: string }[] {
   const found: { n: number; path: string }[] = [];
   try {
     for (const entry of Deno.readDirSync(dir)) {
-      if (!entry.name.startsWith(base)) continue;
+      if (!entry.isFile || !entry.name.startsWith(base)) continue;
       const n = Number(entry.name.slice(base.length));
       if (Number.isSafeInteger(n) && n > 0) found.push({ n, path: `${dir}/${entry.name}` });
     }
@@ -62,13 +68,15 @@ export class AuditWriter implements AuditSink {
       if (!this.#warned) {
         this.#warned = true;
         const why = error instanceof Error ? error.message : String(error);
-        this.#warn(`could not write the audit log ${this.path}: ${why}`);
+        const hint = error instanceof LoktError && error.hint ? ` (${error.hint})` : "";
+        this.#warn(`could not write the audit log ${this.path}: ${why}${hint}`);
       }
     }
   }
 
+  /** A symbolic link at the log's path is refused, never written through (the line is lost). */
   #open(): Deno.FsFile {
-    return Deno.openSync(this.path, { read: true, append: true, create: true, mode: 0o600 });
+    return openOrCreate(this.path, { read: true, append: true }, 0o600);
   }
 
   #appendBytes(bytes: Uint8Array): void {
@@ -110,7 +118,7 @@ export class AuditWriter implements AuditSink {
       const mine = file.statSync();
       let current: Deno.FileInfo;
       try {
-        current = Deno.statSync(this.path);
+        current = Deno.lstatSync(this.path);
       } catch {
         return true; // someone rotated it away; start over
       }

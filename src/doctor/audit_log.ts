@@ -3,6 +3,7 @@
 import { decodeEventLine } from "../audit/event.ts";
 import { completeLines, readFrom } from "../audit/reader.ts";
 import { rotatedLogs } from "../audit/writer.ts";
+import { openExisting } from "../nofollow.ts";
 import { type Check, check } from "./check.ts";
 
 /** How much of the end of the live log is checked line by line. */
@@ -39,16 +40,14 @@ export function measureAudit(path: string): AuditFacts {
   const rotated = rotatedLogs(path);
   for (const r of rotated) {
     try {
-      rotatedBytes += Deno.statSync(r.path).size;
+      rotatedBytes += Deno.lstatSync(r.path).size;
     } catch {
       // pruned meanwhile
     }
   }
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  // A link is refused (SymlinkError), never read: the layout check reports it too.
+  const file = openExisting(path, { read: true });
+  if (file === undefined) {
     return {
       exists: false,
       sizeBytes: 0,

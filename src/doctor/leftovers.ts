@@ -3,6 +3,7 @@
  * temporary files left by crashed writers, and queue tickets of waiters that are gone.
  */
 
+import { SymlinkError } from "../errors.ts";
 import { processState } from "../identity/process.ts";
 import type { LockContext } from "../locks/context.ts";
 import { formatDuration } from "../locks/describe.ts";
@@ -11,6 +12,21 @@ import { listQueue, TICKET_STALL_MS } from "../locks/queue.ts";
 import { scopeOf } from "../locks/stale.ts";
 import { CORRUPT_GRACE_MS, ORPHAN_TEMP_AGE_MS } from "../locks/store.ts";
 import { type Check, check, listNames } from "./check.ts";
+
+function isLink(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSymlink;
+  } catch {
+    return false;
+  }
+}
+
+/** A check skipped because its directory is a link, which the layout check reports. */
+function notChecked(id: string, path: string): Check {
+  return check(id, "ok", `not checked: ${path} is a symbolic link (see the layout check)`, {
+    details: { skipped: true },
+  });
+}
 
 /** Temporary files older than this belong to a writer that is gone. */
 export const ORPHAN_TMP_AGE_MS = ORPHAN_TEMP_AGE_MS;
@@ -67,11 +83,22 @@ export function corruptCheck(listing: Listing): Check {
   };
   const unreadable = bad.filter((e) => e.state.kind === "unreadable");
   if (unreadable.length > 0) {
+    const links = unreadable.flatMap((e) =>
+      e.state.kind === "unreadable" && e.state.error instanceof SymlinkError
+        ? [e.state.error.path]
+        : []
+    );
     return check(
       "corrupt_locks",
       "fail",
       `cannot read ${listNames(unreadable.map((e) => `${label(e)} (${problemOf(e)})`))}`,
-      { hint: "fix the file's permissions, or remove it: lokt unlock NAME --force", details },
+      {
+        hint: links.length === unreadable.length
+          ? `remove the link${links.length > 1 ? "s" : ""} (lokt never follows them): rm ` +
+            links.join(" ")
+          : "fix the file's permissions, or remove it: lokt unlock NAME --force",
+        details,
+      },
     );
   }
   if (bad.length > 0 || listing.strays.length > 0) {
@@ -90,11 +117,13 @@ export function corruptCheck(listing: Listing): Check {
 
 /** Files in `tmp/` older than {@link ORPHAN_TMP_AGE_MS}: left by a writer that crashed. */
 export function orphanTmpCheck(tmpDir: string, nowMs: number): Check {
+  if (isLink(tmpDir)) return notChecked("orphaned_tmp", tmpDir);
   const orphans: { name: string; ageMs: number }[] = [];
   let total = 0;
   try {
     for (const entry of Deno.readDirSync(tmpDir)) {
       total++;
+      if (entry.isSymlink) continue; // not lokt's; the layout check reports it
       let ageMs = 0;
       try {
         const mtime = Deno.lstatSync(`${tmpDir}/${entry.name}`).mtime?.getTime();
@@ -133,6 +162,7 @@ export function orphanTmpCheck(tmpDir: string, nowMs: number): Check {
 
 /** Queue tickets whose waiter died or stopped beating. */
 export function queueCheck(ctx: LockContext, queueRoot: string): Check {
+  if (isLink(queueRoot)) return notChecked("queue", queueRoot);
   let names: string[] = [];
   try {
     names = [...Deno.readDirSync(queueRoot)].filter((e) => e.isDirectory).map((e) => e.name);

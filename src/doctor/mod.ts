@@ -2,11 +2,12 @@
  * `lokt doctor`: checks that lokt can work reliably with this root and machine, and lists what
  * needs attention. Every check reports ok, warn or fail with a hint. Read-only, except for a
  * probe file that the writability check creates in `tmp/` and removes at once; the root is never
- * created. The outside world comes in through {@link DoctorInputs}.
+ * created, and no symbolic link in it is followed (the layout check reports them). The outside world comes in through {@link DoctorInputs}.
  *
  * @module
  */
 
+import { LoktError } from "../errors.ts";
 import type { LockContext } from "../locks/context.ts";
 import { listAll, type Listing } from "../locks/inspect.ts";
 import type { RootInfo } from "../root.ts";
@@ -14,6 +15,7 @@ import { judgeAudit, measureAudit } from "./audit_log.ts";
 import { type Check, check, type CheckStatus, countStatuses } from "./check.ts";
 import { FUTURE_TOLERANCE_MS, type FutureRecord, judgeClock, sampleClock } from "./clock.ts";
 import { fileSystemCheck } from "./filesystem.ts";
+import { layoutCheck, scanLayout } from "./layout.ts";
 import { identityCheck, type IdentityFacts } from "./identity.ts";
 import { corruptCheck, orphanTmpCheck, queueCheck, staleCheck } from "./leftovers.ts";
 import { askProbe, judgeLiveness } from "./liveness.ts";
@@ -74,7 +76,9 @@ function guarded(id: string, run: () => Check): Check {
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return check(id, "fail", `could not check: ${why}`, {
-      hint: "check the root's permissions (lokt doctor's permissions line)",
+      hint: error instanceof LoktError && error.hint !== undefined
+        ? error.hint
+        : "check the root's permissions (lokt doctor's permissions line)",
     });
   }
 }
@@ -103,6 +107,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
   const checks: Check[] = [
     rootCheck(root, state),
     identityCheck(inputs.identity),
+    inRoot("layout", () => layoutCheck(scanLayout(layout))),
     inRoot("permissions", () => judgePermissions(readModes(layout), inputs.uid, root.path)),
     inRoot("writable", () => writableCheck(layout, inputs.pid)),
     fileSystemCheck(root.path, inputs.readText("/proc/self/mountinfo")),

@@ -110,8 +110,8 @@ export function readModes(layout: Layout): PathMode[] {
   const modes: PathMode[] = [];
   for (const path of paths) {
     try {
-      const info = Deno.statSync(path);
-      if (info.mode === null) continue;
+      const info = Deno.lstatSync(path); // a link's target is not the root's: see the layout check
+      if (info.mode === null || info.isSymlink) continue;
       modes.push({
         path: rel(path),
         mode: info.mode,
@@ -132,7 +132,7 @@ export function readModes(layout: Layout): PathMode[] {
 export function writableCheck(layout: Layout, pid: number): Check {
   let dir = layout.tmp;
   try {
-    if (!Deno.statSync(dir).isDirectory) dir = layout.root;
+    if (!Deno.lstatSync(dir).isDirectory) dir = layout.root; // never probe through a link
   } catch {
     dir = layout.root;
   }

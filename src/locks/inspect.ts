@@ -1,6 +1,7 @@
 /** Read-only views of the lock root for `status`, `exists` and `why`. They never write. */
 
-import { IoError } from "../errors.ts";
+import { IoError, LoktError } from "../errors.ts";
+import { refuseLinkedDirs } from "../nofollow.ts";
 import { judgeNow, type LockContext } from "./context.ts";
 import { freezePath, lockPath } from "./layout.ts";
 import { nameProblem } from "./name.ts";
@@ -12,19 +13,24 @@ export interface Entry {
   name: string;
   kind: "lock" | "freeze";
   /** `unreadable`: the file could not be read at all (permissions, a file in the way). */
-  state: RecordState | { kind: "unreadable"; problem: string; error: IoError };
+  state: RecordState | { kind: "unreadable"; problem: string; error: LoktError };
   /** Present when the record parsed. */
   verdict?: Verdict;
 }
 
-/** Reads and judges one record; never throws for an unreadable file. */
+/**
+ * Reads and judges one record; never throws for an unreadable file (a symbolic link in its place
+ * is one, never followed). A directory of the root that is a link is refused (`SymlinkError`).
+ */
 export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze"): Entry {
+  const dir = kind === "lock" ? ctx.layout.locks : ctx.layout.freezes;
+  refuseLinkedDirs([dir]);
   const path = kind === "lock" ? lockPath(ctx.layout, name) : freezePath(ctx.layout, name);
   let state: Entry["state"];
   try {
     state = readRecord(path, ctx.now());
   } catch (error) {
-    const io = error instanceof IoError ? error : new IoError(`cannot read ${path}`, error);
+    const io = error instanceof LoktError ? error : new IoError(`cannot read ${path}`, error);
     state = { kind: "unreadable", problem: io.message, error: io };
   }
   return {
@@ -63,6 +69,7 @@ export interface Listing {
 
 /** Lists and judges everything under the root. */
 export function listAll(ctx: LockContext): Listing {
+  refuseLinkedDirs([ctx.layout.locks, ctx.layout.freezes]);
   const locks = namesIn(ctx.layout.locks);
   const freezes = namesIn(ctx.layout.freezes);
   return {

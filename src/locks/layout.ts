@@ -1,5 +1,7 @@
 /** Where everything lives under a lock root. `docs/lock-file.md` describes the layout. */
 
+import { refuseLinkedDirs } from "../nofollow.ts";
+
 /** The directories and files of one lock root. */
 export interface Layout {
   root: string;
@@ -50,13 +52,26 @@ export function queueDir(layout: Layout, name: string): string {
   return `${layout.queue}/${name}`;
 }
 
+/** The root's directories, in the order {@link ensureLayout} creates them. */
+export function layoutDirs(layout: Layout): string[] {
+  return [layout.tmp, layout.locks, layout.freezes, layout.queue, layout.fences];
+}
+
+/**
+ * Refuses a root whose directories are symbolic links (`SymlinkError`, naming the link): lokt
+ * would read, create and delete files wherever they point. Once per directory per process.
+ */
+export function refuseLinkedLayout(layout: Layout): void {
+  refuseLinkedDirs(layoutDirs(layout));
+}
+
 /**
  * Creates the root and its directories (mode 0700) if they are missing. `fences/` comes last:
  * lokt lays the root out again only when a fence file is missing, so a process killed half-way
  * through must not leave `fences/` without the others.
  */
 export function ensureLayout(layout: Layout): void {
-  for (const dir of [layout.tmp, layout.locks, layout.freezes, layout.queue, layout.fences]) {
+  for (const dir of layoutDirs(layout)) {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 }

@@ -8,6 +8,7 @@
 
 import { processState } from "../identity/process.ts";
 import type { LockContext } from "./context.ts";
+import { refuseLinkedDirs } from "../nofollow.ts";
 
 /** Scratch roots of rehearsals are directories `tmp/rehearsal.<tag>.<hex>`. */
 export const REHEARSAL_PREFIX = "rehearsal.";
@@ -76,6 +77,7 @@ const swept = new WeakSet<LockContext>();
  */
 export function sweepLeftovers(ctx: LockContext): string[] {
   if (swept.has(ctx)) return [];
+  refuseLinkedDirs([ctx.layout.tmp]); // a linked tmp/ would have lokt delete files elsewhere
   swept.add(ctx);
   const removed: string[] = [];
   let entries: Deno.DirEntry[];

@@ -8,7 +8,8 @@
  */
 
 import { IoError, LoktError } from "../errors.ts";
-import { ensureLayout, fencePath, type Layout } from "./layout.ts";
+import { ensureLayout, fencePath, type Layout, refuseLinkedLayout } from "./layout.ts";
+import { openOrCreate } from "../nofollow.ts";
 import { haltPoint } from "../testing/halt.ts";
 
 /** The held kernel lock of one name, with access to its fence counter. */
@@ -23,6 +24,7 @@ const FENCE_WIDTH = 20;
 
 function openMutexFile(layout: Layout, name: string): Deno.FsFile {
   const path = fencePath(layout, name);
+  refuseLinkedLayout(layout);
   try {
     return openFence(path);
   } catch (error) {
@@ -40,36 +42,13 @@ function asIo(error: unknown, what: string): LoktError {
   return error instanceof LoktError ? error : new IoError(what, error);
 }
 
-function linkError(path: string): LoktError {
-  return new LoktError("io", `${path} is a symbolic link; lokt does not follow links in its root`, {
-    hint: `remove the link (\`rm ${path}\`); lokt creates the file again`,
-  });
-}
-
 /**
  * Opens (or creates) a fence file, refusing a symbolic link: lokt writes its counter into the
- * file, and must never write through a link planted in its root to a file elsewhere (nor create
- * the missing target of one). Race: the path may be swapped for a link between the first check
- * and the open, so the opened file must also be the one the path names afterwards.
+ * file, and must never write through a link planted in its root to a file elsewhere, nor create
+ * the missing target of a dangling one (see `openOrCreate` for the races this covers).
  */
 function openFence(path: string): Deno.FsFile {
-  try {
-    if (Deno.lstatSync(path).isSymlink) throw linkError(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
-  try {
-    const named = Deno.lstatSync(path);
-    const opened = file.statSync();
-    if (named.isSymlink || named.ino !== opened.ino || named.dev !== opened.dev) {
-      throw linkError(path);
-    }
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  return file;
+  return openOrCreate(path, { read: true, write: true }, 0o600);
 }
 
 /** Runs `fn` while holding the kernel lock of `name`. */

@@ -5,6 +5,8 @@
  */
 
 import { processState } from "../identity/process.ts";
+import { SymlinkError } from "../errors.ts";
+import { readNoFollow, refuseLinkedDirs } from "../nofollow.ts";
 import type { LockContext } from "./context.ts";
 import { inspect } from "./inspect.ts";
 import { fencePath } from "./layout.ts";
@@ -25,18 +27,27 @@ function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSe
     case "corrupt":
       return { kind: "unreadable", cause: state.kind, problem: state.problem, ageMs: state.ageMs };
     case "unreadable":
+      // A link is refused as `lock` refuses it, not explained as a record that blocks.
+      if (state.error instanceof SymlinkError) throw state.error;
       return { kind: "unreadable", cause: "io", problem: state.problem, ageMs: 0 };
     case "unsupported":
       return { kind: "unsupported", version: state.version };
   }
 }
 
-/** The fence counter of `name` as last written (0 when the name was never acquired). */
+/**
+ * The fence counter of `name` as last written (0 when the name was never acquired). A symbolic
+ * link in place of `fences/` or the counter is refused (`SymlinkError`), as `lock` refuses it.
+ */
 export function readFenceCounter(ctx: LockContext, name: string): number {
+  refuseLinkedDirs([ctx.layout.fences]);
   let text: string;
   try {
-    text = Deno.readTextFileSync(fencePath(ctx.layout, name));
-  } catch {
+    const read = readNoFollow(fencePath(ctx.layout, name));
+    if (read.kind !== "file") return 0;
+    text = new TextDecoder().decode(read.bytes);
+  } catch (error) {
+    if (error instanceof SymlinkError) throw error;
     return 0;
   }
   const value = Number(text.trim());

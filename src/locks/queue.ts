@@ -9,6 +9,8 @@ import { processState } from "../identity/process.ts";
 import type { LockContext } from "./context.ts";
 import type { Claim } from "./holder.ts";
 import { queueDir } from "./layout.ts";
+import { SymlinkError } from "../errors.ts";
+import { lstatOrUndefined, readNoFollow, refuseLinkedDirs } from "../nofollow.ts";
 import { scopeOf } from "./stale.ts";
 import { formatIso } from "../time.ts";
 import { haltPoint } from "../testing/halt.ts";
@@ -56,11 +58,18 @@ function seqOf(fileName: string): number | undefined {
   return fileName.endsWith(".json") && Number.isSafeInteger(seq) ? seq : undefined;
 }
 
-/** Reads one ticket; undefined when it is gone or unreadable (half-written by a crash). */
+const decoder = new TextDecoder();
+
+/**
+ * Reads one ticket; undefined when it is gone, unreadable (half-written by a crash) or a
+ * symbolic link (never followed).
+ */
 function readTicket(path: string, seq: number): Ticket | undefined {
   try {
-    const body = JSON.parse(Deno.readTextFileSync(path));
-    const beatMs = Deno.statSync(path).mtime?.getTime() ?? 0;
+    const read = readNoFollow(path);
+    if (read.kind !== "file") return undefined;
+    const body = JSON.parse(decoder.decode(read.bytes));
+    const beatMs = read.info.mtime?.getTime() ?? 0;
     return {
       seq,
       path,
@@ -79,9 +88,27 @@ function readTicket(path: string, seq: number): Ticket | undefined {
   }
 }
 
-/** Reads the tickets in `dir` numbered below `below` (all of them by default), earliest first. */
-function readTickets(dir: string, unreadable?: string[], below = Infinity): Ticket[] {
+/**
+ * The queue directory of `name`, or undefined when there is none yet. `queue/` and
+ * `queue/<name>` must be directories of the root: a symbolic link is refused (`SymlinkError`),
+ * since a waiter removes the tickets of dead waiters it finds there. Race: the directory could be
+ * swapped for a link after this look; only something outside lokt's protocol does that.
+ */
+function queueDirOf(ctx: LockContext, name: string): string | undefined {
+  refuseLinkedDirs([ctx.layout.queue]);
+  const dir = queueDir(ctx.layout, name);
+  const info = lstatOrUndefined(dir);
+  if (info?.isSymlink) throw new SymlinkError(dir, "directory");
+  return info === undefined ? undefined : dir;
+}
+
+/**
+ * Reads the tickets in `dir` numbered below `below` (all of them by default), earliest first.
+ * Symbolic links are skipped: they hold no turn and are never read or removed.
+ */
+function readTickets(dir: string | undefined, unreadable?: string[], below = Infinity): Ticket[] {
   const tickets: Ticket[] = [];
+  if (dir === undefined) return tickets;
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(dir)];
@@ -90,6 +117,7 @@ function readTickets(dir: string, unreadable?: string[], below = Infinity): Tick
     throw error;
   }
   for (const entry of entries) {
+    if (entry.isSymlink) continue;
     const seq = seqOf(entry.name);
     if (seq === undefined || seq >= below) continue;
     const path = `${dir}/${entry.name}`;
@@ -103,7 +131,7 @@ function readTickets(dir: string, unreadable?: string[], below = Infinity): Tick
 
 /** The waiters of `name`, earliest first (read-only; `why` and `status` use it). */
 export function listQueue(ctx: LockContext, name: string): Ticket[] {
-  return readTickets(queueDir(ctx.layout, name));
+  return readTickets(queueDirOf(ctx, name));
 }
 
 function ticketIsDead(ctx: LockContext, ticket: Ticket): boolean {
@@ -121,12 +149,12 @@ export function waitersAhead(ctx: LockContext, name: string, seq?: number): Tick
   const now = ctx.now();
   const ahead: Ticket[] = [];
   const unreadable: string[] = [];
-  const tickets = readTickets(queueDir(ctx.layout, name), unreadable, seq);
+  const tickets = readTickets(queueDirOf(ctx, name), unreadable, seq);
   // A waiter killed between creating its ticket and writing it leaves an empty file: nobody's
   // turn, but it would make every later waiter look behind someone. Cleared once old.
   for (const path of unreadable) {
     try {
-      if (now - (Deno.statSync(path).mtime?.getTime() ?? now) > TICKET_STALL_MS) {
+      if (now - (Deno.lstatSync(path).mtime?.getTime() ?? now) > TICKET_STALL_MS) {
         Deno.removeSync(path);
       }
     } catch {
@@ -159,6 +187,7 @@ export function ticketAhead(dir: string, seq: number): string | undefined {
   let path: string | undefined;
   try {
     for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isSymlink) continue; // holds no turn; never watched or read
       const n = seqOf(entry.name);
       if (n === undefined || n >= seq || n <= best) continue;
       best = n;
@@ -201,10 +230,21 @@ export function waiterOf(ctx: LockContext, claim: Claim): TicketHolder {
   };
 }
 
+/**
+ * Creates the queue directory of `name` if it is missing, and returns it. A symbolic link in its
+ * place is refused: `mkdir` accepts a link to a directory as the directory itself.
+ */
+export function ensureQueueDir(ctx: LockContext, name: string): string {
+  const dir = queueDirOf(ctx, name);
+  if (dir !== undefined) return dir;
+  const made = queueDir(ctx.layout, name);
+  Deno.mkdirSync(made, { recursive: true, mode: 0o700 });
+  return queueDirOf(ctx, name) ?? made;
+}
+
 /** Takes the next ticket for `name`. Call with the name's kernel lock held. */
 export function joinQueue(ctx: LockContext, name: string, holder: TicketHolder): Ticket {
-  const dir = queueDir(ctx.layout, name);
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const dir = ensureQueueDir(ctx, name);
   const last = readTickets(dir).at(-1)?.seq ?? 0;
   const machine = ctx.probe.machine();
   const now = ctx.now();
@@ -256,9 +296,13 @@ export function leaveQueue(ticket: Ticket): void {
   }
 }
 
-/** Refreshes a ticket's heartbeat; false if the ticket is gone. */
+/**
+ * Refreshes a ticket's heartbeat; false if the ticket is gone, or is no longer a file (`utime`
+ * would follow a link).
+ */
 export function beat(ticket: Ticket, nowMs: number): boolean {
   try {
+    if (!Deno.lstatSync(ticket.path).isFile) return false;
     const at = new Date(nowMs);
     Deno.utimeSync(ticket.path, at, at);
     return true;

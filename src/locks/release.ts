@@ -4,6 +4,7 @@
  */
 
 import { UnsupportedVersionError } from "../errors.ts";
+import { refuseLinkedDirs } from "../nofollow.ts";
 import type { EventName } from "../audit/event.ts";
 import { judgeNow, type LockContext } from "./context.ts";
 import { type Claim, holds, sameHolder } from "./holder.ts";
@@ -139,11 +140,13 @@ function releaseRecord(
   }
 }
 
-/** Lists the valid names that have a file in `locks/`, sorted. */
+/** Lists the valid names that have a file in `locks/`, sorted; symbolic links are not files. */
 export function lockNames(ctx: LockContext): string[] {
+  refuseLinkedDirs([ctx.layout.locks]);
   const names: string[] = [];
   try {
     for (const entry of Deno.readDirSync(ctx.layout.locks)) {
+      if (entry.isSymlink) continue;
       const name = entry.name.slice(0, -".json".length);
       if (entry.name.endsWith(".json") && nameProblem(name) === undefined) names.push(name);
     }

@@ -4,7 +4,8 @@
  * kernel lock (`mutex.ts`); these functions name the remaining races.
  */
 
-import { IoError } from "../errors.ts";
+import { IoError, LoktError } from "../errors.ts";
+import { type NoFollowRead, readNoFollow, refuseLinkedDirs } from "../nofollow.ts";
 import { decodeLock, encodeLock, type LockRecord } from "./lockfile.ts";
 import type { Layout } from "./layout.ts";
 import { type LockContext, randomHex } from "./context.ts";
@@ -34,25 +35,26 @@ export function isAbandoned(state: UnreadableState): boolean {
 
 const decoder = new TextDecoder();
 
-/** Reads and decodes the record at `path`. */
+/**
+ * Reads and decodes the record at `path`. A symbolic link there is refused (`SymlinkError`): it
+ * is not a record, and what it points to is never read.
+ */
 export function readRecord(path: string, nowMs: number): RecordState {
-  let bytes: Uint8Array;
+  let read: NoFollowRead;
   try {
-    bytes = Deno.readFileSync(path);
+    read = readNoFollow(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
-    if (error instanceof Deno.errors.IsADirectory) {
-      // Like any unreadable record, abandoned once old enough: an empty directory is then
-      // removed; one with files in it is refused with a clear error (see removeRecord).
-      return {
-        kind: "corrupt",
-        problem: "it is a directory, not a file",
-        ageMs: ageOf(path, nowMs),
-      };
-    }
+    if (error instanceof LoktError) throw error; // a link, or a path that kept changing
     throw new IoError(`cannot read ${path}`, error);
   }
-  const decoded = decodeLock(decoder.decode(bytes));
+  if (read.kind === "absent") return { kind: "absent" };
+  const ageMs = ageOf(read.info, nowMs);
+  if (read.kind === "directory") {
+    // Like any unreadable record, abandoned once old enough: an empty directory is then
+    // removed; one with files in it is refused with a clear error (see removeRecord).
+    return { kind: "corrupt", problem: "it is a directory, not a file", ageMs };
+  }
+  const decoded = decodeLock(decoder.decode(read.bytes));
   switch (decoded.kind) {
     case "ok":
       return decoded;
@@ -61,19 +63,15 @@ export function readRecord(path: string, nowMs: number): RecordState {
     case "empty":
     case "corrupt": {
       const problem = decoded.kind === "empty" ? "the file is empty" : decoded.problem;
-      return { kind: decoded.kind, problem, ageMs: ageOf(path, nowMs) };
+      return { kind: decoded.kind, problem, ageMs };
     }
   }
 }
 
-/** Milliseconds since `path` last changed, or 0 when that cannot be told. */
-function ageOf(path: string, nowMs: number): number {
-  try {
-    const mtime = Deno.statSync(path).mtime?.getTime();
-    return mtime === undefined ? 0 : Math.max(0, nowMs - mtime);
-  } catch {
-    return 0;
-  }
+/** Milliseconds since the file last changed, or 0 when that cannot be told. */
+function ageOf(info: Deno.FileInfo, nowMs: number): number {
+  const mtime = info.mtime?.getTime();
+  return mtime === undefined ? 0 : Math.max(0, nowMs - mtime);
 }
 
 /**
@@ -189,6 +187,7 @@ export const ORPHAN_TEMP_AGE_MS = 60_000;
  * instead of publishing.
  */
 export function pruneOrphanTemps(layout: Layout, nowMs: number): string[] {
+  refuseLinkedDirs([layout.tmp]);
   const removed: string[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -197,6 +196,8 @@ export function pruneOrphanTemps(layout: Layout, nowMs: number): string[] {
     return removed;
   }
   for (const entry of entries) {
+    // A link is not lokt's: left in place, and `lokt doctor` reports it.
+    if (entry.isSymlink) continue;
     const path = `${layout.tmp}/${entry.name}`;
     try {
       const mtime = Deno.lstatSync(path).mtime?.getTime() ?? nowMs;

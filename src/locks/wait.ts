@@ -5,9 +5,10 @@
 
 import type { LockContext } from "./context.ts";
 import { type AcquireOutcome, type AcquireRequest, tryAcquire } from "./acquire.ts";
-import { ensureLayout, freezePath, lockPath, queueDir } from "./layout.ts";
+import { ensureLayout, freezePath, lockPath, refuseLinkedLayout } from "./layout.ts";
 import {
   beat,
+  ensureQueueDir,
   joinQueue,
   leaveQueue,
   type Ticket,
@@ -192,9 +193,9 @@ export async function acquireWaiting(
   const waited = () => ctx.now() - startedMs;
   const deadline = options.timeoutMs === undefined ? Infinity : startedMs + options.timeoutMs;
 
+  refuseLinkedLayout(ctx.layout);
   ensureLayout(ctx.layout);
-  const queue = queueDir(ctx.layout, req.name);
-  Deno.mkdirSync(queue, { recursive: true, mode: 0o700 });
+  const queue = ensureQueueDir(ctx, req.name);
   const ownFiles = eventPaths(
     [lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)],
     realDirOrUndefined,

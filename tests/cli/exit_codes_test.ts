@@ -129,6 +129,7 @@ const CLASSES: Record<string, { args: unknown[]; code: string; exit: number }> =
   InterruptedError: { args: ["SIGINT"], code: "interrupted", exit: 130 },
   UnsupportedVersionError: { args: ["locks/build.json", 2], code: "unsupported_version", exit: 1 },
   IoError: { args: ["cannot read locks/build.json", new Error("EACCES")], code: "io", exit: 1 },
+  SymlinkError: { args: ["/r/queue/build", "directory"], code: "io", exit: 1 },
   LockHeldError: {
     args: ["build", { kind: "lock", lock: LOCK, verdict: LIVE }, NOW],
     code: "held",
