@@ -7,7 +7,7 @@
 import { processState } from "../identity/process.ts";
 import type { LockContext } from "./context.ts";
 import { inspect } from "./inspect.ts";
-import { fencePath } from "./layout.ts";
+import { fenceFloorPath, fencePath } from "./layout.ts";
 import { assertValidName } from "./name.ts";
 import { listQueue } from "./queue.ts";
 import { scopeOf } from "./stale.ts";
@@ -31,16 +31,25 @@ function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSe
   }
 }
 
-/** The fence counter of `name` as last written (0 when the name was never acquired). */
-export function readFenceCounter(ctx: LockContext, name: string): number {
+function readNumber(path: string): number {
   let text: string;
   try {
-    text = Deno.readTextFileSync(fencePath(ctx.layout, name));
+    text = Deno.readTextFileSync(path);
   } catch {
     return 0;
   }
   const value = Number(text.trim());
   return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
+/**
+ * At least the highest fence handed out for `name`, as the next acquisition would read it: the
+ * name's counter, or while it has none (never acquired, or reclaimed) the root's fence floor. 0
+ * when neither is written.
+ */
+export function readFenceCounter(ctx: LockContext, name: string): number {
+  const counter = readNumber(fencePath(ctx.layout, name));
+  return counter > 0 ? counter : readNumber(fenceFloorPath(ctx.layout));
 }
 
 function waiters(ctx: LockContext, name: string): WaiterSeen[] {
