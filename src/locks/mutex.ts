@@ -30,9 +30,11 @@ export interface NameMutex {
   /**
    * Folds the counter into the root's fence floor, then removes the fence file. Only for a name
    * that is unused (`reclaim.ts` decides), and as the last step under the lock: the next process
-   * creates a new fence file and may enter at once.
+   * creates a new fence file and may enter at once. False, and nothing done, where the file
+   * system gives no inode numbers: there the check after locking could not tell the removed file
+   * from its successor.
    */
-  retire(): void;
+  retire(): boolean;
 }
 
 const FENCE_WIDTH = 20;
@@ -215,6 +217,7 @@ export async function withNameMutex<T>(
         haltPoint("mutex.fence.after-write", path);
       },
       retire() {
+        if (file.statSync().ino === null) return false;
         // The floor first: from the removal on, a newcomer takes its next fence from it.
         if (!sabotaged("skip-fold")) raiseFloor(layout, readNumber(file));
         try {
@@ -227,6 +230,7 @@ export async function withNameMutex<T>(
         }
         retired = true;
         haltPoint("mutex.retired", path);
+        return true;
       },
     };
     return await fn(mutex);

@@ -53,13 +53,12 @@ export function reclaimIfUnused(layout: Layout, name: string, mutex: NameMutex):
   if (!removeEmptyQueue(queueDir(layout, name))) return false;
   if (present(lockPath(layout, name)) || present(freezePath(layout, name))) return false;
   try {
-    mutex.retire();
+    return mutex.retire();
   } catch {
     // Housekeeping only: a floor that cannot be written (a full disk cannot create it) keeps the
     // fence file where it is, which is always safe, and does not fail the step it ends.
     return false;
   }
-  return true;
 }
 
 /**

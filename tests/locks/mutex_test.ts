@@ -64,7 +64,7 @@ Deno.test("retiring a fence file raises the floor to its counter, never lowers i
   const floor = () => Number(Deno.readTextFileSync(fenceFloorPath(layout)));
   await withNameMutex(layout, "a", (m) => {
     m.writeFence(5);
-    m.retire();
+    assertEquals(m.retire(), true);
     assertMatch(assertThrows(() => m.writeFence(6), Error).message, /was retired/);
   });
   assertEquals(floor(), 5);
