@@ -170,7 +170,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         name: "prune-expired",
         type: "boolean",
         summary:
-          "first remove stale locks and expired freezes (audited), and temporary files of crashed writers",
+          "first remove stale locks and expired freezes (audited), temporary files of crashed writers, and the fence files and queue directories of unused names",
       },
     ],
     description: [

@@ -1,6 +1,7 @@
 /**
  * Doctor checks of what the root holds: stale locks and freezes, unreadable lock files,
- * temporary files left by crashed writers, and queue tickets of waiters that are gone.
+ * temporary files left by crashed writers, queue tickets of waiters that are gone, and the names
+ * the root keeps files for.
  */
 
 import { SymlinkError } from "../errors.ts";
@@ -8,6 +9,8 @@ import { processState } from "../identity/process.ts";
 import type { LockContext } from "../locks/context.ts";
 import { formatDuration } from "../locks/describe.ts";
 import type { Entry, Listing } from "../locks/inspect.ts";
+import type { Layout } from "../locks/layout.ts";
+import { censusOfNames } from "../locks/reclaim.ts";
 import { listQueue, TICKET_STALL_MS } from "../locks/queue.ts";
 import { scopeOf } from "../locks/stale.ts";
 import { CORRUPT_GRACE_MS, ORPHAN_TEMP_AGE_MS } from "../locks/store.ts";
@@ -201,4 +204,29 @@ export function queueCheck(ctx: LockContext, queueRoot: string): Check {
       "resume it or kill it",
     details,
   });
+}
+
+/**
+ * How many names have a fence file or a queue directory, and how many of those are unused (no
+ * lock, freeze or ticket): each release reclaims its own name, so unused ones are only those a
+ * waiter left in a race, or kept from before reclaiming existed. Never more than a note.
+ */
+export function namesCheck(layout: Layout): Check {
+  const census = censusOfNames(layout);
+  const details = {
+    fence_files: census.fenceFiles,
+    queue_dirs: census.queueDirs,
+    unused: census.unused.length,
+  };
+  const counts = `${census.fenceFiles} fence file(s), ${census.queueDirs} queue directory(ies)`;
+  if (census.unused.length === 0) {
+    return check("names", "ok", `${counts}; no unused name`, { details });
+  }
+  return check(
+    "names",
+    "ok",
+    `${counts}; ${census.unused.length} unused name(s): ${listNames(census.unused)} ` +
+      "(lokt status --prune-expired reclaims them)",
+    { details },
+  );
 }

@@ -17,7 +17,7 @@ import { FUTURE_TOLERANCE_MS, type FutureRecord, judgeClock, sampleClock } from 
 import { fileSystemCheck } from "./filesystem.ts";
 import { layoutCheck, scanLayout } from "./layout.ts";
 import { identityCheck, type IdentityFacts } from "./identity.ts";
-import { corruptCheck, orphanTmpCheck, queueCheck, staleCheck } from "./leftovers.ts";
+import { corruptCheck, namesCheck, orphanTmpCheck, queueCheck, staleCheck } from "./leftovers.ts";
 import { askProbe, judgeLiveness } from "./liveness.ts";
 import {
   judgePermissions,
@@ -135,6 +135,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
     inRoot("corrupt_locks", judged(corruptCheck)),
     inRoot("orphaned_tmp", () => orphanTmpCheck(layout.tmp, ctx.now())),
     inRoot("queue", () => queueCheck(ctx, layout.queue)),
+    inRoot("names", () => namesCheck(layout)),
     inRoot(
       "audit_log",
       () => judgeAudit(measureAudit(layout.audit), inputs.auditMaxBytes, layout.audit),

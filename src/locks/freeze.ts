@@ -9,6 +9,7 @@ import { freezePath } from "./layout.ts";
 import type { LockRecord } from "./lockfile.ts";
 import { withNameMutex } from "./mutex.ts";
 import { assertValidName } from "./name.ts";
+import { withNameMutexThenReclaim } from "./reclaim.ts";
 import { isExpired } from "./stale.ts";
 import {
   isAbandoned,
@@ -157,10 +158,13 @@ export type UnfreezeOutcome =
   | { kind: "not-owner"; freeze: LockRecord }
   | { kind: "unreadable"; state: UnreadableState };
 
-/** Lifts the freeze on `name`: its owner may, anyone may with `force`. */
+/**
+ * Lifts the freeze on `name`: its owner may, anyone may with `force`. Then reclaims the name if
+ * that left it unused.
+ */
 export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<UnfreezeOutcome> {
   assertValidName(req.name);
-  return withNameMutex(ctx.layout, req.name, () => {
+  return withNameMutexThenReclaim(ctx.layout, req.name, () => {
     const path = freezePath(ctx.layout, req.name);
     const state = readRecord(path, ctx.now());
     switch (state.kind) {

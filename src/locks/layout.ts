@@ -47,6 +47,14 @@ export function fencePath(layout: Layout, name: string): string {
   return `${layout.fences}/${name}`;
 }
 
+/**
+ * The root's fence floor: at least every fence handed out for any name whose fence file was
+ * reclaimed. A name cannot start with a dot, so it never collides with a name's fence file.
+ */
+export function fenceFloorPath(layout: Layout): string {
+  return `${layout.fences}/.floor`;
+}
+
 /** Directory of the waiting queue for `name`. */
 export function queueDir(layout: Layout, name: string): string {
   return `${layout.queue}/${name}`;

@@ -1,7 +1,8 @@
 /**
  * The lock engine: names, the lock-file format, liveness, acquisition (with waiting and the
- * queue), renewal, release, freezes and read-only inspection. It never prints, never exits and
- * never reads `Deno.args`; callers pass the outside world in through {@link LockContext}.
+ * queue), renewal, release, freezes, reclaiming unused names and read-only inspection. It never
+ * prints, never exits and never reads `Deno.args`; callers pass the outside world in through
+ * {@link LockContext}.
  *
  * @module
  */
@@ -69,6 +70,7 @@ export {
 } from "./freeze.ts";
 export { type Entry, inspect, isHeld, listAll, type Listing } from "./inspect.ts";
 export { listQueue, type Ticket, TICKET_HEARTBEAT_MS, TICKET_STALL_MS } from "./queue.ts";
+export { censusOfNames, type NameCensus, reclaimUnused } from "./reclaim.ts";
 export { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
 export {
   type Asker,

@@ -9,7 +9,7 @@ import { SymlinkError } from "../errors.ts";
 import { readNoFollow, refuseLinkedDirs } from "../nofollow.ts";
 import type { LockContext } from "./context.ts";
 import { inspect } from "./inspect.ts";
-import { fencePath } from "./layout.ts";
+import { fenceFloorPath, fencePath } from "./layout.ts";
 import { assertValidName } from "./name.ts";
 import { listQueue } from "./queue.ts";
 import { scopeOf } from "./stale.ts";
@@ -35,15 +35,11 @@ function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSe
   }
 }
 
-/**
- * The fence counter of `name` as last written (0 when the name was never acquired). A symbolic
- * link in place of `fences/` or the counter is refused (`SymlinkError`), as `lock` refuses it.
- */
-export function readFenceCounter(ctx: LockContext, name: string): number {
-  refuseLinkedDirs([ctx.layout.fences]);
+/** The number in the file at `path`; 0 when it is absent or holds none. Refuses a link. */
+function readNumber(path: string): number {
   let text: string;
   try {
-    const read = readNoFollow(fencePath(ctx.layout, name));
+    const read = readNoFollow(path);
     if (read.kind !== "file") return 0;
     text = new TextDecoder().decode(read.bytes);
   } catch (error) {
@@ -52,6 +48,18 @@ export function readFenceCounter(ctx: LockContext, name: string): number {
   }
   const value = Number(text.trim());
   return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
+/**
+ * At least the highest fence handed out for `name`, as the next acquisition would read it: the
+ * name's counter, or while it has none (never acquired, or reclaimed) the root's fence floor. 0
+ * when neither is written.
+ */
+export function readFenceCounter(ctx: LockContext, name: string): number {
+  // A symbolic link in place of `fences/` or a counter is refused, as `lock` refuses it.
+  refuseLinkedDirs([ctx.layout.fences]);
+  const counter = readNumber(fencePath(ctx.layout, name));
+  return counter > 0 ? counter : readNumber(fenceFloorPath(ctx.layout));
 }
 
 function waiters(ctx: LockContext, name: string): WaiterSeen[] {

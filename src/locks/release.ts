@@ -1,6 +1,7 @@
 /**
  * Release and break: remove a record only after checking, under the name's kernel lock, that it
- * is the one the caller may remove (its own, a stale one, or anything with force).
+ * is the one the caller may remove (its own, a stale one, or anything with force). A name left
+ * unused is reclaimed in the same critical section (`reclaim.ts`).
  */
 
 import { UnsupportedVersionError } from "../errors.ts";
@@ -10,7 +11,7 @@ import { judgeNow, type LockContext } from "./context.ts";
 import { type Claim, holds, sameHolder } from "./holder.ts";
 import { lockPath } from "./layout.ts";
 import type { LockRecord } from "./lockfile.ts";
-import { withNameMutex } from "./mutex.ts";
+import { withNameMutexThenReclaim } from "./reclaim.ts";
 import { assertValidName, nameProblem } from "./name.ts";
 import type { Verdict } from "./stale.ts";
 import {
@@ -49,10 +50,10 @@ export type ReleaseOutcome =
   /** A `lockId` release found another record, or none: the hold was lost. */
   | { kind: "gone"; current: RecordState };
 
-/** Releases or breaks `req.name`. */
+/** Releases or breaks `req.name`, then reclaims the name if that left it unused. */
 export function release(ctx: LockContext, req: ReleaseRequest): Promise<ReleaseOutcome> {
   assertValidName(req.name);
-  return withNameMutex(ctx.layout, req.name, () => releaseHeld(ctx, req));
+  return withNameMutexThenReclaim(ctx.layout, req.name, () => releaseHeld(ctx, req));
 }
 
 function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {

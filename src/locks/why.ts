@@ -47,7 +47,10 @@ export interface WhyObservation {
   freeze: RecordSeen;
   /** Queue tickets, earliest first. */
   waiters: WaiterSeen[];
-  /** The name's fence counter: the highest fence handed out so far (0: never acquired). */
+  /**
+   * The name's fence counter, or the root's fence floor while it has none: at least the highest
+   * fence handed out so far (0: never acquired).
+   */
   fence: number;
   asker: Asker;
 }
@@ -142,7 +145,7 @@ export interface Diagnosis {
   reasons: WhyReason[];
   /** What to do, deduplicated, in the order of the reasons. */
   suggestions: Suggestion[];
-  /** Highest fence handed out for the name so far (0: never acquired). */
+  /** At least the highest fence handed out for the name so far (0: never acquired). */
   fence: number;
   /** The fence the next new holder would get (re-entry keeps the current one). */
   nextFence: number;

@@ -229,6 +229,7 @@ function sameState(a: RootState, b: RootState): boolean {
       [...s.locks].map(([k, v]) => [k, v.text]),
       [...s.freezes].map(([k, v]) => [k, v.text]),
       [...s.fences],
+      s.floor,
       [...s.tickets],
       s.tmp,
       s.audit.map((f) => f.lines),

@@ -36,6 +36,8 @@ export interface RootState {
   freezes: Map<string, FileRecord>;
   /** `fences/<name>` counters by name (0 for a counter file not written yet). */
   fences: Map<string, number>;
+  /** `fences/.floor`: the fence floor of reclaimed names (0 when not written yet). */
+  floor: number;
   /** `queue/<name>/` ticket files by name, each with the pid it names (0 if unreadable). */
   tickets: Map<string, { file: string; pid: number }[]>;
   /** Entries of `tmp/`. */
@@ -191,10 +193,17 @@ function readAudit(root: string, problems: string[]): AuditFile[] {
   return audit;
 }
 
+/** `fences/` by file name: `.floor` and the names' counters. */
 function readFences(root: string, problems: string[]): Map<string, number> {
   const fences = new Map<string, number>();
   for (const entry of readDir(`${root}/fences`)) {
-    const text = decoder.decode(Deno.readFileSync(`${root}/fences/${entry.name}`));
+    let text: string;
+    try {
+      text = decoder.decode(Deno.readFileSync(`${root}/fences/${entry.name}`));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // reclaimed while we looked
+      throw error;
+    }
     if (text === "") {
       fences.set(entry.name, 0);
     } else if (/^\d{20}\n$/.test(text)) {
@@ -204,6 +213,15 @@ function readFences(root: string, problems: string[]): Map<string, number> {
     }
   }
   return fences;
+}
+
+/**
+ * The fence bound of `name`: at least every fence it was handed. Its counter, or, while it has
+ * none (never written, or the name was reclaimed), the root's floor.
+ */
+export function fenceBound(state: RootState, name: string): number {
+  const counter = state.fences.get(name) ?? 0;
+  return counter > 0 ? counter : state.floor;
 }
 
 function readTickets(root: string): Map<string, { file: string; pid: number }[]> {
@@ -226,13 +244,19 @@ function readTickets(root: string): Map<string, { file: string; pid: number }[]>
   return tickets;
 }
 
+function splitFloor(files: Map<string, number>): { fences: Map<string, number>; floor: number } {
+  const floor = files.get(".floor") ?? 0;
+  files.delete(".floor");
+  return { fences: files, floor };
+}
+
 /** Reads everything the checks look at under `root`. */
 export function readRoot(root: string): RootState {
   const problems: string[] = [];
   return {
     locks: readRecords(root, "locks", problems),
     freezes: readRecords(root, "freezes", problems),
-    fences: readFences(root, problems),
+    ...splitFloor(readFences(root, problems)),
     tickets: readTickets(root),
     tmp: readDir(`${root}/tmp`).map((e) => e.name),
     audit: readAudit(root, problems),
@@ -352,7 +376,7 @@ export function checkAfterKill(
 ): string[] {
   const { name } = allowed;
   const problems = [...after.problems];
-  const fenceBefore = Math.max(before.fences.get(name) ?? 0, before.locks.get(name)?.fence ?? 0);
+  const fenceBefore = Math.max(fenceBound(before, name), before.locks.get(name)?.fence ?? 0);
   const lock = after.locks.get(name);
   const freeze = after.freezes.get(name);
   problems.push(
@@ -378,11 +402,12 @@ export function checkAfterKill(
       problems.push(`the lock of another name, ${other}, changed`);
     }
   }
-  const fence = after.fences.get(name) ?? 0;
+  const fence = fenceBound(after, name);
   if (lock !== undefined && fence < lock.fence) {
     problems.push(`the fence counter (${fence}) is below the lock's fence (${lock.fence})`);
   }
-  if (fence < (before.fences.get(name) ?? 0)) problems.push("the fence counter went down");
+  if (fence < fenceBound(before, name)) problems.push("the fence counter went down");
+  if (after.floor < before.floor) problems.push("the fence floor went down");
 
   // Audit: count lines per file inode, since a rotation killed between link and unlink leaves
   // one file under two names for a moment.
@@ -452,18 +477,27 @@ function auditClaimProblems(
 
 /**
  * The state a reader sees after recovery, compared with the state before the kill: the name is
- * free, no dead waiter is queued, every audit line parses, no audit file is listed under two
- * names, and every line written before the kill appears exactly once.
+ * free, no dead waiter is queued, the name is reclaimed unless a ticket remains, its fence bound
+ * did not go down, every audit line parses, no audit file is listed under two names, and every
+ * line written before the kill appears exactly once.
  */
 export function checkAfterRecovery(before: RootState, after: RootState, name: string): string[] {
   const problems = [...after.problems];
   if (after.locks.has(name)) problems.push("the lock is still there after recovery");
   if (after.freezes.has(name)) problems.push("the freeze is still there after recovery");
-  for (const ticket of after.tickets.get(name) ?? []) {
+  const tickets = after.tickets.get(name) ?? [];
+  for (const ticket of tickets) {
     // A ticket left unwritten (killed between creating and writing it) names no pid: it holds
     // no turn, and waiters clear it once it is older than the stall time (tests/locks/queue_test.ts).
     if (ticket.pid === 0) continue;
     if (!isAlive(ticket.pid)) problems.push(`a dead waiter's ticket is left: ${ticket.file}`);
+  }
+  if (tickets.length === 0 && after.fences.has(name)) {
+    problems.push("the released name was not reclaimed: its fence file is left");
+  }
+  const fenceBefore = Math.max(fenceBound(before, name), before.locks.get(name)?.fence ?? 0);
+  if (fenceBound(after, name) <= fenceBefore) {
+    problems.push(`the fence bound (${fenceBound(after, name)}) did not grow past ${fenceBefore}`);
   }
   const inodes = new Map<number, string>();
   for (const file of after.audit) {

@@ -52,6 +52,8 @@ function root(path: string) {
     lock: (text: string) => Deno.writeTextFileSync(`${path}/locks/job.json`, text),
     fence: (n: number) =>
       Deno.writeTextFileSync(`${path}/fences/job`, `${String(n).padStart(20, "0")}\n`),
+    floor: (n: number) =>
+      Deno.writeTextFileSync(`${path}/fences/.floor`, `${String(n).padStart(20, "0")}\n`),
     audit: (text: string, file = "audit.log") =>
       Deno.writeTextFileSync(`${path}/${file}`, text, { append: true }),
   };
@@ -100,6 +102,42 @@ Deno.test("a new record must carry a fence above every fence before it, written 
   assertEquals(checkAfterKill(before, readRoot(dir.path), CREATE, [VICTIM_PID]), []);
 });
 
+Deno.test("a reclaimed name's fences continue above the floor, and the floor never goes down", () => {
+  using dir = tempDir();
+  const r = root(dir.path);
+  r.floor(5); // the name's counter was folded into the floor and its file removed
+  const before = readRoot(dir.path);
+  r.fence(5);
+  r.lock(encodeLock(record({ fence: 5 })));
+  const reused = checkAfterKill(before, readRoot(dir.path), CREATE, [VICTIM_PID]);
+  assert(reused.some((p) => p.includes("reuses fence 5")), reused.join("\n"));
+  r.fence(6);
+  r.lock(encodeLock(record({ fence: 6 })));
+  assertEquals(checkAfterKill(before, readRoot(dir.path), CREATE, [VICTIM_PID]), []);
+  r.floor(4);
+  const lowered = checkAfterKill(before, readRoot(dir.path), CREATE, [VICTIM_PID]);
+  assert(lowered.includes("the fence floor went down"), lowered.join("\n"));
+  Deno.removeSync(`${dir.path}/fences/job`);
+  const dropped = checkAfterKill(before, readRoot(dir.path), CREATE, [VICTIM_PID]);
+  assert(dropped.includes("the fence counter went down"), dropped.join("\n"));
+});
+
+Deno.test("after recovery, a name left unreclaimed or a fence bound that did not grow is reported", () => {
+  using dir = tempDir();
+  const r = root(dir.path);
+  r.fence(3);
+  const before = readRoot(dir.path);
+  r.fence(4); // recovery locked and unlocked, but the counter was not folded and removed
+  const kept = checkAfterRecovery(before, readRoot(dir.path), "job");
+  assertEquals(kept, ["the released name was not reclaimed: its fence file is left"]);
+  Deno.removeSync(`${dir.path}/fences/job`);
+  r.floor(3);
+  const stuck = checkAfterRecovery(before, readRoot(dir.path), "job");
+  assertEquals(stuck, ["the fence bound (3) did not grow past 3"]);
+  r.floor(4);
+  assertEquals(checkAfterRecovery(before, readRoot(dir.path), "job"), []);
+});
+
 Deno.test("changes a command may not make are reported", () => {
   using dir = tempDir();
   const r = root(dir.path);
@@ -140,6 +178,7 @@ Deno.test("after recovery, one audit file under two names is reported", () => {
   const r = root(dir.path);
   r.audit(line("deny", "", 1), "audit.log.1");
   const before = readRoot(dir.path);
+  r.floor(1); // the recovery's lock and unlock
   assertEquals(checkAfterRecovery(before, readRoot(dir.path), "job"), []);
   Deno.linkSync(`${dir.path}/audit.log.1`, `${dir.path}/audit.log.2`);
   const problems = checkAfterRecovery(before, readRoot(dir.path), "job");
@@ -148,8 +187,9 @@ Deno.test("after recovery, one audit file under two names is reported", () => {
 
 Deno.test("after recovery, a dead waiter's ticket is reported; an unwritten one holds no turn", () => {
   using dir = tempDir();
-  root(dir.path);
+  const r = root(dir.path);
   const before = readRoot(dir.path);
+  r.fence(1); // the recovery's lock and unlock: kept while a ticket is queued
   Deno.mkdirSync(`${dir.path}/queue/job`);
   Deno.writeTextFileSync(`${dir.path}/queue/job/000000000001.json`, ""); // killed before writing
   assertEquals(checkAfterRecovery(before, readRoot(dir.path), "job"), []);

@@ -269,6 +269,25 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    id: "unlock-waited",
+    summary: "unlock a name taken with --wait (reclaims its queue and fence file)",
+    points: [
+      "reclaim.queue-removed",
+      "mutex.floor.before-write",
+      "mutex.floor.after-write",
+      "mutex.retired",
+    ],
+    async prepare(kit) {
+      // Taken at once, but through the waiting path, which leaves the name's queue directory.
+      await kit.must(VICTIM, ["lock", kit.name, "--wait", "--timeout", "5s"]);
+      return {
+        argv: ["unlock", kit.name],
+        allowed: { lock: { remove: true }, freeze: NONE },
+        exitCode: 0,
+      };
+    },
+  },
+  {
     id: "unlock-force",
     summary: "unlock --force another's live lock",
     points: [...REMOVE, "release.removed", ...AUDIT_APPEND],

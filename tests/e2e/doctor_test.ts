@@ -24,6 +24,7 @@ const CHECK_IDS = [
   "corrupt_locks",
   "orphaned_tmp",
   "queue",
+  "names",
   "audit_log",
 ];
 
@@ -97,13 +98,44 @@ Deno.test("doctor flags a planted 0-byte lock file and an orphaned temporary fil
   assertMatch(text.stdout, /^warn\s+corrupt_locks\s+1 unusable file/m);
   assertMatch(text.stdout, /^warn\s+orphaned_tmp\s+/m);
   assertMatch(text.stdout, /fix: lokt status --prune-expired removes them/);
-  assertMatch(text.stdout, /13 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
+  assertMatch(text.stdout, /14 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
 
   // The fix it suggests works: the old file goes, the young one stays.
   const pruned = await lokt(["status", "--prune-expired"], { env: holderEnv(root, "agent-doc") });
   assertEquals(pruned.code, 0, pruned.stderr);
   assertMatch(pruned.stdout, /pruned temporary file tmp\/build\.4242\.deadbeef\.tmp/);
   assertEquals([...Deno.readDirSync(`${root}/tmp`)].map((e) => e.name), ["fresh.1.cafe.tmp"]);
+});
+
+Deno.test("doctor counts the names kept on disk, and status --prune-expired reclaims the unused", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = holderEnv(root, "agent-doc");
+  assertEquals((await lokt(["lock", "build", "--ttl", "5m"], { env })).code, 0);
+  // What an older lokt left: a counter of a released name, an empty queue directory.
+  Deno.writeTextFileSync(`${root}/fences/port-3000-a1`, `${"7".padStart(20, "0")}\n`);
+  Deno.mkdirSync(`${root}/queue/feature-x`);
+  const before = (await doctorJson(root)).byId.get("names")!;
+  assertEquals(before.status, "ok");
+  assertEquals(before.details, { fence_files: 2, queue_dirs: 1, unused: 2 });
+  assertMatch(
+    before.message,
+    /^2 fence file\(s\), 1 queue directory\(ies\); 2 unused name\(s\): feature-x, port-3000-a1 \(lokt status --prune-expired reclaims them\)$/,
+  );
+
+  const pruned = await lokt(["status", "--prune-expired"], { env });
+  assertEquals(pruned.code, 0, pruned.stderr);
+  assertMatch(
+    pruned.stdout,
+    /^pruned 2 unused name\(s\): feature-x, port-3000-a1 \(fence files, empty queues\)$/m,
+  );
+  const after = (await doctorJson(root)).byId.get("names")!;
+  assertEquals(after.details, { fence_files: 1, queue_dirs: 0, unused: 0 });
+  assertEquals(after.message, "1 fence file(s), 0 queue directory(ies); no unused name");
+  // The reclaimed counter lives on in the floor: the name's next holder gets a larger fence.
+  assertEquals((await lokt(["lock", "port-3000-a1"], { env })).code, 0);
+  const status = JSON.parse((await lokt(["status", "port-3000-a1", "--json"], { env })).stdout);
+  assertEquals(status.fence, 8);
 });
 
 Deno.test("doctor never creates a missing root, and fails (exit 1) when the root is a file", async () => {

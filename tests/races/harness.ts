@@ -12,6 +12,7 @@ import {
   type Command,
   emptyStats,
   EXIT_WHILE_HOLDING,
+  type FenceReport,
   type OverlapReport,
   type RaceConfig,
   type Report,
@@ -318,6 +319,8 @@ export interface StormOptions {
 export interface StormResult {
   stats: StormStats;
   overlaps: OverlapReport[];
+  /** Holders that found an earlier holder's fence at or above their own. */
+  regressions: FenceReport[];
   errors: string[];
   spawned: number;
   killed: number;
@@ -333,7 +336,8 @@ export function describeStorm(result: StormResult): string {
   const s = result.stats;
   return `${(result.elapsedMs / 1000).toFixed(1)} s: ${s.acquired} acquisitions of ` +
     `${s.attempts} attempts, ${s.takeovers} takeovers, ${s.deadWitnesses} dead holders' ` +
-    `witnesses cleared, ${s.renewed} renewals, ${s.waitTimeouts} wait timeouts; ` +
+    `witnesses cleared, ${s.renewed} renewals, ${s.waitTimeouts} wait timeouts, ` +
+    `${s.reclaims} fence files reclaimed (${s.sweeps} sweeps); ` +
     `${result.spawned} workers spawned, ${result.killed} SIGKILLed, ${result.dieOrders} told ` +
     `to die holding; exits ${JSON.stringify(result.exits)}`;
 }
@@ -345,6 +349,8 @@ function addStats(total: StormStats, more: StormStats): void {
   total.deadWitnesses += more.deadWitnesses;
   total.renewed += more.renewed;
   total.waitTimeouts += more.waitTimeouts;
+  total.reclaims += more.reclaims;
+  total.sweeps += more.sweeps;
   for (const [name, fences] of Object.entries(more.fences)) {
     (total.fences[name] ??= []).push(...fences);
   }
@@ -359,6 +365,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const result: StormResult = {
     stats: emptyStats(),
     overlaps: [],
+    regressions: [],
     errors: [],
     spawned: 0,
     killed: 0,
@@ -389,6 +396,9 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
           break;
         case "overlap":
           result.overlaps.push(report);
+          break;
+        case "fence":
+          result.regressions.push(report);
           break;
         case "error":
           result.errors.push(`${worker.label}: ${report.error}`);

@@ -3,6 +3,8 @@
  * worker's stdin as text lines; reports come back on its stdout as JSON lines.
  */
 
+import type { Sabotage } from "../../src/testing/sabotage.ts";
+
 /** Configuration of a `race` or `unsafe-race` worker: one attempt per round on one name. */
 export interface RaceConfig {
   root: string;
@@ -44,6 +46,13 @@ export interface StormConfig {
    * delete. Undefined: use the engine.
    */
   unsafeStallMs?: number;
+  /** Share of loop turns that first sweep the root for unused names (`reclaimUnused`). */
+  sweepShare?: number;
+  /**
+   * Negative control: steps of the reclaim protocol this worker leaves out (see
+   * `src/testing/sabotage.ts`). Undefined: none.
+   */
+  sabotage?: Sabotage[];
 }
 
 /** Commands a coordinator sends, one per line. */
@@ -100,6 +109,10 @@ export interface StormStats {
   deadWitnesses: number;
   renewed: number;
   waitTimeouts: number;
+  /** Fence files this worker removed (reclaims of unused names, by release or sweep). */
+  reclaims: number;
+  /** Sweeps of the root for unused names. */
+  sweeps: number;
   /** Fences of this worker's acquisitions, by name. */
   fences: Record<string, number[]>;
 }
@@ -122,6 +135,18 @@ export interface OverlapReport {
   detail: string;
 }
 
+/**
+ * A holder, alone in the critical section by its witness, found that an earlier holder of the
+ * name had a fence as high as its own or higher: fences went backwards (or one was reused).
+ */
+export interface FenceReport {
+  type: "fence";
+  name: string;
+  fence: number;
+  /** The highest fence an earlier holder recorded. */
+  after: number;
+}
+
 /** A storm worker stopped cleanly; its last counters. */
 export interface DoneReport {
   type: "done";
@@ -142,6 +167,7 @@ export type Report =
   | ReleasedReport
   | StatsReport
   | OverlapReport
+  | FenceReport
   | DoneReport
   | ErrorReport;
 
@@ -163,6 +189,8 @@ export function emptyStats(): StormStats {
     deadWitnesses: 0,
     renewed: 0,
     waitTimeouts: 0,
+    reclaims: 0,
+    sweeps: 0,
     fences: {},
   };
 }

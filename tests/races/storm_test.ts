@@ -70,6 +70,7 @@ Deno.test({
   assertEquals(result.errors, [], "worker errors");
   assertEquals(result.overlaps, [], "two holders inside a critical section");
   assertEquals(duplicateFences(result), [], "a fence handed out twice");
+  assertEquals(result.regressions, [], "a fence not above an earlier holder's");
   assert(acquisitions() >= 200, `only ${acquisitions()} acquisitions`);
   assert(result.stats.takeovers >= 3, `only ${result.stats.takeovers} takeovers`);
   const pruned = auditEvents(root).filter((e) => e.event === "auto-prune").length;

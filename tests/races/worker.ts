@@ -20,6 +20,9 @@ import { renew } from "../../src/locks/renew.ts";
 import { isExpired } from "../../src/locks/stale.ts";
 import { publishNew, readRecord } from "../../src/locks/store.ts";
 import { acquireWaiting } from "../../src/locks/wait.ts";
+import { reclaimUnused } from "../../src/locks/reclaim.ts";
+import { setHaltHook } from "../../src/testing/halt.ts";
+import { setSabotage } from "../../src/testing/sabotage.ts";
 import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "../../src/audit/writer.ts";
 import { LinuxProbe } from "../../src/identity/proc_linux.ts";
 import { processState } from "../../src/identity/process.ts";
@@ -257,6 +260,11 @@ class Storm {
     if (cfg.journal) {
       this.#journal = Deno.openSync(cfg.journal, { append: true, create: true });
     }
+    setSabotage(cfg.sabotage ?? []);
+    // The engine's halt points double as a count of the fence files it removed.
+    setHaltHook((point) => {
+      if (point === "mutex.retired") this.stats.reclaims++;
+    });
   }
 
   /** One line, one write, after the change: a kill in between only loses the entry. */
@@ -272,6 +280,10 @@ class Storm {
   async run(): Promise<void> {
     const names = this.cfg.names;
     while (!this.stopping) {
+      if (Math.random() < (this.cfg.sweepShare ?? 0)) {
+        await reclaimUnused(this.self.ctx);
+        this.stats.sweeps++;
+      }
       const name = names[Math.floor(Math.random() * names.length)];
       const outcome = await this.attempt(name);
       if (outcome === undefined) {
@@ -328,6 +340,7 @@ class Storm {
   async hold(name: string, lock: LockRecord): Promise<void> {
     const { ctx, claim } = this.self;
     const entered = this.enterWitness(name);
+    if (entered) this.checkFence(name, lock.fence);
     if (this.dieHolding) Deno.exit(EXIT_WHILE_HOLDING); // no release, witness left behind
     await sleep(Math.random() * this.cfg.holdMaxMs);
     if (Math.random() < this.cfg.renewShare) {
@@ -412,6 +425,25 @@ class Storm {
     } finally {
       Deno.removeSync(temp);
     }
+  }
+
+  /**
+   * Alone in the critical section (the witness says so), compares `fence` with the highest fence
+   * an earlier holder of `name` recorded, and records it: the file is replaced by rename, so a
+   * holder killed meanwhile leaves the old value or the new one.
+   */
+  checkFence(name: string, fence: number): void {
+    const path = `${this.cfg.witnessDir}/.fence-${name}`;
+    let after = 0;
+    try {
+      after = Number(Deno.readTextFileSync(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    if (fence <= after) report({ type: "fence", name, fence, after });
+    const temp = `${path}.${Deno.pid}.tmp`;
+    Deno.writeTextFileSync(temp, String(Math.max(fence, after)));
+    Deno.renameSync(temp, path);
   }
 
   leaveWitness(name: string): void {

@@ -10,6 +10,7 @@ import { listQueue } from "../../locks/queue.ts";
 import { release } from "../../locks/release.ts";
 import { freezeState } from "../../locks/freeze.ts";
 import { withNameMutex } from "../../locks/mutex.ts";
+import { reclaimUnused } from "../../locks/reclaim.ts";
 import { UnsupportedVersionError } from "../../errors.ts";
 import { isAbandoned, pruneOrphanTemps } from "../../locks/store.ts";
 import { expectPositionals } from "../args.ts";
@@ -32,7 +33,10 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     : showOne(session, ctx, name, args.flags.json === true);
 }
 
-/** Removes stale locks and expired freezes (each under its kernel lock); returns what went. */
+/**
+ * Removes stale locks, expired freezes and crashed writers' temporary files, then reclaims unused
+ * names (each under its kernel lock); returns what went.
+ */
 async function pruneStale(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
   const listing = listAll(ctx);
   const done: string[] = [];
@@ -65,6 +69,12 @@ async function pruneStale(session: Session, ctx: LockContext, only?: string): Pr
     for (const file of pruneOrphanTemps(ctx.layout, ctx.now())) {
       done.push(`temporary file tmp/${file} (left by a writer that crashed)`);
     }
+  }
+  const reclaimed = await reclaimUnused(ctx, only);
+  if (reclaimed.length > 0) {
+    const shown = reclaimed.slice(0, 5).join(", ") +
+      (reclaimed.length > 5 ? ` and ${reclaimed.length - 5} more` : "");
+    done.push(`${reclaimed.length} unused name(s): ${shown} (fence files, empty queues)`);
   }
   return done;
 }

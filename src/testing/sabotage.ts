@@ -1,0 +1,29 @@
+/**
+ * Deliberate breaks of the reclaim protocol, for the negative controls of the race tests
+ * (`tests/races/`): each removes one step of `src/locks/mutex.ts` whose absence the race harness
+ * must detect, so that the harness is shown able to fail. Nothing in lokt switches
+ * them on and nothing here reads the environment: like the halt hook (`halt.ts`), only a test's
+ * own worker program calls {@link setSabotage}. In lokt each is one check of an empty set.
+ *
+ * @module
+ */
+
+/**
+ * `skip-verify`: after taking the kernel lock on the fence file it opened, a process does not
+ * check that the path still names that file. `skip-fold`: a reclaim removes a name's fence file
+ * without first raising the root's fence floor to its counter.
+ */
+export type Sabotage = "skip-verify" | "skip-fold";
+
+const active = new Set<Sabotage>();
+
+/** True when the test switched `step` off. */
+export function sabotaged(step: Sabotage): boolean {
+  return active.size > 0 && active.has(step);
+}
+
+/** Switches off exactly `steps` (none: the protocol as written). */
+export function setSabotage(steps: readonly Sabotage[]): void {
+  active.clear();
+  for (const step of steps) active.add(step);
+}
