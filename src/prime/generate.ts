@@ -6,6 +6,7 @@
 
 import { describeFreeze, describeHeldLock, type PrimeFacts } from "./facts.ts";
 import type { RepoScript } from "./scripts.ts";
+import { shellWord } from "../shell.ts";
 
 /** The agent tools `prime` writes for. */
 export const PRIME_FORMATS = [
@@ -30,12 +31,7 @@ export const PRIME_FILES: Record<PrimeFormat, string> = {
   aider: "CONVENTIONS.md",
 };
 
-const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** Quotes a word for sh when it needs it. */
-export function shellWord(word: string): string {
-  return PLAIN_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellWord } from "../shell.ts";
 
 /** The command line to suggest for a script: its guard, or the script itself if it guards. */
 export function suggestion(script: RepoScript): string {
