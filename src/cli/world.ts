@@ -22,6 +22,8 @@ export interface World {
   errIsTerminal(): boolean;
   /** Has the reader of stdout gone away (`lokt audit --tail | head -1`)? Absent: never. */
   outClosed?(): boolean;
+  /** All of stdin, as text (`lokt hook` reads its input there). Absent: stdin is empty. */
+  readStdin?(): Promise<string>;
 }
 
 const encoder = new TextEncoder();
@@ -93,5 +95,6 @@ export async function realWorld(): Promise<World> {
     err: (text) => void writeAll(Deno.stderr, text),
     errIsTerminal: () => Deno.stderr.isTerminal(),
     outClosed: () => stdoutClosed,
+    readStdin: () => new Response(Deno.stdin.readable).text(),
   };
 }

@@ -60,7 +60,7 @@ Deno.test("the file keeps its indentation", () => {
   const tabbed = installHook(PATH, '{\n\t"model": "opus"\n}\n', "claude-code");
   assertMatch(tabbed, /^\{\n\t"model": "opus",\n\t"hooks": \{\n\t\t"PreToolUse"/);
   const four = installHook(PATH, '{\n    "model": "opus"\n}\n', "codex");
-  assertMatch(four, /^\{\n    "model": "opus",\n    "hooks": \{\n        "PreToolUse"/);
+  assertMatch(four, /^\{\n {4}"model": "opus",\n {4}"hooks": \{\n {8}"PreToolUse"/);
 });
 
 Deno.test("installing twice changes nothing the second time", () => {
