@@ -59,6 +59,29 @@ function userFromPasswd(): string | undefined {
   return undefined;
 }
 
+/**
+ * All of stdin as text, read synchronously: a web stream (`Deno.stdin.readable`) costs more to
+ * set up than the hook it feeds takes to decide.
+ */
+function readAllStdin(): string {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(64 * 1024);
+  let size = 0;
+  for (;;) {
+    const n = Deno.stdin.readSync(buffer);
+    if (n === null || n === 0) break;
+    chunks.push(buffer.slice(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
 async function loadProbe(): Promise<ProcessProbe> {
   switch (Deno.build.os) {
     case "linux":
@@ -95,6 +118,6 @@ export async function realWorld(): Promise<World> {
     err: (text) => void writeAll(Deno.stderr, text),
     errIsTerminal: () => Deno.stderr.isTerminal(),
     outClosed: () => stdoutClosed,
-    readStdin: () => new Response(Deno.stdin.readable).text(),
+    readStdin: () => Promise.resolve(readAllStdin()),
   };
 }

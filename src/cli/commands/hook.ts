@@ -4,9 +4,9 @@
  */
 
 import { UsageError } from "../../errors.ts";
-import { answerHook, type Harness, HARNESSES, type HookAccess } from "../../hooks/mod.ts";
+import { answerHook, type HookAccess } from "../../hooks/answer.ts";
+import { type Harness, HARNESSES } from "../../hooks/input.ts";
 import { readTextIfExists } from "../../config/project.ts";
-import { selfCommand } from "../demo/report.ts";
 import { expectPositionals } from "../args.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
@@ -36,16 +36,17 @@ function isExecutable(path: string): boolean {
   }
 }
 
-function access(session: Session): HookAccess {
-  const world = session.world;
+/** The words that start this lokt again: a compiled binary, or Deno running the main module. */
+function self(): string[] {
+  if (Deno.build.standalone) return [Deno.execPath()];
   const main = Deno.mainModule.startsWith("file:")
     ? decodeURIComponent(new URL(Deno.mainModule).pathname)
     : Deno.mainModule;
-  const self = selfCommand({
-    execPath: Deno.execPath(),
-    mainModule: main,
-    standalone: Deno.build.standalone,
-  });
+  return [Deno.execPath(), "run", "-A", main];
+}
+
+function access(session: Session): HookAccess {
+  const world = session.world;
   return {
     env: (name) => world.env(name),
     cwd: () => world.cwd(),
@@ -57,7 +58,7 @@ function access(session: Session): HookAccess {
       return probe.ancestors(world.pid).map((p) => probe.commandLine(p.pid) ?? []);
     },
     os: world.os,
-    self: [self.program, ...self.args],
+    self,
   };
 }
 
@@ -73,7 +74,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       );
     }
     const raw = await session.world.readStdin?.() ?? "";
-    const out = answerHook(action, raw, access(session));
+    const out = await answerHook(action, raw, access(session));
     if (out.stdout !== "") session.out(out.stdout);
     if (out.stderr !== "") session.err(out.stderr);
     return 0;
