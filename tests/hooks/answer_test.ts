@@ -4,7 +4,7 @@
  * user's own permission rules kept in force. The outside world is a table of files.
  */
 
-import { assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assertEquals, assertMatch, assertNotMatch } from "../helpers/assert.ts";
 import { answerHook, type HookAccess, type HookOutput } from "../../src/hooks/answer.ts";
 import type { Harness } from "../../src/hooks/input.ts";
 
@@ -177,6 +177,27 @@ Deno.test("a command that already runs lokt is not wrapped again", async () => {
   }
 });
 
+Deno.test("a command that runs lokt is not wrapped again, even when a rule matches text inside it", async () => {
+  const files = { "/repo/lokt.jsonc": '{ "guard": [{ "match": "git push", "name": "push" }] }' };
+  for (const harness of ["claude-code", "codex"] as const) {
+    for (
+      const command of [
+        "lokt guard push --wait -- git push origin main",
+        "cd app && lokt guard push -- sh -c 'git push'",
+        "LOKT_AGENT_ID='s-1' /usr/local/bin/lokt guard push --wait -- bash -c 'git push'",
+      ]
+    ) {
+      assertEquals(
+        await hook(harness, bash(command), { files }),
+        { stdout: "", stderr: "" },
+        command,
+      );
+    }
+    // The same rule does match the bare command.
+    assertMatch((await hook(harness, bash("git push"), { files })).stdout, /guard push --wait/);
+  }
+});
+
 Deno.test("without lokt on PATH the rewrite starts this very lokt", async () => {
   const out = specific(await hook("claude-code", bash("git push"), { lokt: false }));
   assertMatch(
@@ -202,7 +223,11 @@ Deno.test("malformed input of every kind leaves the command as typed, with one l
     [{ tool_name: "Bash", tool_input: { command: ["git", "push"] } }, /no command string/],
   ];
   for (const harness of ["claude-code", "codex"] as const) {
-    for (const [input, why] of cases) assertMatch(leftAsTyped(await hook(harness, input)), why);
+    for (const [input, why] of cases) {
+      const line = leftAsTyped(await hook(harness, input));
+      assertMatch(line, why);
+      assertNotMatch(line, /internal error/, "malformed input is expected, not a bug");
+    }
   }
 });
 
