@@ -18,6 +18,7 @@ export type ErrorCode =
   | "interrupted"
   | "unsupported_version"
   | "corrupt"
+  | "invalid_config"
   | "io";
 
 /** Base class of every error lokt raises on purpose. */
@@ -53,6 +54,34 @@ export class InvalidNameError extends LoktError {
         "and are at most 128 characters long",
     });
     this.lockName = lockName;
+  }
+}
+
+/** Where in a file a problem sits: 1-based line and column. */
+export interface FilePosition {
+  line: number;
+  column: number;
+}
+
+/**
+ * A configuration file lokt reads (`lokt.jsonc`, a harness's settings file) that cannot be used:
+ * unreadable, not JSON, or a value lokt does not accept. The message starts with
+ * `path:line:column:` when the place is known.
+ */
+export class ConfigError extends LoktError {
+  /** The file. */
+  readonly path: string;
+  /** Where in it, when known. */
+  readonly position?: FilePosition;
+  /** The problem alone, without the place. */
+  readonly problem: string;
+
+  constructor(path: string, problem: string, position?: FilePosition, hint?: string) {
+    const place = position === undefined ? path : `${path}:${position.line}:${position.column}`;
+    super("invalid_config", `${place}: ${problem}`, { hint });
+    this.path = path;
+    this.position = position;
+    this.problem = problem;
   }
 }
 

@@ -2,6 +2,7 @@
  * Where the lock root is: `LOKT_ROOT`; else `<git common dir>/lokt`, shared by every worktree of
  * the repository; else the nearest `.lokt` directory in the current or a parent directory; else
  * `./.lokt`. Git is never spawned: the repository layout is read directly. Nothing is created.
+ * Also where the repository's `lokt.jsonc` is: at the top of the work tree.
  */
 
 import { dirname, resolve } from "./paths.ts";
@@ -61,6 +62,29 @@ function commonDirOf(gitDir: string): string {
   // must climb the real directory, not the link's parent.
   const absolute = /^(\/|[A-Za-z]:[\\/])/.test(common);
   return realOr(absolute ? common : `${gitDir}/${common}`);
+}
+
+/**
+ * The top of the work tree holding `cwd`: the nearest directory with a `.git` entry (a directory,
+ * or the file a linked worktree has), else `cwd` itself.
+ */
+export function workTreeTop(cwd: string): string {
+  const start = resolve("/", cwd);
+  for (let dir = start;; dir = dirname(dir)) {
+    if (statOrUndefined(`${dir}/.git`) !== undefined) return dir;
+    if (dir === "/" || dir === dirname(dir)) return start;
+  }
+}
+
+/** The name of the repository's lokt configuration, at the work tree's top. */
+export const CONFIG_FILE = "lokt.jsonc";
+
+/**
+ * Where the repository's `lokt.jsonc` is for a process in `cwd` (it may not exist): at the top of
+ * the work tree, committed, so every clone and worktree reads the same rules.
+ */
+export function configPath(cwd: string): string {
+  return `${workTreeTop(cwd)}/${CONFIG_FILE}`;
 }
 
 /** Finds the lock root for a process in `cwd` with environment `env`. */

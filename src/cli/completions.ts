@@ -4,6 +4,7 @@
  * for commands that run one, the shell's own completion of commands and files. Pure: no I/O.
  */
 
+import { shQuote } from "../shell.ts";
 import { HELP_FLAG } from "./args.ts";
 import type { CommandSpec, FlagSpec } from "./spec.ts";
 
@@ -46,9 +47,7 @@ function positionalChoices(spec: CommandSpec): readonly string[] {
 }
 
 /** Quotes a word for bash and zsh: single quotes, with `'` spelled `'\''`. */
-export function shQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
+export { shQuote };
 
 /** Quotes a word for fish: single quotes, with `\` and `'` escaped. */
 export function fishQuote(text: string): string {

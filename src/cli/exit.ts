@@ -33,6 +33,7 @@ export const EXIT_BY_CODE: Record<Exclude<ErrorCode, "interrupted">, number> = {
   not_stale: EXIT.held,
   unsupported_version: EXIT.error,
   corrupt: EXIT.error,
+  invalid_config: EXIT.error,
   io: EXIT.error,
 };
 

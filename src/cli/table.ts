@@ -386,6 +386,58 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/prime.ts"),
   },
   {
+    name: "rules",
+    summary: "list lokt.jsonc's guard rules, or show what a command line would get",
+    usage: "[COMMAND-LINE] [--json]  |  lokt rules -- COMMAND [ARGS...]",
+    positionals: [{ name: "COMMAND-LINE", optional: true }],
+    takesCommand: true,
+    flags: [JSON_FLAG],
+    description: [
+      "Lists the `guard` rules of the repository's lokt.jsonc in order (the first whose regex " +
+      "finds a match in a command decides for it), or, given a command line, says which rule " +
+      "matches it and what the harness hook would run instead.",
+      "Exit codes: 0, or 1 when lokt.jsonc cannot be read or a rule is invalid (each problem " +
+      "is named with its line and column).",
+    ],
+    examples: ["lokt rules", 'lokt rules "git push origin main"', "lokt rules -- npm test"],
+    load: () => import("./commands/rules.ts"),
+  },
+  {
+    name: "hook",
+    summary: "an agent harness's PreToolUse hook: run matching commands under lokt guard",
+    usage: "claude-code|codex  |  lokt hook install|uninstall claude-code|codex [--dry-run]",
+    positionals: [
+      { name: "ACTION", choices: ["claude-code", "codex", "install", "uninstall"] },
+      { name: "HARNESS", optional: true },
+    ],
+    flags: [
+      {
+        name: "dry-run",
+        type: "boolean",
+        summary:
+          "install/uninstall: print the change to the settings file as a diff, write nothing",
+      },
+    ],
+    description: [
+      "`lokt hook claude-code` and `lokt hook codex` are run by the harness before each shell " +
+      "command, with the hook input on stdin. A command that a lokt.jsonc `guard` rule matches " +
+      "is answered with the same command run under `lokt guard NAME --wait`; an `ask` rule asks " +
+      "the user first. Every other command, and any failure, leaves the command as typed (a " +
+      "failure says why in one line). Exit code: always 0.",
+      "Your permission rules stay in force: lokt judges the command as typed against them, and " +
+      "a rewrite never needs less approval than the command would have (docs/hooks.md).",
+      "`install` adds the hook to the project's .claude/settings.json or .codex/hooks.json, " +
+      "keeping everything else; `uninstall` removes it again. Both do nothing when there is " +
+      "nothing to do.",
+    ],
+    examples: [
+      "lokt hook install claude-code --dry-run",
+      "lokt hook install claude-code",
+      "lokt hook uninstall codex",
+    ],
+    load: () => import("./commands/hook.ts"),
+  },
+  {
     name: "demo",
     summary: "watch workers contend for one lock, live, in a temporary directory",
     usage: "[--workers N] [--rounds N] [--delay D] [--no-lock]",

@@ -22,6 +22,8 @@ export interface World {
   errIsTerminal(): boolean;
   /** Has the reader of stdout gone away (`lokt audit --tail | head -1`)? Absent: never. */
   outClosed?(): boolean;
+  /** All of stdin, as text (`lokt hook` reads its input there). Absent: stdin is empty. */
+  readStdin?(): Promise<string>;
 }
 
 const encoder = new TextEncoder();
@@ -55,6 +57,29 @@ function userFromPasswd(): string | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/**
+ * All of stdin as text, read synchronously: a web stream (`Deno.stdin.readable`) costs more to
+ * set up than the hook it feeds takes to decide.
+ */
+function readAllStdin(): string {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(64 * 1024);
+  let size = 0;
+  for (;;) {
+    const n = Deno.stdin.readSync(buffer);
+    if (n === null || n === 0) break;
+    chunks.push(buffer.slice(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(all);
 }
 
 async function loadProbe(): Promise<ProcessProbe> {
@@ -93,5 +118,6 @@ export async function realWorld(): Promise<World> {
     err: (text) => void writeAll(Deno.stderr, text),
     errIsTerminal: () => Deno.stderr.isTerminal(),
     outClosed: () => stdoutClosed,
+    readStdin: () => Promise.resolve(readAllStdin()),
   };
 }

@@ -16,6 +16,8 @@ import { type Check, check, type CheckStatus, countStatuses } from "./check.ts";
 import { FUTURE_TOLERANCE_MS, type FutureRecord, judgeClock, sampleClock } from "./clock.ts";
 import { fileSystemCheck } from "./filesystem.ts";
 import { layoutCheck, scanLayout } from "./layout.ts";
+import { guardRulesCheck, type HookPresence } from "./guard_rules.ts";
+import type { ProjectConfig } from "../config/project.ts";
 import { identityCheck, type IdentityFacts } from "./identity.ts";
 import { corruptCheck, namesCheck, orphanTmpCheck, queueCheck, staleCheck } from "./leftovers.ts";
 import { askProbe, judgeLiveness } from "./liveness.ts";
@@ -30,6 +32,7 @@ import {
 
 export { type Check, type CheckStatus } from "./check.ts";
 export { type IdentityFacts } from "./identity.ts";
+export { type HookPresence } from "./guard_rules.ts";
 
 /** Everything doctor reads from outside. */
 export interface DoctorInputs {
@@ -52,6 +55,10 @@ export interface DoctorInputs {
   readText: (path: string) => string | undefined;
   /** Starts a short process and returns its pid once it has exited and been reaped. */
   exitedPid: () => Promise<number | undefined>;
+  /** The repository's `lokt.jsonc`, as far as it could be read. */
+  projectConfig: ProjectConfig;
+  /** Which harnesses' project settings run lokt's hook. */
+  hooks: HookPresence;
 }
 
 /** The whole report. */
@@ -140,6 +147,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
       "audit_log",
       () => judgeAudit(measureAudit(layout.audit), inputs.auditMaxBytes, layout.audit),
     ),
+    guardRulesCheck(inputs.projectConfig, inputs.hooks),
   );
 
   const counts = countStatuses(checks);

@@ -28,8 +28,20 @@ export interface ActiveFreeze {
   reason: string;
 }
 
+/** A `guard` rule of lokt.jsonc, as the instructions show it. */
+export interface GuardedCommand {
+  /** The rule's regex. */
+  pattern: string;
+  /** The lock for a guard rule; undefined for a rule that asks the user first. */
+  lockName?: string;
+  /** An ask rule's reason. */
+  ask?: string;
+}
+
 /** Everything the instructions are generated from. */
 export interface PrimeFacts {
+  /** lokt.jsonc's guard rules, which a harness hook applies by itself. */
+  guarded?: GuardedCommand[];
   scripts: RepoScript[];
   locks: HeldLock[];
   freezes: ActiveFreeze[];

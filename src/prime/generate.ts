@@ -6,6 +6,7 @@
 
 import { describeFreeze, describeHeldLock, type PrimeFacts } from "./facts.ts";
 import type { RepoScript } from "./scripts.ts";
+import { shellWord } from "../shell.ts";
 
 /** The agent tools `prime` writes for. */
 export const PRIME_FORMATS = [
@@ -30,12 +31,7 @@ export const PRIME_FILES: Record<PrimeFormat, string> = {
   aider: "CONVENTIONS.md",
 };
 
-const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** Quotes a word for sh when it needs it. */
-export function shellWord(word: string): string {
-  return PLAIN_WORD.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellWord } from "../shell.ts";
 
 /** The command line to suggest for a script: its guard, or the script itself if it guards. */
 export function suggestion(script: RepoScript): string {
@@ -112,6 +108,25 @@ function stateLines(facts: PrimeFacts): string[] {
   return lines.length === 0 ? ["No locks or freezes were held."] : lines;
 }
 
+/** The paragraph about lokt.jsonc's rules, or none when there are none. */
+function guardedBlock(facts: PrimeFacts): string[] {
+  const rules = facts.guarded ?? [];
+  if (rules.length === 0) return [];
+  const lines = rules.map((r) =>
+    r.lockName !== undefined
+      ? `commands matching \`/${r.pattern}/\` run under the lock \`${r.lockName}\``
+      : `commands matching \`/${r.pattern}/\` need the user's confirmation: ${r.ask}`
+  );
+  return [
+    "This repository's lokt.jsonc guards some commands by itself: with lokt's hook installed " +
+    "in Claude Code or Codex (`lokt hook install claude-code`), a matching command is rewritten " +
+    "to run under `lokt guard NAME --wait`, and you see the rewritten command. Run these " +
+    'commands as usual; `lokt rules "COMMAND"` says what one would get. If it ends with exit ' +
+    "2, the lock was busy for too long: the message says who holds it.",
+    bullets(lines),
+  ];
+}
+
 function bullets(items: string[]): string {
   return items.map((item) => `- ${item}`).join("\n");
 }
@@ -132,6 +147,7 @@ function markdown(facts: PrimeFacts, level: number, title: string): string {
     INTRO,
     `${sub} Run these through lokt`,
     guardBlock(facts),
+    ...guardedBlock(facts),
     `${sub} Rules`,
     numbered(rules(facts)),
     `${sub} Looking around`,
@@ -151,6 +167,7 @@ function cursorRules(facts: PrimeFacts): string {
     INTRO,
     "Run these exactly like this:",
     guardBlock(facts),
+    ...guardedBlock(facts),
     "Rules:",
     bullets(rules(facts)),
     "Checking and cleaning up:",
@@ -168,6 +185,7 @@ function windsurfRules(facts: PrimeFacts): string {
     "# lokt (shared-command locks)",
     "Run shared commands only through lokt guard, always with --wait:",
     guardBlock(facts),
+    ...guardedBlock(facts),
     bullets([
       `Exit 2 or a long wait: run \`lokt why ${name}\` to see who holds it; never retry in a loop.`,
       "Never `lokt unlock NAME --force` a lock you did not take; `--break-stale` removes only " +

@@ -7,7 +7,13 @@
  */
 
 export { detectScripts, type ReadText, type RepoScript, type ScriptSource } from "./scripts.ts";
-export { type ActiveFreeze, type HeldLock, type PrimeFacts, rootFacts } from "./facts.ts";
+export {
+  type ActiveFreeze,
+  type GuardedCommand,
+  type HeldLock,
+  type PrimeFacts,
+  rootFacts,
+} from "./facts.ts";
 export {
   PRIME_FILES,
   PRIME_FORMATS,

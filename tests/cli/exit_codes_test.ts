@@ -127,6 +127,11 @@ const CLASSES: Record<string, { args: unknown[]; code: string; exit: number }> =
   UsageError: { args: ["unknown flag --x"], code: "usage", exit: 64 },
   InvalidNameError: { args: ["../x", 'it contains "/"'], code: "invalid_name", exit: 64 },
   InterruptedError: { args: ["SIGINT"], code: "interrupted", exit: 130 },
+  ConfigError: {
+    args: ["lokt.jsonc", "guard[0].ttl: bad", { line: 3, column: 5 }],
+    code: "invalid_config",
+    exit: 1,
+  },
   UnsupportedVersionError: { args: ["locks/build.json", 2], code: "unsupported_version", exit: 1 },
   IoError: { args: ["cannot read locks/build.json", new Error("EACCES")], code: "io", exit: 1 },
   SymlinkError: { args: ["/r/queue/build", "directory"], code: "io", exit: 1 },

@@ -109,7 +109,13 @@ export function platformProbe(): ProcessProbe {
 /** Runs the CLI in this process with a controlled environment; stdout/stderr are captured. */
 export async function loktInProcess(
   args: string[],
-  options: { env: Record<string, string>; cwd?: string; now?: () => number; probe?: ProcessProbe },
+  options: {
+    env: Record<string, string>;
+    cwd?: string;
+    now?: () => number;
+    probe?: ProcessProbe;
+    stdin?: string;
+  },
 ): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
@@ -126,6 +132,7 @@ export async function loktInProcess(
     out: (text) => void (stdout += text),
     err: (text) => void (stderr += text),
     errIsTerminal: () => false,
+    readStdin: () => Promise.resolve(options.stdin ?? ""),
   };
   const code = await run(args, world);
   return { code, stdout, stderr };

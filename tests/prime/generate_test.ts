@@ -112,3 +112,25 @@ Deno.test("clinerules and copilot are whole files, claude-md is a section", () =
   assertMatch(renderPrime(idle, "copilot"), /^# /);
   assertMatch(renderPrime(idle, "clinerules"), /^# /);
 });
+
+Deno.test("prime mentions lokt.jsonc's guard rules and the hook only when there are rules", () => {
+  const withRules: PrimeFacts = {
+    ...busy,
+    guarded: [
+      { pattern: "git push\\b", lockName: "push" },
+      { pattern: "unlock .*--force", ask: "breaks a lock" },
+    ],
+  };
+  for (const format of PRIME_FORMATS) {
+    const text = renderPrime(withRules, format);
+    assertMatch(text, /lokt hook install claude-code/, format);
+    assertMatch(text, /commands matching `\/git push\\b\/` run under the lock `push`/, format);
+    assertMatch(
+      text,
+      /`\/unlock \.\*--force\/` need the user's confirmation: breaks a lock/,
+      format,
+    );
+    assertNotMatch(renderPrime(busy, format), /lokt hook|lokt\.jsonc/, format);
+    assertNotMatch(renderPrime({ ...busy, guarded: [] }, format), /lokt hook|lokt\.jsonc/, format);
+  }
+});

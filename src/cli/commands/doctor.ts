@@ -1,6 +1,9 @@
 /** `lokt doctor`: is this root and machine fit for lokt? Read-only; never creates the root. */
 
-import { type Check, type DoctorReport, runDoctor } from "../../doctor/mod.ts";
+import { loadProjectConfig, readTextIfExists } from "../../config/project.ts";
+import { type Check, type DoctorReport, type HookPresence, runDoctor } from "../../doctor/mod.ts";
+import { HARNESSES, hasHook, HOOK_FILES } from "../../hooks/mod.ts";
+import { configPath, workTreeTop } from "../../root.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT } from "../exit.ts";
 import { auditLimits, type Session } from "../session.ts";
@@ -38,10 +41,26 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       }
     },
     exitedPid,
+    projectConfig: loadProjectConfig(configPath(world.cwd())),
+    hooks: hookPresence(workTreeTop(world.cwd())),
   });
   if (args.flags.json) session.json(reportJson(report));
   else session.out(reportText(report));
   return report.ok ? EXIT.ok : EXIT.error;
+}
+
+/** Whether each harness's project settings run lokt's hook; undefined where unreadable. */
+function hookPresence(project: string): HookPresence {
+  const presence: HookPresence = { "claude-code": false, codex: false };
+  for (const harness of HARNESSES) {
+    const path = `${project}/${HOOK_FILES[harness]}`;
+    try {
+      presence[harness] = hasHook(path, readTextIfExists(path), harness);
+    } catch {
+      presence[harness] = undefined;
+    }
+  }
+  return presence;
 }
 
 /** A process that has certainly exited: lokt's own executable, asked for its version. */

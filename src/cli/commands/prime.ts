@@ -1,6 +1,9 @@
 /** `lokt prime`: instructions for an agent tool, naming this repository's scripts and locks. */
 
+import { loadProjectConfig } from "../../config/project.ts";
+import { readRules } from "../../hooks/rules.ts";
 import { listAll } from "../../locks/inspect.ts";
+import { configPath } from "../../root.ts";
 import {
   detectScripts,
   fileReader,
@@ -23,7 +26,14 @@ export function run(args: ParsedArgs, session: Session): number {
   const format = (args.flags.format ?? "claude-md") as PrimeFormat;
   const project = projectDir(session.world.cwd());
   const ctx = session.readOnlyContext();
+  // Invalid rules are left out: `lokt doctor` and `lokt rules` are where they are reported.
+  const rules = readRules(loadProjectConfig(configPath(session.world.cwd()))).rules;
   const facts: PrimeFacts = {
+    guarded: rules.map((r) =>
+      r.kind === "guard"
+        ? { pattern: r.pattern, lockName: r.name }
+        : { pattern: r.pattern, ask: r.reason }
+    ),
     scripts: detectScripts(fileReader(project)),
     ...rootFacts(listAll(ctx), ctx.now()),
   };
@@ -62,6 +72,11 @@ export function run(args: ParsedArgs, session: Session): number {
       reason: f.reason,
     })),
     unreadable: facts.unreadable,
+    guarded: (facts.guarded ?? []).map((g) => ({
+      match: g.pattern,
+      lock_name: g.lockName ?? "",
+      ask: g.ask ?? "",
+    })),
     text,
   });
   return 0;
