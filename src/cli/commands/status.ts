@@ -1,6 +1,6 @@
 /** `lokt status [NAME]`: every lock and freeze, or one lock in detail. */
 
-import { formatDuration } from "../../locks/describe.ts";
+import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
 import { type Entry, inspect, listAll, type Listing } from "../../locks/inspect.ts";
 import type { LockContext } from "../../locks/context.ts";
@@ -160,7 +160,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
         e.name,
         stateWord(e),
         holderCell(lock),
-        formatDuration(now - lock.acquiredMs),
+        formatAge(now, lock.acquiredMs),
         expiryText(lock, now).replace("expires in ", "").replace("no TTL", "-"),
         e.kind === "freeze" ? "-" : String(lock.fence),
         why,
@@ -222,7 +222,7 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
   if (lock.command?.length) lines.push(["command", lock.command.join(" ")]);
   lines.push([
     "acquired",
-    `${formatIso(lock.acquiredMs)} (${formatDuration(now - lock.acquiredMs)} ago)`,
+    `${formatIso(lock.acquiredMs)} (${formatAge(now, lock.acquiredMs)} ago)`,
   ]);
   lines.push([
     "ttl",
