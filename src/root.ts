@@ -4,6 +4,7 @@
  * `./.lokt`. Git is never spawned: the repository layout is read directly. Nothing is created.
  */
 
+import { statOrUndefined } from "./file_info.ts";
 import { dirname, resolve } from "./paths.ts";
 
 /** How the root was found. */
@@ -16,14 +17,6 @@ export interface RootInfo {
   method: RootMethod;
   /** One line for people: what was found where. */
   detail: string;
-}
-
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function readTrimmed(path: string): string | undefined {

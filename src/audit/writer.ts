@@ -1,5 +1,6 @@
 import { type AuditEvent, encodeEvent } from "./event.ts";
 import { haltPoint } from "../testing/halt.ts";
+import { sameFile, statOrUndefined } from "../file_info.ts";
 
 /** Where lock operations send their events. */
 export interface AuditSink {
@@ -147,18 +148,6 @@ export class AuditWriter implements AuditSink {
         // already pruned by another writer
       }
     }
-  }
-}
-
-function sameFile(a: Deno.FileInfo | undefined, b: Deno.FileInfo): boolean {
-  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
-}
-
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
   }
 }
 

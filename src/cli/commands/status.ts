@@ -2,7 +2,7 @@
 
 import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
-import { type Entry, inspect, listAll, type Listing } from "../../locks/inspect.ts";
+import { type Entry, inspect, listAll, type Listing, problemOf } from "../../locks/inspect.ts";
 import type { LockContext } from "../../locks/context.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
@@ -80,13 +80,6 @@ function identityJson(session: Session): Record<string, unknown> {
   };
 }
 
-function problemOf(entry: Entry): string | undefined {
-  const s = entry.state;
-  if (s.kind === "empty" || s.kind === "corrupt" || s.kind === "unreadable") return s.problem;
-  if (s.kind === "unsupported") return `format version ${s.version} (newer lokt)`;
-  return undefined;
-}
-
 function stateWord(entry: Entry): string {
   if (entry.kind === "freeze") return "FROZEN";
   if (entry.verdict === undefined) return "UNREADABLE";
@@ -129,7 +122,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
       unreadable: unreadable.map((e) => ({
         name: e.name,
         kind: e.kind,
-        problem: problemOf(e) ?? "",
+        problem: problemOf(e),
         age_sec: "ageMs" in e.state ? e.state.ageMs / 1000 : 0,
       })),
       strays: listing.strays,
@@ -148,7 +141,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
     const rows = [["NAME", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
     for (const e of entries) {
       if (e.state.kind !== "ok") {
-        rows.push([e.name, stateWord(e), "?", "?", "?", "?", problemOf(e) ?? ""]);
+        rows.push([e.name, stateWord(e), "?", "?", "?", "?", problemOf(e)]);
         continue;
       }
       const lock = e.state.lock;
