@@ -7,11 +7,8 @@ import type { LockContext } from "../../locks/context.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { listQueue } from "../../locks/queue.ts";
-import { release } from "../../locks/release.ts";
-import { freezeState } from "../../locks/freeze.ts";
-import { withNameMutex } from "../../locks/mutex.ts";
 import { UnsupportedVersionError } from "../../errors.ts";
-import { isAbandoned, pruneOrphanTemps } from "../../locks/store.ts";
+import { pruneStale } from "../../locks/prune.ts";
 import { expectPositionals } from "../args.ts";
 import { expiryText, recordJson, ticketJson, verdictText } from "../render.ts";
 import type { Session } from "../session.ts";
@@ -25,48 +22,28 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   if (name !== undefined) assertValidName(name);
   const prune = args.flags["prune-expired"] === true;
   const ctx = prune ? session.lockContext() : session.readOnlyContext();
-  const pruned = prune ? await pruneStale(session, ctx, name) : [];
+  const pruned = prune ? await prunedLines(session, ctx, name) : [];
   if (!args.flags.json) { for (const line of pruned) session.out(`pruned ${line}\n`); }
   return name === undefined
     ? showAll(session, ctx, args.flags.json === true, pruned.length)
     : showOne(session, ctx, name, args.flags.json === true);
 }
 
-/** Removes stale locks and expired freezes (each under its kernel lock); returns what went. */
-async function pruneStale(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
-  const listing = listAll(ctx);
-  const done: string[] = [];
-  const claim = session.claim();
-  for (const entry of listing.locks) {
-    if (only !== undefined && entry.name !== only) continue;
-    const stale = entry.verdict?.kind === "stale" ||
-      ((entry.state.kind === "empty" || entry.state.kind === "corrupt") &&
-        isAbandoned(entry.state));
-    if (!stale) continue;
-    const outcome = await release(ctx, { name: entry.name, mode: "break-stale", claim });
-    if (outcome.kind === "broken") {
-      done.push(`lock "${entry.name}" (${verdictText(outcome.verdict)})`);
+/** Prunes (`--prune-expired`) and says what went, one line each. */
+async function prunedLines(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
+  const pruned = await pruneStale(ctx, session.claim(), only);
+  return pruned.map((p) => {
+    switch (p.kind) {
+      case "stale-lock":
+        return `lock "${p.name}" (${verdictText(p.verdict)})`;
+      case "unreadable-lock":
+        return `lock "${p.name}" (${p.problem})`;
+      case "expired-freeze":
+        return `freeze "${p.name}" (expired)`;
+      case "orphan-temp":
+        return `temporary file tmp/${p.file} (left by a writer that crashed)`;
     }
-    if (outcome.kind === "removed-unreadable") {
-      done.push(`lock "${entry.name}" (${outcome.problem})`);
-    }
-  }
-  for (const entry of listing.freezes) {
-    if (only !== undefined && entry.name !== only) continue;
-    if (entry.verdict?.kind !== "stale" && entry.state.kind === "ok") continue;
-    const state = await withNameMutex(
-      ctx.layout,
-      entry.name,
-      () => freezeState(ctx, entry.name, true),
-    );
-    if (state.kind === "none") done.push(`freeze "${entry.name}" (expired)`);
-  }
-  if (only === undefined) {
-    for (const file of pruneOrphanTemps(ctx.layout, ctx.now())) {
-      done.push(`temporary file tmp/${file} (left by a writer that crashed)`);
-    }
-  }
-  return done;
+  });
 }
 
 function identityJson(session: Session): Record<string, unknown> {

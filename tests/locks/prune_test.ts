@@ -1,0 +1,77 @@
+/** Pruning: stale locks, abandoned unreadable files, expired freezes and crashed writers' leftovers. */
+
+import { assertEquals } from "../helpers/assert.ts";
+import { FakeProbe } from "../helpers/fake_probe.ts";
+import { tempDir } from "../helpers/cli.ts";
+import type { AuditEvent } from "../../src/audit/event.ts";
+import { tryAcquire } from "../../src/locks/acquire.ts";
+import type { LockContext } from "../../src/locks/context.ts";
+import { freeze } from "../../src/locks/freeze.ts";
+import type { Claim } from "../../src/locks/holder.ts";
+import { ensureLayout, layoutOf } from "../../src/locks/layout.ts";
+import { pruneStale } from "../../src/locks/prune.ts";
+import { ORPHAN_TEMP_AGE_MS } from "../../src/locks/store.ts";
+
+function claim(agentId: string, pid: number): Claim {
+  return {
+    owner: "tester",
+    host: "box",
+    agentId,
+    process: { pid, start: `s${pid}`, source: "flag" },
+    ancestors: [],
+    pid,
+  };
+}
+
+Deno.test("pruning removes what holds nothing, audited, and leaves live locks and freezes", async () => {
+  using dir = tempDir();
+  const layout = layoutOf(dir.path);
+  ensureLayout(layout);
+  const start = Date.now();
+  let clock = start;
+  const probe = new FakeProbe().add({ pid: 100 }).add({ pid: 200 });
+  const events: AuditEvent[] = [];
+  const ctx: LockContext = {
+    layout,
+    now: () => clock,
+    probe,
+    audit: { append: (event) => void events.push(event) },
+    actor: { owner: "tester", host: "box", pid: 1, agentId: "pruner" },
+  };
+  const take = (name: string, pid: number, ttlMs?: number) =>
+    tryAcquire(ctx, { name, kind: "lock", claim: claim(`a${pid}`, pid), ttlMs });
+  assertEquals((await take("live", 100)).kind, "acquired");
+  assertEquals((await take("dead", 200)).kind, "acquired");
+  assertEquals((await take("expired", 100, 1_000)).kind, "acquired");
+  const frozen = (name: string, ttlMs: number) =>
+    freeze(ctx, { name, owner: "tester", host: "box", agentId: "x", ttlMs });
+  assertEquals((await frozen("old", 1_000)).kind, "frozen");
+  assertEquals((await frozen("new", 3_600_000)).kind, "frozen");
+  Deno.writeTextFileSync(`${layout.locks}/empty.json`, "");
+  Deno.writeTextFileSync(`${layout.tmp}/left.tmp`, "x");
+  const old = new Date(start - ORPHAN_TEMP_AGE_MS - 1_000);
+  Deno.utimeSync(`${layout.tmp}/left.tmp`, old, old);
+  Deno.utimeSync(`${layout.locks}/empty.json`, old, old);
+
+  probe.processes.delete(200);
+  clock = start + 2_000;
+  events.length = 0;
+  const only = await pruneStale(ctx, claim("pruner", 1), "dead");
+  assertEquals(only.map((p) => p.kind === "orphan-temp" ? p.file : p.name), ["dead"]);
+
+  const pruned = await pruneStale(ctx, claim("pruner", 1));
+  assertEquals(pruned.map((p) => [p.kind, p.kind === "orphan-temp" ? p.file : p.name]), [
+    ["unreadable-lock", "empty"],
+    ["stale-lock", "expired"],
+    ["expired-freeze", "old"],
+    ["orphan-temp", "left.tmp"],
+  ]);
+  assertEquals(events.map((e) => `${e.event} ${e.name}`), [
+    "stale-break dead",
+    "corrupt-break empty",
+    "stale-break expired",
+    "freeze-expire old",
+  ]);
+  assertEquals([...Deno.readDirSync(layout.locks)].map((e) => e.name), ["live.json"]);
+  assertEquals([...Deno.readDirSync(layout.freezes)].map((e) => e.name), ["new.json"]);
+});
