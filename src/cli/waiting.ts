@@ -9,13 +9,16 @@ import { tryAcquire } from "../locks/acquire.ts";
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
 import { blockedError, WaitTimeoutError } from "../locks/errors.ts";
 import type { BlockedOutcome, HeldOutcome } from "../locks/wait.ts";
+import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
 
 /** One line saying what a waiter waits for. */
 function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {
   switch (outcome.kind) {
     case "held":
-      return describeBlocker(name, outcome.blocker, nowMs);
+      return describeBlocker(name, outcome.blocker, nowMs, {
+        commandChars: PROGRESS_COMMAND_CHARS,
+      });
     case "frozen":
       return blockedError(name, outcome, nowMs).message;
     case "queued":
@@ -33,9 +36,6 @@ function blockerKey(outcome: BlockedOutcome): string {
       return `queued:${outcome.ahead[0]?.seq}`;
   }
 }
-
-/** How often a waiter repeats "still waiting". */
-export const PROGRESS_EVERY_MS = 30_000;
 
 /** Options of {@link acquireOrWait}. */
 export interface AcquireCliOptions {
@@ -77,8 +77,7 @@ export async function acquireOrWait(
     return { signal, listener };
   });
 
-  let lastKey = "";
-  let lastPrinted = 0;
+  let printed: Printed | undefined;
   try {
     const outcome = await acquireWaiting(ctx, req, {
       timeoutMs: options.timeoutMs,
@@ -88,11 +87,11 @@ export async function acquireOrWait(
         if (options.quiet) return;
         const key = blockerKey(blocked);
         const now = ctx.now();
-        if (key === lastKey && now - lastPrinted < PROGRESS_EVERY_MS) return;
-        const prefix = lastKey === "" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;
+        const due = progressDue(printed, key, now);
+        if (due === undefined) return;
+        const prefix = due === "start" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;
         session.err(`lokt: ${prefix}: ${waitingFor(req.name, blocked, now)}\n`);
-        lastKey = key;
-        lastPrinted = now;
+        printed = { key, atMs: now };
       },
     });
     switch (outcome.kind) {

@@ -46,8 +46,21 @@ export function describeHolder(lock: LockRecord): string {
   return `${lock.owner}@${lock.host}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 
-/** One line on what blocks a name: who holds it, for how long, until when. */
-export function describeBlocker(name: string, blocker: Blocker, nowMs: number): string {
+/** `text`, or its first `maxChars` characters ending in `...` when it is longer. */
+export function cutText(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 3))}...`;
+}
+
+/**
+ * One line on what blocks a name: who holds it, for how long, until when. With `commandChars`,
+ * the holder's command is cut to that many characters.
+ */
+export function describeBlocker(
+  name: string,
+  blocker: Blocker,
+  nowMs: number,
+  options: { commandChars?: number } = {},
+): string {
   if (blocker.kind === "unreadable") {
     return `lock "${name}" has an unreadable lock file (${blocker.state.problem}); ` +
       `it is treated as held until it is ${formatDuration(CORRUPT_GRACE_MS)} old`;
@@ -57,7 +70,10 @@ export function describeBlocker(name: string, blocker: Blocker, nowMs: number): 
     formatAge(nowMs, lock.acquiredMs)
   }`;
   if (lock.kind === "guard" && lock.command?.length) {
-    text += ` running \`${lock.command.join(" ")}\``;
+    const command = lock.command.join(" ");
+    text += ` running \`${
+      options.commandChars === undefined ? command : cutText(command, options.commandChars)
+    }\``;
   }
   if (lock.expiresMs !== undefined) {
     const left = lock.expiresMs - nowMs;

@@ -1,7 +1,16 @@
 /** `--wait`: woken by file-system events or by polling, FIFO tickets, timeouts and signals. */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { auditEvents, finish, holderEnv, lokt, startLokt, tempDir, until } from "../helpers/cli.ts";
+import {
+  auditEvents,
+  finish,
+  holderEnv,
+  lokt,
+  MAIN,
+  startLokt,
+  tempDir,
+  until,
+} from "../helpers/cli.ts";
 
 function tickets(root: string, name: string): number {
   try {
@@ -120,4 +129,76 @@ Deno.test("a waiter behind a stopped (suspended) waiter passes it once its heart
       await finish(child);
     }
   }
+});
+
+/** Starts `lokt ...args` with stdout discarded, and collects its stderr lines with their arrival times. */
+function startTimed(args: string[], env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines = (async () => {
+    const seen: { line: string; atMs: number }[] = [];
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      for (let cut = rest.indexOf("\n"); cut >= 0; cut = rest.indexOf("\n")) {
+        seen.push({ line: rest.slice(0, cut), atMs: performance.now() });
+        rest = rest.slice(cut + 1);
+      }
+    }
+    if (rest !== "") seen.push({ line: rest, atMs: performance.now() });
+    return seen;
+  })();
+  return { child, lines };
+}
+
+Deno.test("three guards waiting through three hand-offs print one line each at the start, the command cut to about 60 characters", async () => {
+  using dir = tempDir();
+  const go = `${dir.path}/go`;
+  const long = "x".repeat(200);
+  const holder = startTimed(
+    ["guard", "push", "--", "sh", "-c", `while [ ! -e ${go} ]; do sleep 0.02; done # ${long}`],
+    holderEnv(dir.path, "holder"),
+  );
+  await until("the holder's lock", () => {
+    try {
+      return Deno.statSync(`${dir.path}/locks/push.json`).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const guards = ["a", "b", "c"].map((agent) =>
+    startTimed(
+      ["guard", "push", "--wait", "--", "sh", "-c", `sleep 0.1 # ${agent} ${long}`],
+      holderEnv(dir.path, agent),
+    )
+  );
+  await until("three waiters' tickets", () => tickets(dir.path, "push") === 3);
+  Deno.writeTextFileSync(go, "");
+  assertEquals((await holder.child.status).code, 0);
+  let total = 0;
+  for (const guard of guards) {
+    assertEquals((await guard.child.status).code, 0);
+    const lines = await guard.lines;
+    const text = lines.map((l) => l.line).join("\n");
+    assertMatch(lines[0]?.line ?? "", /^lokt: waiting: lock "push" held by /, text);
+    for (const { line } of lines) {
+      assertMatch(line, /^lokt: (still )?waiting/, text);
+      const command = line.match(/running `([^`]*)`/)?.[1] ?? "";
+      assert(command.length <= 60, `a command of ${command.length} characters: ${line}`);
+    }
+    // A later line is due only 30 s on, or 5 s on when the holder changed; the hand-offs here
+    // take a fraction of that.
+    for (let i = 1; i < lines.length; i++) {
+      const apartMs = lines[i].atMs - lines[i - 1].atMs;
+      assert(apartMs >= 4_000, `two lines ${Math.round(apartMs)} ms apart:\n${text}`);
+    }
+    total += lines.length;
+  }
+  assert(total >= 3, `${total} lines`);
 });
