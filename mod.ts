@@ -11,15 +11,17 @@
  * });
  * ```
  *
- * A lock taken here belongs to this process: it is stale as soon as the process exits, and it is
- * renewed every TTL/2 while held. Nothing here prints or exits.
+ * A lock taken here belongs to this process: it is stale as soon as the process exits, and, with a
+ * TTL, it is renewed every TTL/2 while held. Nothing here exits, and nothing is thrown into the
+ * event loop: problems that do not fail a call (a renewal that could not be made, an audit line
+ * that could not be written) go to the `onError` callback, or else to `console.warn`.
  *
  * @module
  */
 
 import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
 import { parseDuration } from "./src/duration.ts";
-import { InterruptedError, UsageError } from "./src/errors.ts";
+import { InterruptedError, type LoktError, toLoktError, UsageError } from "./src/errors.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
@@ -31,7 +33,7 @@ import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
-import { renew } from "./src/locks/renew.ts";
+import { LeaseKeeper } from "./src/locks/lease.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
 import { acquireWaiting } from "./src/locks/wait.ts";
 import { observe } from "./src/locks/observe.ts";
@@ -75,8 +77,28 @@ export interface AcquireOptions extends RootOptions {
   timeout?: Duration;
   /** Abort a wait (throws {@link LoktError} with code `interrupted`). */
   signal?: AbortSignal;
-  /** Called if the lock is lost while held (broken with `lokt unlock --force`), noticed at the next renewal (so only with `ttl`). */
+  /**
+   * Called once if the lock is lost while held (broken with `lokt unlock --force`), noticed within
+   * a second (only with `ttl`: without one nothing watches the lock). The loss is recorded in the
+   * audit log as `lost`; {@link LockHandle.release} then resolves false.
+   */
   onLost?: (name: string) => void;
+  /**
+   * Called with a problem that does not end the hold, so that it is not lost silently: renewals
+   * that start failing (a full disk, a file in the way; once per run of failures, also recorded in
+   * the audit log as `renew-error`, and retried until they work), or an audit line that could not
+   * be written. Default: `console.warn`.
+   *
+   * @example
+   * ```ts
+   * import { acquire } from "@lokt/cli";
+   * await using lock = await acquire("build", {
+   *   ttl: "1m",
+   *   onError: (error) => console.error(`lokt: ${error.code}: ${error.message}`),
+   * });
+   * ```
+   */
+  onError?: (error: LoktError) => void;
 }
 
 /** A held lock. Release it with {@link LockHandle.release} or `await using`. */
@@ -88,6 +110,13 @@ export interface LockHandle {
   /** Releases the lock; a no-op after the first call. Resolves false if it had been lost. */
   release(): Promise<boolean>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Where problems that do not fail a call go: `onError`, else `console.warn`. */
+function reportTo(options: AcquireOptions): (error: LoktError) => void {
+  return options.onError ??
+    ((error) =>
+      console.warn(`lokt: warning: ${error.message}${error.hint ? ` (${error.hint})` : ""}`));
 }
 
 function toMs(value: Duration | undefined, what: string): number | undefined {
@@ -173,26 +202,23 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
     lock = outcome.lock;
   }
   rehearseRelease(ctx, name);
-  return holdHandle(ctx, lock, ttlMs, options.onLost);
+  return holdHandle(ctx, lock, options);
 }
 
-function holdHandle(
-  ctx: LockContext,
-  lock: LockRecord,
-  ttlMs: number | undefined,
-  onLost?: (name: string) => void,
-): LockHandle {
+function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions): LockHandle {
   let released = false;
   let lost = false;
-  const timer = ttlMs === undefined ? undefined : setInterval(async () => {
-    const outcome = await renew(ctx, { name: lock.name, lockId: lock.lockId });
-    if (outcome.kind === "lost" && !released && !lost) {
+  // Only with a TTL: Deno loads its timers on first use (about 15 ms), which would delay every
+  // waiter of a lock held without one.
+  const keeper = lock.ttlMs === undefined ? undefined : new LeaseKeeper(ctx, lock, {
+    unref: true,
+    onLost: () => {
       lost = true;
-      clearInterval(timer);
-      onLost?.(lock.name);
-    }
-  }, Math.max(250, ttlMs / 2));
-  if (timer !== undefined) Deno.unrefTimer(timer);
+      options.onLost?.(lock.name);
+    },
+    onError: (error) => reportTo(options)(toLoktError(error)),
+  });
+  keeper?.start();
   const handle: LockHandle = {
     name: lock.name,
     lockId: lock.lockId,
@@ -200,9 +226,8 @@ function holdHandle(
     async release() {
       if (released) return !lost;
       released = true;
-      // Only when there is one: Deno loads its timers on first use (about 15 ms), which would
-      // delay every waiter of a lock held without a TTL.
-      if (timer !== undefined) clearInterval(timer);
+      await keeper?.stop();
+      if (lost) return false;
       const outcome = await releaseRecord(ctx, {
         name: lock.name,
         mode: "owner",

@@ -181,6 +181,15 @@ export function asIoError(error: unknown): IoError | undefined {
   return new IoError(what, error);
 }
 
+/**
+ * Any thrown value as a {@link LoktError}: itself, a file-system error as an {@link IoError}, or
+ * anything else wrapped with code `io` (its message kept, the value as the cause).
+ */
+export function toLoktError(error: unknown): LoktError {
+  if (error instanceof LoktError) return error;
+  return asIoError(error) ?? new LoktError("io", describeError(error), { cause: error });
+}
+
 /** Turns any thrown value into a short message, for the last-resort error path. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

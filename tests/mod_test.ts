@@ -1,7 +1,7 @@
 /** The library API (`mod.ts`): acquire, release, withLock, status, on real files. */
 
-import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { tempDir } from "./helpers/cli.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
+import { auditEvents, tempDir } from "./helpers/cli.ts";
 import { acquire, LockHeldError, release, status, withLock } from "../mod.ts";
 
 Deno.test("acquire holds a name for this process until the handle releases it", async () => {
@@ -50,4 +50,99 @@ Deno.test("release breaks only stale locks with break-stale, any lock with force
   while (lost === "" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assertEquals(lost, "deploy", "onLost is called at the next renewal");
   assertEquals(await lock.release(), false, "a lost lock reports false on release");
+});
+
+/** Runs the lease fixture holding `x` under `root`; its output arrives line by line. */
+function startHolder(root: string) {
+  const go = `${root}.go`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./mod_lease_fixture.ts", import.meta.url).pathname, root, go],
+    env: { LOKT_NO_DETECT: "1", LOKT_AGENT_ID: "library", LOKT_OWNER: "tester" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const stdout = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      for (let cut = rest.indexOf("\n"); cut >= 0; cut = rest.indexOf("\n")) {
+        lines.push(rest.slice(0, cut));
+        rest = rest.slice(cut + 1);
+      }
+    }
+  })();
+  const stderr = new Response(child.stderr).text();
+  let exited: Deno.CommandStatus | undefined;
+  const status = child.status.then((s) => (exited = s));
+  return {
+    lines,
+    /** Waits until a line matches, failing at once if the process ends first. */
+    async line(pattern: RegExp): Promise<string> {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const found = lines.find((l) => pattern.test(l));
+        if (found !== undefined) return found;
+        if (exited !== undefined || Date.now() > deadline) {
+          await stdout;
+          throw new Error(
+            `no line ${pattern} (exit ${exited?.code}):\n${lines.join("\n")}\n${await stderr}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async finish(): Promise<{ code: number; stderr: string }> {
+      Deno.writeTextFileSync(go, "");
+      await stdout;
+      return { code: (await status).code, stderr: await stderr };
+    },
+  };
+}
+
+Deno.test("a renewal that fails (fences/x replaced by a directory) reaches onError and the audit log; the process lives on", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const holder = startHolder(root);
+  await holder.line(/^held 1$/);
+  const fence = `${root}/fences/x`;
+  Deno.removeSync(fence);
+  Deno.mkdirSync(fence);
+  const error = await holder.line(/^error /);
+  assertMatch(error, /^error io: cannot open .*fences\/x: Is a directory/);
+  Deno.removeSync(fence);
+  const done = await holder.finish();
+  assertEquals(done.code, 0, done.stderr);
+  assertEquals(holder.lines.at(-1), "released true", "the lock was still held");
+  assertEquals(holder.lines.filter((l) => l.startsWith("lost")), []);
+  const failed = auditEvents(root).filter((e) => e.event === "renew-error");
+  assertEquals(failed.length, 1, "one line for a run of failed renewals");
+  assertEquals(failed[0].name, "x");
+  assertMatch(String((failed[0].extra as Record<string, unknown>).error), /Is a directory/);
+});
+
+Deno.test("renewals never overlap: while one waits for the name's kernel lock, no other starts", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const holder = startHolder(root);
+  await holder.line(/^held 1$/);
+  // Hold the name's kernel lock for ten renewal periods, as a slow process would.
+  const mutex = Deno.openSync(`${root}/fences/x`, { read: true, write: true });
+  await mutex.lock(true);
+  const blockedAt = Date.now();
+  await new Promise((r) => setTimeout(r, 1_500));
+  mutex.close();
+  const done = await holder.finish();
+  assertEquals(done.code, 0, done.stderr);
+  const renewals = auditEvents(root).filter((e) => e.event === "renew")
+    .map((e) => Date.parse(String(e.ts)))
+    .filter((ts) => ts >= blockedAt);
+  assert(renewals.length >= 1, "it renewed once the kernel lock was free");
+  for (let i = 1; i < renewals.length; i++) {
+    assert(
+      renewals[i] - renewals[i - 1] >= 75,
+      `renewals ${renewals[i] - renewals[i - 1]} ms apart`,
+    );
+  }
 });

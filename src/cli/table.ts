@@ -329,8 +329,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       "the log across rotations until interrupted; Ctrl-C or SIGTERM ends it with exit 0.",
       "--json prints each event as the JSON line the log holds (JSONL, also with --tail), not " +
       "one JSON document. Unparsable lines are skipped with a warning on stderr.",
-      "Events: acquire, deny, wait, timeout, renew, release, lost, auto-prune, corrupt-break, " +
-      "stale-break, force-break, freeze, unfreeze, force-unfreeze, freeze-expire, freeze-deny. " +
+      "Events: acquire, deny, wait, timeout, renew, renew-error, release, lost, auto-prune, " +
+      "corrupt-break, stale-break, force-break, freeze, unfreeze, force-unfreeze, " +
+      "freeze-expire, freeze-deny. " +
       "The command only reads: it creates nothing, not even the lock root.",
     ],
     examples: [
