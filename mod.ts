@@ -21,26 +21,24 @@
 
 import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
 import { parseDuration } from "./src/duration.ts";
-import { InterruptedError, type LoktError, toLoktError, UsageError } from "./src/errors.ts";
+import { type LoktError, toLoktError, UsageError } from "./src/errors.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
 import type { ProcessProbe } from "./src/identity/process.ts";
-import { tryAcquire } from "./src/locks/acquire.ts";
 import type { LockContext } from "./src/locks/context.ts";
-import { blockedError, WaitTimeoutError } from "./src/locks/errors.ts";
+import { hold } from "./src/locks/hold.ts";
 import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
 import { LeaseKeeper } from "./src/locks/lease.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
-import { acquireWaiting } from "./src/locks/wait.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
 
-export { LoktError } from "./src/errors.ts";
+export { InterruptedError, LoktError } from "./src/errors.ts";
 export {
   FrozenError,
   LockHeldError,
@@ -75,7 +73,10 @@ export interface AcquireOptions extends RootOptions {
   wait?: boolean;
   /** With `wait`: give up after this long (throws {@link WaitTimeoutError}). */
   timeout?: Duration;
-  /** Abort a wait (throws {@link LoktError} with code `interrupted`). */
+  /**
+   * Abort a wait: throws a {@link LoktError} with code `interrupted` whose `cause` is the abort's
+   * reason (`signal.reason`).
+   */
   signal?: AbortSignal;
   /**
    * Called once if the lock is lost while held (broken with `lokt unlock --force`), noticed within
@@ -182,25 +183,11 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
       pid: Deno.pid,
     },
   };
-  let lock: LockRecord;
-  if (options.wait) {
-    const outcome = await acquireWaiting(ctx, request, { timeoutMs, signal: options.signal });
-    if (outcome.kind === "timeout") {
-      throw new WaitTimeoutError(
-        name,
-        outcome.waitedMs,
-        blockedError(name, outcome.last, ctx.now()),
-      );
-    }
-    if (outcome.kind === "aborted") throw new InterruptedError("SIGINT");
-    lock = outcome.lock;
-  } else {
-    const outcome = await tryAcquire(ctx, { ...request, denyEvent: "deny" });
-    if (outcome.kind !== "acquired" && outcome.kind !== "reentered" && outcome.kind !== "nested") {
-      throw blockedError(name, outcome, ctx.now());
-    }
-    lock = outcome.lock;
-  }
+  const { lock } = await hold(ctx, request, {
+    wait: options.wait === true,
+    timeoutMs,
+    signal: options.signal,
+  });
   rehearseRelease(ctx, name);
   return holdHandle(ctx, lock, options);
 }

@@ -56,13 +56,21 @@ export class InvalidNameError extends LoktError {
   }
 }
 
-/** An operation was interrupted by a signal (SIGINT, SIGTERM, ...). */
+/**
+ * An operation was interrupted: by a signal (SIGINT, SIGTERM, ...), or by the caller aborting its
+ * `AbortSignal` (then the abort's reason is the `cause`).
+ */
 export class InterruptedError extends LoktError {
-  /** The signal that interrupted the operation. */
-  readonly signal: Deno.Signal;
+  /** The signal that interrupted the operation; undefined when an `AbortSignal` was aborted. */
+  readonly signal?: Deno.Signal;
 
-  constructor(signal: Deno.Signal) {
-    super("interrupted", `interrupted by ${signal}`);
+  constructor(by: Deno.Signal | { aborted: unknown }) {
+    const signal = typeof by === "string" ? by : undefined;
+    super(
+      "interrupted",
+      typeof by === "string" ? `interrupted by ${by}` : `aborted: ${describeError(by.aborted)}`,
+      typeof by === "string" ? undefined : { cause: by.aborted },
+    );
     this.signal = signal;
   }
 }

@@ -2,7 +2,7 @@
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { auditEvents, tempDir } from "./helpers/cli.ts";
-import { acquire, LockHeldError, release, status, withLock } from "../mod.ts";
+import { acquire, LockHeldError, LoktError, release, status, withLock } from "../mod.ts";
 
 Deno.test("acquire holds a name for this process until the handle releases it", async () => {
   using dir = tempDir();
@@ -145,4 +145,24 @@ Deno.test("renewals never overlap: while one waits for the name's kernel lock, n
       `renewals ${renewals[i] - renewals[i - 1]} ms apart`,
     );
   }
+});
+
+Deno.test("an aborted wait says what aborted it, rather than a signal that never came", async () => {
+  using dir = tempDir();
+  const held = await acquire("x", { root: dir.path });
+  const controller = new AbortController();
+  const waiting = acquire("x", { root: dir.path, wait: true, signal: controller.signal });
+  setTimeout(() => controller.abort(new Error("shutting down")), 50);
+  const aborted = await assertRejects(waiting, LoktError);
+  assertEquals([aborted.code, aborted.message], ["interrupted", "aborted: shutting down"]);
+  assertEquals((aborted.cause as Error).message, "shutting down");
+  const timedOut = await assertRejects(
+    acquire("x", { root: dir.path, wait: true, signal: AbortSignal.timeout(50) }),
+    LoktError,
+  );
+  assertEquals(timedOut.code, "interrupted");
+  assertEquals((timedOut.cause as DOMException).name, "TimeoutError");
+  assertMatch(timedOut.message, /^aborted: /);
+  assert(!/SIGINT/.test(timedOut.message));
+  await held.release();
 });

@@ -4,11 +4,10 @@
  */
 
 import { InterruptedError } from "../errors.ts";
-import type { AcquireOutcome, AcquireRequest } from "../locks/acquire.ts";
-import { tryAcquire } from "../locks/acquire.ts";
+import type { AcquireRequest, BlockedOutcome, HeldOutcome } from "../locks/acquire.ts";
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
-import { blockedError, WaitTimeoutError } from "../locks/errors.ts";
-import type { BlockedOutcome, HeldOutcome } from "../locks/wait.ts";
+import { blockedError } from "../locks/errors.ts";
+import { hold } from "../locks/hold.ts";
 import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
 
@@ -53,15 +52,8 @@ export async function acquireOrWait(
   options: AcquireCliOptions,
 ): Promise<HeldOutcome & { waitedMs: number }> {
   const ctx = session.lockContext();
-  if (!options.wait) {
-    const outcome: AcquireOutcome = await tryAcquire(ctx, { ...req, denyEvent: "deny" });
-    if (outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested") {
-      return { ...outcome, waitedMs: 0 };
-    }
-    throw blockedError(req.name, outcome, ctx.now());
-  }
+  if (!options.wait) return hold(ctx, req, { wait: false });
 
-  const { acquireWaiting } = await import("../locks/wait.ts");
   const abort = new AbortController();
   let caught: Deno.Signal | undefined;
   const listeners = SIGNALS.map((signal) => {
@@ -79,7 +71,8 @@ export async function acquireOrWait(
 
   let printed: Printed | undefined;
   try {
-    const outcome = await acquireWaiting(ctx, req, {
+    return await hold(ctx, req, {
+      wait: true,
       timeoutMs: options.timeoutMs,
       signal: abort.signal,
       noWatch: session.world.env("LOKT_NO_WATCH") === "1",
@@ -94,18 +87,12 @@ export async function acquireOrWait(
         printed = { key, atMs: now };
       },
     });
-    switch (outcome.kind) {
-      case "timeout":
-        throw new WaitTimeoutError(
-          req.name,
-          outcome.waitedMs,
-          blockedError(req.name, outcome.last, ctx.now()),
-        );
-      case "aborted":
-        throw new InterruptedError(caught ?? "SIGINT");
-      default:
-        return outcome;
+  } catch (error) {
+    // The only abort here is a signal's: say which.
+    if (error instanceof InterruptedError && caught !== undefined) {
+      throw new InterruptedError(caught);
     }
+    throw error;
   } finally {
     for (const entry of listeners) {
       if (entry) Deno.removeSignalListener(entry.signal, entry.listener);

@@ -1,11 +1,10 @@
 /** Errors for lock operations that did not go the caller's way; each carries what it found. */
 
 import { LoktError } from "../errors.ts";
-import type { Blocker } from "./acquire.ts";
+import type { BlockedOutcome, Blocker } from "./acquire.ts";
 import { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
 import type { LockRecord } from "./lockfile.ts";
 import type { Ticket } from "./queue.ts";
-import type { BlockedOutcome } from "./wait.ts";
 import type { Verdict } from "./stale.ts";
 import type { UnreadableState } from "./store.ts";
 

@@ -176,6 +176,16 @@ Deno.test("interruptions exit 128 plus the signal's number", () => {
   assertEquals(exits, [129, 130, 131, 143]);
 });
 
+Deno.test("an abort without a signal (only the library has one) says its reason and exits 1", () => {
+  const error = new coreErrors.InterruptedError({ aborted: new Error("shutting down") });
+  assertEquals([error.code, error.message, error.signal], [
+    "interrupted",
+    "aborted: shutting down",
+    undefined,
+  ]);
+  assertEquals(exitCodeFor(error), EXIT.error);
+});
+
 Deno.test("anything that is not a LoktError is a bug: exit 1", () => {
   assertEquals(exitCodeFor(new Error("boom")), EXIT.error);
   assertEquals(exitCodeFor(new TypeError("x is undefined")), EXIT.error);
