@@ -19,9 +19,12 @@
  * @module
  */
 
-import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
+import { auditLimits, AuditWriter } from "./src/audit/writer.ts";
 import { parseDuration } from "./src/duration.ts";
-import { type LoktError, toLoktError, UsageError } from "./src/errors.ts";
+import { LoktError, toLoktError, UsageError } from "./src/errors.ts";
+import { detectionOf, type Identity, resolveIdentity } from "./src/identity/identity.ts";
+import { osUserName } from "./src/identity/user.ts";
+import type { Claim } from "./src/locks/holder.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
@@ -61,7 +64,12 @@ export interface RootOptions {
   root?: string;
   /** Directory the root is searched from; default: `Deno.cwd()`. */
   cwd?: string;
-  /** Owner name recorded in locks and audit lines; default: `LOKT_OWNER`, else `USER`. */
+  /**
+   * Owner name recorded in locks and audit lines; default: as the CLI finds it (`LOKT_OWNER`,
+   * else `USER`, `LOGNAME`, `USERNAME`, else the user database). The agent id is found as the CLI
+   * finds it too (`LOKT_AGENT_ID`, an agent harness's session, the terminal session), once per
+   * process.
+   */
   owner?: string;
 }
 
@@ -114,7 +122,7 @@ export interface LockHandle {
 }
 
 /** Where problems that do not fail a call go: `onError`, else `console.warn`. */
-function reportTo(options: AcquireOptions): (error: LoktError) => void {
+function reportTo(options: Pick<AcquireOptions, "onError">): (error: LoktError) => void {
   return options.onError ??
     ((error) =>
       console.warn(`lokt: warning: ${error.message}${error.hint ? ` (${error.hint})` : ""}`));
@@ -141,16 +149,52 @@ function probe(): ProcessProbe {
   return sharedProbe;
 }
 
-function contextFor(options: RootOptions): LockContext {
-  const root = options.root ?? findRoot((k) => Deno.env.get(k), options.cwd ?? Deno.cwd()).path;
+let sharedIdentity: Identity | undefined;
+/** This process's identity, resolved as the CLI resolves it, once. */
+function identity(): Identity {
+  const env = (name: string) => Deno.env.get(name);
+  return sharedIdentity ??= resolveIdentity({
+    env,
+    probe: probe(),
+    pid: Deno.pid,
+    detect: detectionOf(env),
+    userName: osUserName,
+    nonce: () => crypto.randomUUID().slice(0, 8),
+  });
+}
+
+function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): LockContext {
+  const env = (name: string) => Deno.env.get(name);
+  const root = options.root ?? findRoot(env, options.cwd ?? Deno.cwd()).path;
   const layout = layoutOf(root);
-  const owner = options.owner ?? Deno.env.get("LOKT_OWNER") ?? Deno.env.get("USER") ?? "unknown";
+  const id = identity();
+  const report = reportTo(options);
   return {
     layout,
     now: () => Date.now(),
     probe: probe(),
-    audit: new AuditWriter(layout.audit, DEFAULT_AUDIT_LIMITS, () => {}),
-    actor: { owner, host: probe().machine().host, pid: Deno.pid, agentId: `process:${Deno.pid}` },
+    audit: new AuditWriter(
+      layout.audit,
+      auditLimits(env),
+      (message) => report(new LoktError("io", message)),
+    ),
+    actor: {
+      owner: options.owner ?? id.owner,
+      host: probe().machine().host,
+      pid: Deno.pid,
+      agentId: id.agentId,
+    },
+  };
+}
+
+/** The caller as the ownership rules see it (no process of its own to follow). */
+function claimOf(ctx: LockContext, agentId = ctx.actor.agentId): Claim {
+  return {
+    owner: ctx.actor.owner,
+    host: ctx.actor.host,
+    agentId,
+    ancestors: identity().ancestors,
+    pid: Deno.pid,
   };
 }
 
@@ -175,12 +219,9 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
     kind: "guard" as const,
     ttlMs,
     claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: ctx.actor.agentId,
+      ...claimOf(ctx),
       process: { pid: Deno.pid, start: self?.start, source: "self" as const },
       ancestors: [],
-      pid: Deno.pid,
     },
   };
   const { lock } = await hold(ctx, request, {
@@ -219,7 +260,7 @@ function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions)
         name: lock.name,
         mode: "owner",
         lockId: lock.lockId,
-        claim: { owner: "", host: "", agentId: "", ancestors: [], pid: Deno.pid },
+        claim: claimOf(ctx),
       });
       return outcome.kind === "released";
     },
@@ -295,7 +336,10 @@ export function status(options: RootOptions = {}): LockStatus[] {
 
 /** Options of {@link why}. */
 export interface WhyOptions extends RootOptions {
-  /** Agent id to ask as, for plain locks taken by `lokt lock`; default: `LOKT_AGENT_ID`, else none. */
+  /**
+   * Agent id to ask as, for plain locks taken by `lokt lock`; default: this process's, found as
+   * the CLI finds it (`LOKT_AGENT_ID`, an agent harness's session, the terminal session).
+   */
   agentId?: string;
   /**
    * A lock id that counts as the caller's own, such as {@link LockHandle.lockId}; default:
@@ -324,13 +368,7 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
   const ctx: LockContext = { ...contextFor(options), audit: { append() {} } };
   const lockId = options.lockId ?? Deno.env.get("LOKT_LOCK_ID");
   const asker = {
-    claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: options.agentId ?? Deno.env.get("LOKT_AGENT_ID") ?? "",
-      ancestors: [],
-      pid: Deno.pid,
-    },
+    claim: claimOf(ctx, options.agentId),
     enclosingLockId: lockId === "" ? undefined : lockId,
   };
   return diagnose(observe(ctx, name, asker));
@@ -338,6 +376,8 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
 
 /** Options of {@link release}. */
 export interface ReleaseOptions extends RootOptions {
+  /** Called with a problem that does not fail the call (an audit line that could not be written); default: `console.warn`. */
+  onError?: (error: LoktError) => void;
   /**
    * `"break-stale"` removes the lock only if it is stale (TTL run out, holder dead, or an
    * abandoned unreadable file); `"force"` removes it whoever holds it. Both are recorded in the
@@ -371,13 +411,7 @@ export async function release(name: string, options: ReleaseOptions): Promise<Re
   const outcome = await releaseRecord(ctx, {
     name,
     mode: options.mode,
-    claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: "",
-      ancestors: [],
-      pid: Deno.pid,
-    },
+    claim: claimOf(ctx),
   });
   switch (outcome.kind) {
     case "broken":

@@ -1,7 +1,7 @@
 /** The library API (`mod.ts`): acquire, release, withLock, status, on real files. */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
-import { auditEvents, tempDir } from "./helpers/cli.ts";
+import { auditEvents, lokt, tempDir } from "./helpers/cli.ts";
 import { acquire, LockHeldError, LoktError, release, status, withLock } from "../mod.ts";
 
 Deno.test("acquire holds a name for this process until the handle releases it", async () => {
@@ -165,4 +165,65 @@ Deno.test("an aborted wait says what aborted it, rather than a signal that never
   assertMatch(timedOut.message, /^aborted: /);
   assert(!/SIGINT/.test(timedOut.message));
   await held.release();
+});
+
+Deno.test("the library resolves owner and agent id as the CLI does", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+    LOKT_ROOT: root,
+    LOGNAME: "logan", // no USER, no LOKT_OWNER
+    CODEX_THREAD_ID: "thread-7",
+  };
+  const program = `import { acquire } from "${new URL("../mod.ts", import.meta.url).href}";
+    const lock = await acquire("x");
+    const record = JSON.parse(Deno.readTextFileSync(Deno.env.get("LOKT_ROOT") + "/locks/x.json"));
+    console.log(JSON.stringify([record.owner, record.agent_id]));
+    await lock.release();`;
+  const library = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", program],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assertEquals(library.code, 0, decoder.decode(library.stderr));
+  const cli = await lokt(["status", "--json"], { env });
+  assertEquals(cli.code, 0, cli.stderr);
+  const { identity } = JSON.parse(cli.stdout);
+  assertEquals([identity.owner, identity.agent_id], ["logan", "codex:thread-7"]);
+  assertEquals(JSON.parse(decoder.decode(library.stdout)), [identity.owner, identity.agent_id]);
+  const events = auditEvents(root).map((e) => [e.event, e.owner, e.agent_id]);
+  assertEquals(events, [
+    ["acquire", "logan", "codex:thread-7"],
+    ["release", "logan", "codex:thread-7"],
+  ]);
+});
+
+Deno.test("an audit line that cannot be written reaches onError, else console.warn; the lock works all the same", async () => {
+  using dir = tempDir();
+  Deno.mkdirSync(`${dir.path}/audit.log`, { recursive: true }); // no line can be appended
+  const errors: LoktError[] = [];
+  const lock = await acquire("x", { root: dir.path, onError: (error) => errors.push(error) });
+  assertEquals(status({ root: dir.path }).map((s) => s.name), ["x"]);
+  assertEquals(await lock.release(), true);
+  assertEquals(errors.map((e) => e.code), ["io"], "said once");
+  assertMatch(errors[0].message, /^could not write the audit log .*audit\.log: /);
+
+  const warned: unknown[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warned.push(args.join(" "));
+  try {
+    await withLock("x", { root: dir.path }, () => {});
+    const broken = await release("x", { root: dir.path, mode: "force" });
+    assertEquals(broken.kind, "not-found");
+  } finally {
+    console.warn = warn;
+  }
+  assertEquals(warned.length, 1, String(warned));
+  assertMatch(String(warned[0]), /^lokt: warning: could not write the audit log /);
 });

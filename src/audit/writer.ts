@@ -18,6 +18,20 @@ export interface AuditLimits {
 /** Defaults: 8 MiB per file, 4 rotated files. `LOKT_AUDIT_MAX_BYTES` / `LOKT_AUDIT_KEEP` override. */
 export const DEFAULT_AUDIT_LIMITS: AuditLimits = { maxBytes: 8 * 1024 * 1024, keep: 4 };
 
+function positiveInt(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
+  const n = Number(text);
+  return n > 0 ? n : undefined;
+}
+
+/** Audit limits from `LOKT_AUDIT_MAX_BYTES` and `LOKT_AUDIT_KEEP`, else the defaults. */
+export function auditLimits(env: (name: string) => string | undefined): AuditLimits {
+  return {
+    maxBytes: positiveInt(env("LOKT_AUDIT_MAX_BYTES")) ?? DEFAULT_AUDIT_LIMITS.maxBytes,
+    keep: positiveInt(env("LOKT_AUDIT_KEEP")) ?? DEFAULT_AUDIT_LIMITS.keep,
+  };
+}
+
 const encoder = new TextEncoder();
 
 /** Lists rotated logs next to `path` as `{ n, path }`, oldest (lowest n) first. */

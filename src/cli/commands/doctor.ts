@@ -3,7 +3,8 @@
 import { type Check, type DoctorReport, runDoctor } from "../../doctor/mod.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT } from "../exit.ts";
-import { auditLimits, type Session } from "../session.ts";
+import { auditLimits } from "../../audit/writer.ts";
+import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
 
