@@ -83,16 +83,15 @@ export class UnsupportedVersionError extends LoktError {
   readonly version: number;
 
   constructor(path: string, version: number) {
-    const file = path.slice(path.lastIndexOf("/") + 1);
-    const name = file.endsWith(".json") ? file.slice(0, -".json".length) : "NAME";
-    const remove = path.includes("/freezes/")
-      ? `lokt unfreeze ${name} --force`
-      : `lokt unlock ${name} --force`;
     super(
       "unsupported_version",
       `${path} was written by a newer lokt (format version ${version}; this lokt reads ` +
         "version 1); it is left as it is",
-      { hint: `upgrade lokt to work with it, or remove it with \`${remove}\`` },
+      {
+        hint: `upgrade lokt to work with it, or remove it with a forced ${
+          path.includes("/freezes/") ? "unfreeze" : "release"
+        }`,
+      },
     );
     this.path = path;
     this.version = version;

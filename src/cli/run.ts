@@ -5,6 +5,7 @@ import { BUILD_INFO } from "../build_info.ts";
 import { closest, parseArgs } from "./args.ts";
 import { EXIT, exitCodeFor } from "./exit.ts";
 import { commandHelp, rootHelp } from "./help.ts";
+import { hintFor } from "./hints.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
@@ -14,15 +15,16 @@ function report(session: Session, thrown: unknown, json: boolean): number {
   const error = asIoError(thrown) ?? thrown;
   const code = exitCodeFor(error);
   if (error instanceof LoktError) {
+    const hint = hintFor(error);
     session.err(`error: ${error.message}\n`);
-    if (error.hint) session.err(`hint: ${error.hint}\n`);
+    if (hint) session.err(`hint: ${hint}\n`);
     if (error !== thrown && session.world.env("LOKT_DEBUG") && thrown instanceof Error) {
       session.err(`${thrown.stack}\n`);
     }
     if (json) {
       session.json({
         ok: false,
-        error: { code: error.code, message: error.message, hint: error.hint ?? "" },
+        error: { code: error.code, message: error.message, hint: hint ?? "" },
       });
     }
     return code;

@@ -1,4 +1,8 @@
-/** Errors for lock operations that did not go the caller's way; each carries what it found. */
+/**
+ * Errors for lock operations that did not go the caller's way; each carries what it found. Their
+ * hints name no command line: the CLI replaces them with its own (`src/cli/hints.ts`), and a
+ * library caller reads them as they are.
+ */
 
 import { LoktError } from "../errors.ts";
 import type { BlockedOutcome, Blocker } from "./acquire.ts";
@@ -15,7 +19,7 @@ export class LockHeldError extends LoktError {
 
   constructor(lockName: string, blocker: Blocker, nowMs: number) {
     super("held", describeBlocker(lockName, blocker, nowMs), {
-      hint: `add --wait to wait for it (first come, first served), or see \`lokt why ${lockName}\``,
+      hint: "wait for it (waiters are served first come, first served), or ask why it is held",
     });
     this.lockName = lockName;
     this.blocker = blocker;
@@ -33,7 +37,7 @@ export class QueuedError extends LoktError {
       `lock "${lockName}" is free but ${ahead.length} waiter(s) queued first (first: ${
         ahead[0].owner
       }, pid ${ahead[0].pid})`,
-      { hint: "add --wait to join the queue" },
+      { hint: "wait, to join the queue" },
     );
     this.lockName = lockName;
     this.ahead = ahead;
@@ -58,8 +62,8 @@ export class FrozenError extends LoktError {
       }${freeze.reason ? `: ${freeze.reason}` : ""}`;
     super("frozen", text, {
       hint: freeze === undefined
-        ? `remove it with \`lokt unfreeze ${lockName} --force\``
-        : `wait with --wait, or lift it with \`lokt unfreeze ${lockName}\``,
+        ? "a forced unfreeze removes the unreadable freeze file"
+        : "wait for the freeze to end, or have its owner lift it",
     });
     this.lockName = lockName;
     this.freeze = freeze;
@@ -74,8 +78,7 @@ export class WaitTimeoutError extends LoktError {
 
   constructor(lockName: string, waitedMs: number, last: LoktError) {
     super("timeout", `timed out after ${formatDuration(waitedMs)} waiting: ${last.message}`, {
-      hint:
-        `a longer --timeout, or no --timeout to wait as long as it takes; see \`lokt why ${lockName}\``,
+      hint: "wait longer, or as long as it takes",
     });
     this.lockName = lockName;
     this.last = last;
@@ -85,12 +88,13 @@ export class WaitTimeoutError extends LoktError {
 /** No lock (or freeze) by that name (exit 3). */
 export class NotFoundError extends LoktError {
   readonly lockName: string;
+  /** What was looked for. */
+  readonly what: "lock" | "freeze";
 
   constructor(lockName: string, what: "lock" | "freeze" = "lock") {
-    super("not_found", `${what} "${lockName}" not found`, {
-      hint: what === "lock" ? "see the held locks with `lokt status`" : undefined,
-    });
+    super("not_found", `${what} "${lockName}" not found`);
     this.lockName = lockName;
+    this.what = what;
   }
 }
 
@@ -107,8 +111,8 @@ export class NotOwnerError extends LoktError {
       : "lock";
     super("not_owner", `${what} "${lockName}" belongs to ${describeHolder(lock)}, not to ${me}`, {
       hint: lock.kind === "freeze"
-        ? `lift it anyway with \`lokt unfreeze ${lockName} --force\``
-        : `break it anyway with \`lokt unlock ${lockName} --force\``,
+        ? "a forced unfreeze lifts it anyway"
+        : "a forced release breaks it anyway",
     });
     this.lockName = lockName;
     this.lock = lock;
@@ -127,7 +131,7 @@ export class NotStaleError extends LoktError {
       `lock "${lockName}" is not stale (${verdict.reason.replace("-", " ")}): ${
         describeBlocker(lockName, { kind: "lock", lock, verdict }, nowMs)
       }`,
-      { hint: `only \`lokt unlock ${lockName} --force\` removes a live lock` },
+      { hint: "only a forced release removes a live lock" },
     );
     this.lockName = lockName;
     this.lock = lock;
@@ -142,7 +146,7 @@ export class UnreadableLockError extends LoktError {
 
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `lock file of "${lockName}" is unreadable: ${state.problem}`, {
-      hint: `remove it with \`lokt unlock ${lockName} --force\``,
+      hint: "a forced release removes it",
     });
     this.lockName = lockName;
     this.state = state;
@@ -161,8 +165,7 @@ export class AlreadyFrozenError extends LoktError {
         formatDuration((freeze.expiresMs ?? nowMs) - nowMs)
       }${freeze.reason ? `: ${freeze.reason}` : ""}`,
       {
-        hint:
-          `only ${freeze.owner} can extend it; lift it with \`lokt unfreeze ${lockName} --force\``,
+        hint: `only ${freeze.owner} can extend it; a forced unfreeze lifts it`,
       },
     );
     this.lockName = lockName;
@@ -177,7 +180,7 @@ export class UnreadableFreezeError extends LoktError {
 
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `freeze file of "${lockName}" is unreadable: ${state.problem}`, {
-      hint: `remove it with \`lokt unfreeze ${lockName} --force\``,
+      hint: "a forced unfreeze removes it",
     });
     this.lockName = lockName;
     this.state = state;
