@@ -24,24 +24,24 @@ import { parseDuration } from "./src/duration.ts";
 import { LoktError, toLoktError, UsageError } from "./src/errors.ts";
 import { detectionOf, type Identity, resolveIdentity } from "./src/identity/identity.ts";
 import { osUserName } from "./src/identity/user.ts";
-import type { Claim } from "./src/locks/holder.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
 import type { ProcessProbe } from "./src/identity/process.ts";
 import type { LockContext } from "./src/locks/context.ts";
 import { hold } from "./src/locks/hold.ts";
+import type { Claim } from "./src/locks/holder.ts";
 import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
-import { release as releaseRecord } from "./src/locks/release.ts";
 import { LeaseKeeper } from "./src/locks/lease.ts";
+import { release as releaseRecord } from "./src/locks/release.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
 
-export { InterruptedError, LoktError } from "./src/errors.ts";
+export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {
   FrozenError,
   LockHeldError,
@@ -50,8 +50,11 @@ export {
   QueuedError,
   WaitTimeoutError,
 } from "./src/locks/errors.ts";
-export type { LockRecord } from "./src/locks/lockfile.ts";
-export type { Verdict } from "./src/locks/stale.ts";
+export type { Blocker } from "./src/locks/acquire.ts";
+export type { LockKind, LockRecord, PidSource, ProcessRef } from "./src/locks/lockfile.ts";
+export type { LiveReason, Scope, StaleReason, Verdict, VerdictFacts } from "./src/locks/stale.ts";
+export type { RecordState, UnreadableState } from "./src/locks/store.ts";
+export type { ProcessState } from "./src/identity/process.ts";
 export type { Ticket } from "./src/locks/queue.ts";
 export type { Diagnosis, Suggestion, WaiterView, WhyOutcome, WhyReason } from "./src/locks/why.ts";
 
@@ -112,12 +115,15 @@ export interface AcquireOptions extends RootOptions {
 
 /** A held lock. Release it with {@link LockHandle.release} or `await using`. */
 export interface LockHandle {
+  /** The lock's name. */
   readonly name: string;
+  /** This hold's id: `lock_id` in the lock file, and what {@link WhyOptions.lockId} takes. */
   readonly lockId: string;
   /** Larger for every new acquisition of the name: pass it to resources that reject stale writers. */
   readonly fence: number;
   /** Releases the lock; a no-op after the first call. Resolves false if it had been lost. */
   release(): Promise<boolean>;
+  /** Releases the lock at the end of an `await using` scope. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -200,7 +206,8 @@ function claimOf(ctx: LockContext, agentId = ctx.actor.agentId): Claim {
 
 /**
  * Takes the lock `name` for this process. Throws {@link LockHeldError} (or {@link FrozenError},
- * {@link WaitTimeoutError}) when it cannot.
+ * {@link QueuedError}, {@link WaitTimeoutError}) when it cannot, and {@link InterruptedError}
+ * when `signal` aborts the wait.
  *
  * @example
  * ```ts
@@ -295,7 +302,9 @@ export async function withLock<T>(
 
 /** One lock or freeze as {@link status} reports it. */
 export interface LockStatus {
+  /** The lock (or freeze) name. */
   name: string;
+  /** A lock file (`locks/`) or a freeze file (`freezes/`). */
   kind: "lock" | "freeze";
   /** The record, or undefined when the file could not be read. */
   record?: LockRecord;

@@ -27,6 +27,7 @@ export class LoktError extends Error {
   /** What the user can do about it, one line, or undefined. */
   readonly hint?: string;
 
+  /** An error with a stable `code`, what happened, and optionally a hint and a cause. */
   constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -64,6 +65,7 @@ export class InterruptedError extends LoktError {
   /** The signal that interrupted the operation; undefined when an `AbortSignal` was aborted. */
   readonly signal?: Deno.Signal;
 
+  /** Interrupted by `signal`, or aborted with `{ aborted: reason }`. */
   constructor(by: Deno.Signal | { aborted: unknown }) {
     const signal = typeof by === "string" ? by : undefined;
     super(

@@ -14,9 +14,12 @@ import type { UnreadableState } from "./store.ts";
 
 /** The name is held by someone else (exit 2). */
 export class LockHeldError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What holds the name: a record and its verdict, or an unreadable file. */
   readonly blocker: Blocker;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, blocker: Blocker, nowMs: number) {
     super("held", describeBlocker(lockName, blocker, nowMs), {
       hint: "wait for it (waiters are served first come, first served), or ask why it is held",
@@ -28,9 +31,12 @@ export class LockHeldError extends LoktError {
 
 /** Earlier waiters queue for the name (exit 2). */
 export class QueuedError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The waiters ahead, earliest first. */
   readonly ahead: Ticket[];
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, ahead: Ticket[]) {
     super(
       "held",
@@ -46,9 +52,12 @@ export class QueuedError extends LoktError {
 
 /** The name is frozen (exit 2). */
 export class FrozenError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The freeze, or undefined when its file is unreadable. */
   readonly freeze: LockRecord | undefined;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(
     lockName: string,
     freeze: LockRecord | undefined,
@@ -72,10 +81,12 @@ export class FrozenError extends LoktError {
 
 /** A wait ran out of time (exit 2). */
 export class WaitTimeoutError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
   /** Why the last attempt failed. */
   readonly last: LoktError;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, waitedMs: number, last: LoktError) {
     super("timeout", `timed out after ${formatDuration(waitedMs)} waiting: ${last.message}`, {
       hint: "wait longer, or as long as it takes",
@@ -87,10 +98,12 @@ export class WaitTimeoutError extends LoktError {
 
 /** No lock (or freeze) by that name (exit 3). */
 export class NotFoundError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
   /** What was looked for. */
   readonly what: "lock" | "freeze";
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, what: "lock" | "freeze" = "lock") {
     super("not_found", `${what} "${lockName}" not found`);
     this.lockName = lockName;
@@ -100,9 +113,12 @@ export class NotFoundError extends LoktError {
 
 /** The caller is not the holder (exit 4). */
 export class NotOwnerError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The record found. */
   readonly lock: LockRecord;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, lock: LockRecord, me: string) {
     const what = lock.kind === "freeze"
       ? "freeze"
@@ -121,10 +137,14 @@ export class NotOwnerError extends LoktError {
 
 /** `--break-stale` found a live lock (exit 2). */
 export class NotStaleError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The record found. */
   readonly lock: LockRecord;
+  /** Why it is live. */
   readonly verdict: Verdict;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, lock: LockRecord, verdict: Verdict, nowMs: number) {
     super(
       "not_stale",
@@ -141,9 +161,12 @@ export class NotStaleError extends LoktError {
 
 /** An unreadable lock file that is not yet old enough to be called abandoned (exit 1). */
 export class UnreadableLockError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What is wrong with the file, and how old it is. */
   readonly state: UnreadableState;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `lock file of "${lockName}" is unreadable: ${state.problem}`, {
       hint: "a forced release removes it",
@@ -155,9 +178,12 @@ export class UnreadableLockError extends LoktError {
 
 /** `freeze` found a freeze set by another owner (exit 2). */
 export class AlreadyFrozenError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The freeze that stands. */
   readonly freeze: LockRecord;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, freeze: LockRecord, nowMs: number) {
     super(
       "frozen",
@@ -175,9 +201,12 @@ export class AlreadyFrozenError extends LoktError {
 
 /** A freeze file that cannot be parsed (exit 1); `unfreeze --force` removes it. */
 export class UnreadableFreezeError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What is wrong with the file, and how old it is. */
   readonly state: UnreadableState;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `freeze file of "${lockName}" is unreadable: ${state.problem}`, {
       hint: "a forced unfreeze removes it",
