@@ -1,7 +1,7 @@
 /** The library API (`mod.ts`): acquire, release, withLock, status, on real files. */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
-import { auditEvents, lokt, tempDir } from "./helpers/cli.ts";
+import { auditEvents, lokt, readLines, tempDir } from "./helpers/cli.ts";
 import { acquire, LockHeldError, LoktError, release, status, withLock } from "../mod.ts";
 
 Deno.test("acquire holds a name for this process until the handle releases it", async () => {
@@ -62,32 +62,25 @@ function startHolder(root: string) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const lines: string[] = [];
-  const stdout = (async () => {
-    let rest = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      for (let cut = rest.indexOf("\n"); cut >= 0; cut = rest.indexOf("\n")) {
-        lines.push(rest.slice(0, cut));
-        rest = rest.slice(cut + 1);
-      }
-    }
-  })();
+  const { lines: timed, done: stdout } = readLines(child.stdout);
+  const lines = () => timed.map((l) => l.line);
   const stderr = new Response(child.stderr).text();
   let exited: Deno.CommandStatus | undefined;
   const status = child.status.then((s) => (exited = s));
   return {
-    lines,
+    get lines() {
+      return lines();
+    },
     /** Waits until a line matches, failing at once if the process ends first. */
     async line(pattern: RegExp): Promise<string> {
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const found = lines.find((l) => pattern.test(l));
+        const found = lines().find((l) => pattern.test(l));
         if (found !== undefined) return found;
         if (exited !== undefined || Date.now() > deadline) {
           await stdout;
           throw new Error(
-            `no line ${pattern} (exit ${exited?.code}):\n${lines.join("\n")}\n${await stderr}`,
+            `no line ${pattern} (exit ${exited?.code}):\n${lines().join("\n")}\n${await stderr}`,
           );
         }
         await new Promise((r) => setTimeout(r, 10));

@@ -103,18 +103,7 @@ export class LeaseKeeper {
   #failed(error: unknown): void {
     if (this.#failing) return;
     this.#failing = true;
-    const ctx = this.#ctx;
-    const lock = this.#lock;
-    ctx.audit.append({
-      ts: ctx.now(),
-      event: "renew-error",
-      name: lock.name,
-      actor: ctx.actor,
-      lockId: lock.lockId,
-      ttlMs: lock.ttlMs,
-      fence: lock.fence,
-      extra: { error: describeError(error) },
-    });
+    this.#record("renew-error", { error: describeError(error) });
     try {
       this.#options.onError(error);
     } catch {
@@ -151,26 +140,30 @@ export class LeaseKeeper {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
     clearTimeout(this.#timer);
-    const ctx = this.#ctx;
-    const lock = this.#lock;
-    ctx.audit.append({
-      ts: ctx.now(),
-      event: "lost",
-      name: lock.name,
-      actor: ctx.actor,
-      lockId: lock.lockId,
-      ttlMs: lock.ttlMs,
-      fence: lock.fence,
-      extra: {
-        ...this.#options.lostExtra,
-        current_lock_id: current.kind === "ok" ? current.lock.lockId : "",
-        current_owner: current.kind === "ok" ? current.lock.owner : "",
-      },
+    this.#record("lost", {
+      ...this.#options.lostExtra,
+      current_lock_id: current.kind === "ok" ? current.lock.lockId : "",
+      current_owner: current.kind === "ok" ? current.lock.owner : "",
     });
     try {
       this.#options.onLost(current);
     } catch {
       // as for onError
     }
+  }
+
+  #record(event: "renew-error" | "lost", extra: Record<string, unknown>): void {
+    const ctx = this.#ctx;
+    const lock = this.#lock;
+    ctx.audit.append({
+      ts: ctx.now(),
+      event,
+      name: lock.name,
+      actor: ctx.actor,
+      lockId: lock.lockId,
+      ttlMs: lock.ttlMs,
+      fence: lock.fence,
+      extra,
+    });
   }
 }

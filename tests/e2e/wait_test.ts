@@ -7,6 +7,7 @@ import {
   holderEnv,
   lokt,
   MAIN,
+  readLines,
   startLokt,
   tempDir,
   until,
@@ -141,20 +142,7 @@ function startTimed(args: string[], env: Record<string, string>) {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const lines = (async () => {
-    const seen: { line: string; atMs: number }[] = [];
-    let rest = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      for (let cut = rest.indexOf("\n"); cut >= 0; cut = rest.indexOf("\n")) {
-        seen.push({ line: rest.slice(0, cut), atMs: performance.now() });
-        rest = rest.slice(cut + 1);
-      }
-    }
-    if (rest !== "") seen.push({ line: rest, atMs: performance.now() });
-    return seen;
-  })();
-  return { child, lines };
+  return { child, lines: readLines(child.stderr).done };
 }
 
 Deno.test("three guards waiting through three hand-offs print one line each at the start, the command cut to about 60 characters", async () => {

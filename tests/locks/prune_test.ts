@@ -1,27 +1,15 @@
 /** Pruning: stale locks, abandoned unreadable files, expired freezes and crashed writers' leftovers. */
 
 import { assertEquals } from "../helpers/assert.ts";
-import { FakeProbe } from "../helpers/fake_probe.ts";
+import { FakeProbe, flagClaim } from "../helpers/fake_probe.ts";
 import { tempDir } from "../helpers/cli.ts";
 import type { AuditEvent } from "../../src/audit/event.ts";
 import { tryAcquire } from "../../src/locks/acquire.ts";
 import type { LockContext } from "../../src/locks/context.ts";
 import { freeze } from "../../src/locks/freeze.ts";
-import type { Claim } from "../../src/locks/holder.ts";
 import { ensureLayout, layoutOf } from "../../src/locks/layout.ts";
 import { pruneStale } from "../../src/locks/prune.ts";
 import { ORPHAN_TEMP_AGE_MS } from "../../src/locks/store.ts";
-
-function claim(agentId: string, pid: number): Claim {
-  return {
-    owner: "tester",
-    host: "box",
-    agentId,
-    process: { pid, start: `s${pid}`, source: "flag" },
-    ancestors: [],
-    pid,
-  };
-}
 
 Deno.test("pruning removes what holds nothing, audited, and leaves live locks and freezes", async () => {
   using dir = tempDir();
@@ -39,7 +27,7 @@ Deno.test("pruning removes what holds nothing, audited, and leaves live locks an
     actor: { owner: "tester", host: "box", pid: 1, agentId: "pruner" },
   };
   const take = (name: string, pid: number, ttlMs?: number) =>
-    tryAcquire(ctx, { name, kind: "lock", claim: claim(`a${pid}`, pid), ttlMs });
+    tryAcquire(ctx, { name, kind: "lock", claim: flagClaim(`a${pid}`, pid), ttlMs });
   assertEquals((await take("live", 100)).kind, "acquired");
   assertEquals((await take("dead", 200)).kind, "acquired");
   assertEquals((await take("expired", 100, 1_000)).kind, "acquired");
@@ -56,10 +44,10 @@ Deno.test("pruning removes what holds nothing, audited, and leaves live locks an
   probe.processes.delete(200);
   clock = start + 2_000;
   events.length = 0;
-  const only = await pruneStale(ctx, claim("pruner", 1), "dead");
+  const only = await pruneStale(ctx, flagClaim("pruner", 1), "dead");
   assertEquals(only.map((p) => p.kind === "orphan-temp" ? p.file : p.name), ["dead"]);
 
-  const pruned = await pruneStale(ctx, claim("pruner", 1));
+  const pruned = await pruneStale(ctx, flagClaim("pruner", 1));
   assertEquals(pruned.map((p) => [p.kind, p.kind === "orphan-temp" ? p.file : p.name]), [
     ["unreadable-lock", "empty"],
     ["stale-lock", "expired"],
