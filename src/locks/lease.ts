@@ -103,11 +103,11 @@ export class LeaseKeeper {
   #failed(error: unknown): void {
     if (this.#failing) return;
     this.#failing = true;
-    this.#record("renew-error", { error: describeError(error) });
     try {
+      this.#record("renew-error", { error: describeError(error) });
       this.#options.onError(error);
     } catch {
-      // a callback that throws must not stop the keeping, nor reach the event loop
+      // a callback (or sink) that throws must not stop the keeping, nor reach the event loop
     }
   }
 
