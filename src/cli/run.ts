@@ -5,16 +5,18 @@ import { BUILD_INFO } from "../build_info.ts";
 import { closest, parseArgs } from "./args.ts";
 import { EXIT, exitCodeFor } from "./exit.ts";
 import { commandHelp, rootHelp } from "./help.ts";
-import { hintFor } from "./hints.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
 
-function report(session: Session, thrown: unknown, json: boolean): number {
+async function report(session: Session, thrown: unknown, json: boolean): Promise<number> {
   // A file-system error that nothing wrapped is still the machine's state, not a bug in lokt.
   const error = asIoError(thrown) ?? thrown;
   const code = exitCodeFor(error);
   if (error instanceof LoktError) {
+    // Loaded only on this path: it knows every engine error, which a command that succeeds
+    // should not have to load.
+    const { hintFor } = await import("./hints.ts");
     const hint = hintFor(error);
     session.err(`error: ${error.message}\n`);
     if (hint) session.err(`hint: ${hint}\n`);
@@ -85,6 +87,6 @@ export async function run(argv: readonly string[], world: World): Promise<number
     const module = await spec.load();
     return await module.run(parsed.args, session);
   } catch (error) {
-    return report(session, error, json);
+    return await report(session, error, json);
   }
 }
