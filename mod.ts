@@ -11,34 +11,37 @@
  * });
  * ```
  *
- * A lock taken here belongs to this process: it is stale as soon as the process exits, and it is
- * renewed every TTL/2 while held. Nothing here prints or exits.
+ * A lock taken here belongs to this process: it is stale as soon as the process exits, and, with a
+ * TTL, it is renewed every TTL/2 while held. Nothing here exits, and nothing is thrown into the
+ * event loop: problems that do not fail a call (a renewal that could not be made, an audit line
+ * that could not be written) go to the `onError` callback, or else to `console.warn`.
  *
  * @module
  */
 
-import { AuditWriter, DEFAULT_AUDIT_LIMITS } from "./src/audit/writer.ts";
+import { auditLimits, AuditWriter } from "./src/audit/writer.ts";
 import { parseDuration } from "./src/duration.ts";
-import { InterruptedError, UsageError } from "./src/errors.ts";
+import { LoktError, toLoktError, UsageError } from "./src/errors.ts";
+import { detectionOf, type Identity, resolveIdentity } from "./src/identity/identity.ts";
+import { osUserName } from "./src/identity/user.ts";
 import { LinuxProbe } from "./src/identity/proc_linux.ts";
 import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
 import type { ProcessProbe } from "./src/identity/process.ts";
-import { tryAcquire } from "./src/locks/acquire.ts";
 import type { LockContext } from "./src/locks/context.ts";
-import { blockedError, WaitTimeoutError } from "./src/locks/errors.ts";
+import { hold } from "./src/locks/hold.ts";
+import type { Claim } from "./src/locks/holder.ts";
 import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
+import { LeaseKeeper } from "./src/locks/lease.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
-import { renew } from "./src/locks/renew.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
-import { acquireWaiting } from "./src/locks/wait.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
 
-export { LoktError } from "./src/errors.ts";
+export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {
   FrozenError,
   LockHeldError,
@@ -47,8 +50,11 @@ export {
   QueuedError,
   WaitTimeoutError,
 } from "./src/locks/errors.ts";
-export type { LockRecord } from "./src/locks/lockfile.ts";
-export type { Verdict } from "./src/locks/stale.ts";
+export type { Blocker } from "./src/locks/acquire.ts";
+export type { LockKind, LockRecord, PidSource, ProcessRef } from "./src/locks/lockfile.ts";
+export type { LiveReason, Scope, StaleReason, Verdict, VerdictFacts } from "./src/locks/stale.ts";
+export type { RecordState, UnreadableState } from "./src/locks/store.ts";
+export type { ProcessState } from "./src/identity/process.ts";
 export type { Ticket } from "./src/locks/queue.ts";
 export type { Diagnosis, Suggestion, WaiterView, WhyOutcome, WhyReason } from "./src/locks/why.ts";
 
@@ -61,7 +67,12 @@ export interface RootOptions {
   root?: string;
   /** Directory the root is searched from; default: `Deno.cwd()`. */
   cwd?: string;
-  /** Owner name recorded in locks and audit lines; default: `LOKT_OWNER`, else `USER`. */
+  /**
+   * Owner name recorded in locks and audit lines; default: as the CLI finds it (`LOKT_OWNER`,
+   * else `USER`, `LOGNAME`, `USERNAME`, else the user database). The agent id is found as the CLI
+   * finds it too (`LOKT_AGENT_ID`, an agent harness's session, the terminal session), once per
+   * process.
+   */
   owner?: string;
 }
 
@@ -73,21 +84,54 @@ export interface AcquireOptions extends RootOptions {
   wait?: boolean;
   /** With `wait`: give up after this long (throws {@link WaitTimeoutError}). */
   timeout?: Duration;
-  /** Abort a wait (throws {@link LoktError} with code `interrupted`). */
+  /**
+   * Abort a wait: throws a {@link LoktError} with code `interrupted` whose `cause` is the abort's
+   * reason (`signal.reason`).
+   */
   signal?: AbortSignal;
-  /** Called if the lock is lost while held (broken with `lokt unlock --force`), noticed at the next renewal (so only with `ttl`). */
+  /**
+   * Called once if the lock is lost while held (broken with `lokt unlock --force`), noticed within
+   * a second (only with `ttl`: without one nothing watches the lock). The loss is recorded in the
+   * audit log as `lost`; {@link LockHandle.release} then resolves false.
+   */
   onLost?: (name: string) => void;
+  /**
+   * Called with a problem that does not end the hold, so that it is not lost silently: renewals
+   * that start failing (a full disk, a file in the way; once per run of failures, also recorded in
+   * the audit log as `renew-error`, and retried until they work), or an audit line that could not
+   * be written. Default: `console.warn`.
+   *
+   * @example
+   * ```ts
+   * import { acquire } from "@lokt/cli";
+   * await using lock = await acquire("build", {
+   *   ttl: "1m",
+   *   onError: (error) => console.error(`lokt: ${error.code}: ${error.message}`),
+   * });
+   * ```
+   */
+  onError?: (error: LoktError) => void;
 }
 
 /** A held lock. Release it with {@link LockHandle.release} or `await using`. */
 export interface LockHandle {
+  /** The lock's name. */
   readonly name: string;
+  /** This hold's id: `lock_id` in the lock file, and what {@link WhyOptions.lockId} takes. */
   readonly lockId: string;
   /** Larger for every new acquisition of the name: pass it to resources that reject stale writers. */
   readonly fence: number;
   /** Releases the lock; a no-op after the first call. Resolves false if it had been lost. */
   release(): Promise<boolean>;
+  /** Releases the lock at the end of an `await using` scope. */
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Where problems that do not fail a call go: `onError`, else `console.warn`. */
+function reportTo(options: Pick<AcquireOptions, "onError">): (error: LoktError) => void {
+  return options.onError ??
+    ((error) =>
+      console.warn(`lokt: warning: ${error.message}${error.hint ? ` (${error.hint})` : ""}`));
 }
 
 function toMs(value: Duration | undefined, what: string): number | undefined {
@@ -111,22 +155,59 @@ function probe(): ProcessProbe {
   return sharedProbe;
 }
 
-function contextFor(options: RootOptions): LockContext {
-  const root = options.root ?? findRoot((k) => Deno.env.get(k), options.cwd ?? Deno.cwd()).path;
+let sharedIdentity: Identity | undefined;
+/** This process's identity, resolved as the CLI resolves it, once. */
+function identity(): Identity {
+  const env = (name: string) => Deno.env.get(name);
+  return sharedIdentity ??= resolveIdentity({
+    env,
+    probe: probe(),
+    pid: Deno.pid,
+    detect: detectionOf(env),
+    userName: osUserName,
+    nonce: () => crypto.randomUUID().slice(0, 8),
+  });
+}
+
+function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): LockContext {
+  const env = (name: string) => Deno.env.get(name);
+  const root = options.root ?? findRoot(env, options.cwd ?? Deno.cwd()).path;
   const layout = layoutOf(root);
-  const owner = options.owner ?? Deno.env.get("LOKT_OWNER") ?? Deno.env.get("USER") ?? "unknown";
+  const id = identity();
+  const report = reportTo(options);
   return {
     layout,
     now: () => Date.now(),
     probe: probe(),
-    audit: new AuditWriter(layout.audit, DEFAULT_AUDIT_LIMITS, () => {}),
-    actor: { owner, host: probe().machine().host, pid: Deno.pid, agentId: `process:${Deno.pid}` },
+    audit: new AuditWriter(
+      layout.audit,
+      auditLimits(env),
+      (message) => report(new LoktError("io", message)),
+    ),
+    actor: {
+      owner: options.owner ?? id.owner,
+      host: probe().machine().host,
+      pid: Deno.pid,
+      agentId: id.agentId,
+    },
+  };
+}
+
+/** The caller as the ownership rules see it (no process of its own to follow). */
+function claimOf(ctx: LockContext, agentId = ctx.actor.agentId): Claim {
+  return {
+    owner: ctx.actor.owner,
+    host: ctx.actor.host,
+    agentId,
+    ancestors: identity().ancestors,
+    pid: Deno.pid,
   };
 }
 
 /**
  * Takes the lock `name` for this process. Throws {@link LockHeldError} (or {@link FrozenError},
- * {@link WaitTimeoutError}) when it cannot.
+ * {@link QueuedError}, {@link WaitTimeoutError}) when it cannot, and {@link InterruptedError}
+ * when `signal` aborts the wait.
  *
  * @example
  * ```ts
@@ -145,54 +226,34 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
     kind: "guard" as const,
     ttlMs,
     claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: ctx.actor.agentId,
+      ...claimOf(ctx),
       process: { pid: Deno.pid, start: self?.start, source: "self" as const },
       ancestors: [],
-      pid: Deno.pid,
     },
   };
-  let lock: LockRecord;
-  if (options.wait) {
-    const outcome = await acquireWaiting(ctx, request, { timeoutMs, signal: options.signal });
-    if (outcome.kind === "timeout") {
-      throw new WaitTimeoutError(
-        name,
-        outcome.waitedMs,
-        blockedError(name, outcome.last, ctx.now()),
-      );
-    }
-    if (outcome.kind === "aborted") throw new InterruptedError("SIGINT");
-    lock = outcome.lock;
-  } else {
-    const outcome = await tryAcquire(ctx, { ...request, denyEvent: "deny" });
-    if (outcome.kind !== "acquired" && outcome.kind !== "reentered" && outcome.kind !== "nested") {
-      throw blockedError(name, outcome, ctx.now());
-    }
-    lock = outcome.lock;
-  }
+  const { lock } = await hold(ctx, request, {
+    wait: options.wait === true,
+    timeoutMs,
+    signal: options.signal,
+  });
   rehearseRelease(ctx, name);
-  return holdHandle(ctx, lock, ttlMs, options.onLost);
+  return holdHandle(ctx, lock, options);
 }
 
-function holdHandle(
-  ctx: LockContext,
-  lock: LockRecord,
-  ttlMs: number | undefined,
-  onLost?: (name: string) => void,
-): LockHandle {
+function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions): LockHandle {
   let released = false;
   let lost = false;
-  const timer = ttlMs === undefined ? undefined : setInterval(async () => {
-    const outcome = await renew(ctx, { name: lock.name, lockId: lock.lockId });
-    if (outcome.kind === "lost" && !released && !lost) {
+  // Only with a TTL: Deno loads its timers on first use (about 15 ms), which would delay every
+  // waiter of a lock held without one.
+  const keeper = lock.ttlMs === undefined ? undefined : new LeaseKeeper(ctx, lock, {
+    unref: true,
+    onLost: () => {
       lost = true;
-      clearInterval(timer);
-      onLost?.(lock.name);
-    }
-  }, Math.max(250, ttlMs / 2));
-  if (timer !== undefined) Deno.unrefTimer(timer);
+      options.onLost?.(lock.name);
+    },
+    onError: (error) => reportTo(options)(toLoktError(error)),
+  });
+  keeper?.start();
   const handle: LockHandle = {
     name: lock.name,
     lockId: lock.lockId,
@@ -200,14 +261,13 @@ function holdHandle(
     async release() {
       if (released) return !lost;
       released = true;
-      // Only when there is one: Deno loads its timers on first use (about 15 ms), which would
-      // delay every waiter of a lock held without a TTL.
-      if (timer !== undefined) clearInterval(timer);
+      await keeper?.stop();
+      if (lost) return false;
       const outcome = await releaseRecord(ctx, {
         name: lock.name,
         mode: "owner",
         lockId: lock.lockId,
-        claim: { owner: "", host: "", agentId: "", ancestors: [], pid: Deno.pid },
+        claim: claimOf(ctx),
       });
       return outcome.kind === "released";
     },
@@ -242,7 +302,9 @@ export async function withLock<T>(
 
 /** One lock or freeze as {@link status} reports it. */
 export interface LockStatus {
+  /** The lock (or freeze) name. */
   name: string;
+  /** A lock file (`locks/`) or a freeze file (`freezes/`). */
   kind: "lock" | "freeze";
   /** The record, or undefined when the file could not be read. */
   record?: LockRecord;
@@ -283,7 +345,10 @@ export function status(options: RootOptions = {}): LockStatus[] {
 
 /** Options of {@link why}. */
 export interface WhyOptions extends RootOptions {
-  /** Agent id to ask as, for plain locks taken by `lokt lock`; default: `LOKT_AGENT_ID`, else none. */
+  /**
+   * Agent id to ask as, for plain locks taken by `lokt lock`; default: this process's, found as
+   * the CLI finds it (`LOKT_AGENT_ID`, an agent harness's session, the terminal session).
+   */
   agentId?: string;
   /**
    * A lock id that counts as the caller's own, such as {@link LockHandle.lockId}; default:
@@ -312,13 +377,7 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
   const ctx: LockContext = { ...contextFor(options), audit: { append() {} } };
   const lockId = options.lockId ?? Deno.env.get("LOKT_LOCK_ID");
   const asker = {
-    claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: options.agentId ?? Deno.env.get("LOKT_AGENT_ID") ?? "",
-      ancestors: [],
-      pid: Deno.pid,
-    },
+    claim: claimOf(ctx, options.agentId),
     enclosingLockId: lockId === "" ? undefined : lockId,
   };
   return diagnose(observe(ctx, name, asker));
@@ -326,6 +385,8 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
 
 /** Options of {@link release}. */
 export interface ReleaseOptions extends RootOptions {
+  /** Called with a problem that does not fail the call (an audit line that could not be written); default: `console.warn`. */
+  onError?: (error: LoktError) => void;
   /**
    * `"break-stale"` removes the lock only if it is stale (TTL run out, holder dead, or an
    * abandoned unreadable file); `"force"` removes it whoever holds it. Both are recorded in the
@@ -359,13 +420,7 @@ export async function release(name: string, options: ReleaseOptions): Promise<Re
   const outcome = await releaseRecord(ctx, {
     name,
     mode: options.mode,
-    claim: {
-      owner: ctx.actor.owner,
-      host: ctx.actor.host,
-      agentId: "",
-      ancestors: [],
-      pid: Deno.pid,
-    },
+    claim: claimOf(ctx),
   });
   switch (outcome.kind) {
     case "broken":

@@ -28,6 +28,7 @@ export class LoktError extends Error {
   /** What the user can do about it, one line, or undefined. */
   readonly hint?: string;
 
+  /** An error with a stable `code`, what happened, and optionally a hint and a cause. */
   constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -85,13 +86,22 @@ export class ConfigError extends LoktError {
   }
 }
 
-/** An operation was interrupted by a signal (SIGINT, SIGTERM, ...). */
+/**
+ * An operation was interrupted: by a signal (SIGINT, SIGTERM, ...), or by the caller aborting its
+ * `AbortSignal` (then the abort's reason is the `cause`).
+ */
 export class InterruptedError extends LoktError {
-  /** The signal that interrupted the operation. */
-  readonly signal: Deno.Signal;
+  /** The signal that interrupted the operation; undefined when an `AbortSignal` was aborted. */
+  readonly signal?: Deno.Signal;
 
-  constructor(signal: Deno.Signal) {
-    super("interrupted", `interrupted by ${signal}`);
+  /** Interrupted by `signal`, or aborted with `{ aborted: reason }`. */
+  constructor(by: Deno.Signal | { aborted: unknown }) {
+    const signal = typeof by === "string" ? by : undefined;
+    super(
+      "interrupted",
+      typeof by === "string" ? `interrupted by ${by}` : `aborted: ${describeError(by.aborted)}`,
+      typeof by === "string" ? undefined : { cause: by.aborted },
+    );
     this.signal = signal;
   }
 }
@@ -104,16 +114,15 @@ export class UnsupportedVersionError extends LoktError {
   readonly version: number;
 
   constructor(path: string, version: number) {
-    const file = path.slice(path.lastIndexOf("/") + 1);
-    const name = file.endsWith(".json") ? file.slice(0, -".json".length) : "NAME";
-    const remove = path.includes("/freezes/")
-      ? `lokt unfreeze ${name} --force`
-      : `lokt unlock ${name} --force`;
     super(
       "unsupported_version",
       `${path} was written by a newer lokt (format version ${version}; this lokt reads ` +
         "version 1); it is left as it is",
-      { hint: `upgrade lokt to work with it, or remove it with \`${remove}\`` },
+      {
+        hint: `upgrade lokt to work with it, or remove it with a forced ${
+          path.includes("/freezes/") ? "unfreeze" : "release"
+        }`,
+      },
     );
     this.path = path;
     this.version = version;
@@ -227,6 +236,15 @@ export function asIoError(error: unknown): IoError | undefined {
   const call = error.message.match(/\(os error \d+\):? (\w+) '([^']*)'/);
   const what = call ? `${CALLS[call[1]] ?? `cannot ${call[1]}`} ${call[2]}` : "file system error";
   return new IoError(what, error);
+}
+
+/**
+ * Any thrown value as a {@link LoktError}: itself, a file-system error as an {@link IoError}, or
+ * anything else wrapped with code `io` (its message kept, the value as the cause).
+ */
+export function toLoktError(error: unknown): LoktError {
+  if (error instanceof LoktError) return error;
+  return asIoError(error) ?? new LoktError("io", describeError(error), { cause: error });
 }
 
 /** Turns any thrown value into a short message, for the last-resort error path. */

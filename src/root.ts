@@ -5,6 +5,7 @@
  * Also where the repository's `lokt.jsonc` is: at the top of the work tree.
  */
 
+import { statOrUndefined } from "./file_info.ts";
 import { dirname, resolve } from "./paths.ts";
 
 /** How the root was found. */
@@ -17,14 +18,6 @@ export interface RootInfo {
   method: RootMethod;
   /** One line for people: what was found where. */
   detail: string;
-}
-
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function readTrimmed(path: string): string | undefined {

@@ -9,6 +9,7 @@ export const EVENT_NAMES = [
   "wait",
   "timeout",
   "renew",
+  "renew-error",
   "release",
   "lost",
   "auto-prune",

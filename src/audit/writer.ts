@@ -2,6 +2,7 @@ import { type AuditEvent, encodeEvent } from "./event.ts";
 import { haltPoint } from "../testing/halt.ts";
 import { LoktError } from "../errors.ts";
 import { openOrCreate } from "../nofollow.ts";
+import { sameFile, statOrUndefined } from "../file_info.ts";
 
 /** Where lock operations send their events. */
 export interface AuditSink {
@@ -18,6 +19,20 @@ export interface AuditLimits {
 
 /** Defaults: 8 MiB per file, 4 rotated files. `LOKT_AUDIT_MAX_BYTES` / `LOKT_AUDIT_KEEP` override. */
 export const DEFAULT_AUDIT_LIMITS: AuditLimits = { maxBytes: 8 * 1024 * 1024, keep: 4 };
+
+function positiveInt(text: string | undefined): number | undefined {
+  if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
+  const n = Number(text);
+  return n > 0 ? n : undefined;
+}
+
+/** Audit limits from `LOKT_AUDIT_MAX_BYTES` and `LOKT_AUDIT_KEEP`, else the defaults. */
+export function auditLimits(env: (name: string) => string | undefined): AuditLimits {
+  return {
+    maxBytes: positiveInt(env("LOKT_AUDIT_MAX_BYTES")) ?? DEFAULT_AUDIT_LIMITS.maxBytes,
+    keep: positiveInt(env("LOKT_AUDIT_KEEP")) ?? DEFAULT_AUDIT_LIMITS.keep,
+  };
+}
 
 const encoder = new TextEncoder();
 
@@ -155,18 +170,6 @@ export class AuditWriter implements AuditSink {
         // already pruned by another writer
       }
     }
-  }
-}
-
-function sameFile(a: Deno.FileInfo | undefined, b: Deno.FileInfo): boolean {
-  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
-}
-
-function statOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.statSync(path);
-  } catch {
-    return undefined;
   }
 }
 

@@ -119,7 +119,9 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParseResu
       const name = eq < 0 ? token.slice(2) : token.slice(2, eq);
       inline = eq < 0 ? undefined : token.slice(eq + 1);
       flag = byLong.get(name);
-    } else if (token.length === 2) {
+    } else if (token.length === 2 || token[2] === "=") {
+      // `-E 99` and `-E=99`, as `--conflict-exit-code 99` and `--conflict-exit-code=99`.
+      inline = token.length === 2 ? undefined : token.slice(3);
       flag = byShort.get(token[1]);
     }
     if (flag === undefined) {

@@ -58,7 +58,10 @@ export function exitCodeForSignal(signal: Deno.Signal): number {
 
 /** The exit code for anything a command threw. */
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof InterruptedError) return exitCodeForSignal(error.signal);
+  if (error instanceof InterruptedError) {
+    // Only the library aborts without a signal; no command does.
+    return error.signal === undefined ? EXIT.error : exitCodeForSignal(error.signal);
+  }
   if (error instanceof LoktError) {
     return EXIT_BY_CODE[error.code as Exclude<ErrorCode, "interrupted">];
   }

@@ -33,7 +33,7 @@ export function recordJson(
     command: lock.command ?? [],
     fence: lock.fence,
     acquired_ts: iso(lock.acquiredMs),
-    age_sec: seconds(nowMs - lock.acquiredMs),
+    age_sec: seconds(Math.max(0, nowMs - lock.acquiredMs)),
     ttl_sec: lock.ttlMs === undefined ? 0 : seconds(lock.ttlMs),
     expires_at: iso(lock.expiresMs),
     remaining_sec: lock.expiresMs === undefined ? 0 : seconds(Math.max(0, lock.expiresMs - nowMs)),
@@ -55,7 +55,7 @@ export function ticketJson(ticket: Ticket, nowMs: number): Record<string, unknow
     agent_id: ticket.agentId,
     pid: ticket.pid,
     host: ticket.host,
-    waiting_sec: seconds(nowMs - ticket.sinceMs),
+    waiting_sec: seconds(Math.max(0, nowMs - ticket.sinceMs)),
   };
 }
 

@@ -9,20 +9,24 @@ import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
 
-function report(session: Session, thrown: unknown, json: boolean): number {
+async function report(session: Session, thrown: unknown, json: boolean): Promise<number> {
   // A file-system error that nothing wrapped is still the machine's state, not a bug in lokt.
   const error = asIoError(thrown) ?? thrown;
   const code = exitCodeFor(error);
   if (error instanceof LoktError) {
+    // Loaded only on this path: it knows every engine error, which a command that succeeds
+    // should not have to load.
+    const { hintFor } = await import("./hints.ts");
+    const hint = hintFor(error);
     session.err(`error: ${error.message}\n`);
-    if (error.hint) session.err(`hint: ${error.hint}\n`);
+    if (hint) session.err(`hint: ${hint}\n`);
     if (error !== thrown && session.world.env("LOKT_DEBUG") && thrown instanceof Error) {
       session.err(`${thrown.stack}\n`);
     }
     if (json) {
       session.json({
         ok: false,
-        error: { code: error.code, message: error.message, hint: error.hint ?? "" },
+        error: { code: error.code, message: error.message, hint: hint ?? "" },
       });
     }
     return code;
@@ -83,6 +87,6 @@ export async function run(argv: readonly string[], world: World): Promise<number
     const module = await spec.load();
     return await module.run(parsed.args, session);
   } catch (error) {
-    return report(session, error, json);
+    return await report(session, error, json);
   }
 }

@@ -4,28 +4,14 @@
  */
 
 import type { Actor } from "../audit/event.ts";
-import { type AuditLimits, AuditWriter, DEFAULT_AUDIT_LIMITS } from "../audit/writer.ts";
+import { auditLimits, AuditWriter } from "../audit/writer.ts";
 import { UsageError } from "../errors.ts";
-import { type Identity, resolveIdentity } from "../identity/identity.ts";
+import { detectionOf, type Identity, resolveIdentity } from "../identity/identity.ts";
 import type { LockContext } from "../locks/context.ts";
 import type { Claim } from "../locks/holder.ts";
 import { type Layout, layoutOf } from "../locks/layout.ts";
 import { findRoot, type RootInfo } from "../root.ts";
 import type { World } from "./world.ts";
-
-function positiveInt(text: string | undefined): number | undefined {
-  if (text === undefined || !/^\d+$/.test(text.trim())) return undefined;
-  const n = Number(text);
-  return n > 0 ? n : undefined;
-}
-
-/** Audit limits from `LOKT_AUDIT_MAX_BYTES` and `LOKT_AUDIT_KEEP`, else the defaults. */
-export function auditLimits(env: (name: string) => string | undefined): AuditLimits {
-  return {
-    maxBytes: positiveInt(env("LOKT_AUDIT_MAX_BYTES")) ?? DEFAULT_AUDIT_LIMITS.maxBytes,
-    keep: positiveInt(env("LOKT_AUDIT_KEEP")) ?? DEFAULT_AUDIT_LIMITS.keep,
-  };
-}
 
 /** One CLI invocation's lazily built state. */
 export class Session {
@@ -47,22 +33,12 @@ export class Session {
     return layoutOf(this.root().path);
   }
 
-  /**
-   * Agent detection: on unless `LOKT_NO_DETECT` is set; `LOKT_NO_DETECT=harness` keeps only the
-   * terminal session; any other value but `0` turns it off.
-   */
-  detection(): "all" | "session" | "none" {
-    const value = this.world.env("LOKT_NO_DETECT")?.trim();
-    if (value === undefined || value === "" || value === "0") return "all";
-    return value === "harness" ? "session" : "none";
-  }
-
   identity(): Identity {
     return this.#identity ??= resolveIdentity({
       env: (name) => this.world.env(name),
       probe: this.world.probe(),
       pid: this.world.pid,
-      detect: this.detection(),
+      detect: detectionOf((name) => this.world.env(name)),
       userName: () => this.world.userName(),
       nonce: () => crypto.randomUUID().slice(0, 8),
     });

@@ -32,8 +32,13 @@ const QUIET_FLAG: FlagSpec = {
   name: "quiet",
   short: "q",
   type: "boolean",
-  summary: "no progress lines on stderr while waiting",
+  summary: "no progress lines on stderr while waiting; only a final error is printed",
 };
+
+/** What `--wait` prints while it waits (guard and lock say it in their help). */
+const WAITING_TEXT = "While it waits, lokt says on stderr who holds NAME: one line when the wait " +
+  "starts, then at most one line every 30 s, or when the holder changes (at most one every " +
+  "5 s); the holder's command is cut to 60 characters. --quiet prints nothing but a final error.";
 
 /** Every command, in the order `lokt --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -77,6 +82,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD. If someone breaks the lock with " +
       "`unlock --force` while CMD runs, lokt says so, records `lost` in the audit log, and stops " +
       "CMD (TERM, then KILL 5 s later) unless --on-lost keep.",
+      WAITING_TEXT,
       "Exit codes: CMD's own exit code; 128+N if CMD died of signal N; 2 if the lock is held or " +
       "frozen or --timeout ran out (or N with --conflict-exit-code N); 75 if the lock was lost " +
       "while CMD ran; 126 if CMD cannot be run; 127 if CMD does not exist; 64 bad usage.",
@@ -91,7 +97,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "lock",
     summary: "take a lock and keep it after this command returns",
-    usage: "NAME [--ttl D] [--pid PID] [--wait [--timeout D]] [--json]",
+    usage: "NAME [--ttl D] [--pid PID] [--wait [--timeout D] [--quiet]] [--json]",
     positionals: [{ name: "NAME" }],
     flags: [
       TTL_FLAG,
@@ -114,6 +120,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "again refreshes its TTL and keeps its fence; anyone else is refused with exit 2.",
       "It follows the process given by --pid, else the agent harness or terminal session lokt " +
       "detected. When that process is gone the lock is stale, and the next `lock` takes it over.",
+      WAITING_TEXT,
       "Exit codes: 0 acquired, 2 held by someone else (or frozen, or --timeout ran out), " +
       "64 bad usage, 130/143 interrupted while waiting.",
     ],
@@ -322,8 +329,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       "the log across rotations until interrupted; Ctrl-C or SIGTERM ends it with exit 0.",
       "--json prints each event as the JSON line the log holds (JSONL, also with --tail), not " +
       "one JSON document. Unparsable lines are skipped with a warning on stderr.",
-      "Events: acquire, deny, wait, timeout, renew, release, lost, auto-prune, corrupt-break, " +
-      "stale-break, force-break, freeze, unfreeze, force-unfreeze, freeze-expire, freeze-deny. " +
+      "Events: acquire, deny, wait, timeout, renew, renew-error, release, lost, auto-prune, " +
+      "corrupt-break, stale-break, force-break, freeze, unfreeze, force-unfreeze, " +
+      "freeze-expire, freeze-deny. " +
       "The command only reads: it creates nothing, not even the lock root.",
     ],
     examples: [

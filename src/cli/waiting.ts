@@ -4,18 +4,20 @@
  */
 
 import { InterruptedError } from "../errors.ts";
-import type { AcquireOutcome, AcquireRequest } from "../locks/acquire.ts";
-import { tryAcquire } from "../locks/acquire.ts";
+import type { AcquireRequest, BlockedOutcome, HeldOutcome } from "../locks/acquire.ts";
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
-import { blockedError, WaitTimeoutError } from "../locks/errors.ts";
-import type { BlockedOutcome, HeldOutcome } from "../locks/wait.ts";
+import { blockedError } from "../locks/errors.ts";
+import { hold } from "../locks/hold.ts";
+import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
 
 /** One line saying what a waiter waits for. */
 function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {
   switch (outcome.kind) {
     case "held":
-      return describeBlocker(name, outcome.blocker, nowMs);
+      return describeBlocker(name, outcome.blocker, nowMs, {
+        commandChars: PROGRESS_COMMAND_CHARS,
+      });
     case "frozen":
       return blockedError(name, outcome, nowMs).message;
     case "queued":
@@ -34,9 +36,6 @@ function blockerKey(outcome: BlockedOutcome): string {
   }
 }
 
-/** How often a waiter repeats "still waiting". */
-export const PROGRESS_EVERY_MS = 30_000;
-
 /** Options of {@link acquireOrWait}. */
 export interface AcquireCliOptions {
   wait: boolean;
@@ -53,15 +52,8 @@ export async function acquireOrWait(
   options: AcquireCliOptions,
 ): Promise<HeldOutcome & { waitedMs: number }> {
   const ctx = session.lockContext();
-  if (!options.wait) {
-    const outcome: AcquireOutcome = await tryAcquire(ctx, { ...req, denyEvent: "deny" });
-    if (outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested") {
-      return { ...outcome, waitedMs: 0 };
-    }
-    throw blockedError(req.name, outcome, ctx.now());
-  }
+  if (!options.wait) return hold(ctx, req, { wait: false });
 
-  const { acquireWaiting } = await import("../locks/wait.ts");
   const abort = new AbortController();
   let caught: Deno.Signal | undefined;
   const listeners = SIGNALS.map((signal) => {
@@ -77,10 +69,10 @@ export async function acquireOrWait(
     return { signal, listener };
   });
 
-  let lastKey = "";
-  let lastPrinted = 0;
+  let printed: Printed | undefined;
   try {
-    const outcome = await acquireWaiting(ctx, req, {
+    return await hold(ctx, req, {
+      wait: true,
       timeoutMs: options.timeoutMs,
       signal: abort.signal,
       noWatch: session.world.env("LOKT_NO_WATCH") === "1",
@@ -88,25 +80,19 @@ export async function acquireOrWait(
         if (options.quiet) return;
         const key = blockerKey(blocked);
         const now = ctx.now();
-        if (key === lastKey && now - lastPrinted < PROGRESS_EVERY_MS) return;
-        const prefix = lastKey === "" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;
+        const due = progressDue(printed, key, now);
+        if (due === undefined) return;
+        const prefix = due === "start" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;
         session.err(`lokt: ${prefix}: ${waitingFor(req.name, blocked, now)}\n`);
-        lastKey = key;
-        lastPrinted = now;
+        printed = { key, atMs: now };
       },
     });
-    switch (outcome.kind) {
-      case "timeout":
-        throw new WaitTimeoutError(
-          req.name,
-          outcome.waitedMs,
-          blockedError(req.name, outcome.last, ctx.now()),
-        );
-      case "aborted":
-        throw new InterruptedError(caught ?? "SIGINT");
-      default:
-        return outcome;
+  } catch (error) {
+    // The only abort here is a signal's: say which.
+    if (error instanceof InterruptedError && caught !== undefined) {
+      throw new InterruptedError(caught);
     }
+    throw error;
   } finally {
     for (const entry of listeners) {
       if (entry) Deno.removeSignalListener(entry.signal, entry.listener);

@@ -1,6 +1,7 @@
 /** The outside world of the CLI, passed in so the whole CLI can run in-process under test. */
 
 import type { ProcessProbe } from "../identity/process.ts";
+import { osUserName } from "../identity/user.ts";
 
 /** Everything the CLI reads from or writes to outside itself. */
 export interface World {
@@ -43,20 +44,6 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): boo
     return false;
   }
   return true;
-}
-
-function userFromPasswd(): string | undefined {
-  try {
-    const uid = Deno.uid();
-    if (uid === null) return undefined;
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const fields = line.split(":");
-      if (fields[2] === String(uid)) return fields[0];
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
 }
 
 /**
@@ -111,7 +98,7 @@ export async function realWorld(): Promise<World> {
     pid: Deno.pid,
     os: Deno.build.os,
     probe: () => probe,
-    userName: userFromPasswd,
+    userName: osUserName,
     out: (text) => {
       if (!writeAll(Deno.stdout, text)) stdoutClosed = true;
     },

@@ -8,7 +8,7 @@ import { SymlinkError } from "../errors.ts";
 import { processState } from "../identity/process.ts";
 import type { LockContext } from "../locks/context.ts";
 import { formatDuration } from "../locks/describe.ts";
-import type { Entry, Listing } from "../locks/inspect.ts";
+import { type Entry, type Listing, problemOf } from "../locks/inspect.ts";
 import type { Layout } from "../locks/layout.ts";
 import { censusOfNames } from "../locks/reclaim.ts";
 import { listQueue, TICKET_STALL_MS } from "../locks/queue.ts";
@@ -53,21 +53,6 @@ export function staleCheck(listing: Listing): Check {
     `${stale.length} stale: ${listNames(names)} (the next lock of each name takes it over)`,
     { hint: "lokt status --prune-expired removes them now", details },
   );
-}
-
-function problemOf(entry: Entry): string {
-  const s = entry.state;
-  switch (s.kind) {
-    case "empty":
-    case "corrupt":
-    case "unreadable":
-      return s.problem;
-    case "unsupported":
-      return `format version ${s.version} (written by a newer lokt)`;
-    case "absent":
-    case "ok":
-      return "";
-  }
 }
 
 /** Zero-byte, unparsable, unreadable or foreign files in `locks/` and `freezes/`. */

@@ -56,6 +56,16 @@ export interface IdentityInputs {
   nonce: () => string;
 }
 
+/**
+ * What to detect, from `LOKT_NO_DETECT`: everything unless it is set; `harness` keeps only the
+ * terminal session; any other value but `0` turns detection off.
+ */
+export function detectionOf(env: (name: string) => string | undefined): IdentityInputs["detect"] {
+  const value = env("LOKT_NO_DETECT")?.trim();
+  if (value === undefined || value === "" || value === "0") return "all";
+  return value === "harness" ? "session" : "none";
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }

@@ -49,6 +49,16 @@ export type AcquireOutcome =
   /** The name is free, but waiters queued earlier have the next turn. */
   | { kind: "queued"; ahead: Ticket[] };
 
+/** Outcomes of an attempt that leave the caller holding the name. */
+export type HeldOutcome = Extract<AcquireOutcome, { kind: "acquired" | "reentered" | "nested" }>;
+/** Outcomes that leave the name to someone else (a waiter keeps waiting). */
+export type BlockedOutcome = Exclude<AcquireOutcome, HeldOutcome>;
+
+/** True when the attempt left the caller holding the name. */
+export function isHold(outcome: AcquireOutcome): outcome is HeldOutcome {
+  return outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested";
+}
+
 /** One attempt to take a name. */
 export interface AcquireRequest {
   name: string;

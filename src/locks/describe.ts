@@ -21,6 +21,18 @@ export function formatDuration(ms: number): string {
   return `${negative ? "-" : ""}${h > 0 ? `${h}h` : ""}${m}m${s}s`;
 }
 
+/**
+ * How long ago `sinceMs` was at `nowMs`: `4m0s`. Never negative: a stamp later than this clock
+ * (the clock was set back, or runs behind the writer's) reads `0s (stamped 3m0s ahead of this
+ * machine's clock)`.
+ */
+export function formatAge(nowMs: number, sinceMs: number): string {
+  const age = nowMs - sinceMs;
+  return age >= 0
+    ? formatDuration(age)
+    : `0s (stamped ${formatDuration(-age)} ahead of this machine's clock)`;
+}
+
 /** `alice@vm (agent session:42-9, pid 4821)`: who holds a record. */
 export function describeHolder(lock: LockRecord): string {
   const details: string[] = [];
@@ -34,22 +46,34 @@ export function describeHolder(lock: LockRecord): string {
   return `${lock.owner}@${lock.host}${details.length ? ` (${details.join(", ")})` : ""}`;
 }
 
-/** One line on what blocks a name: who holds it, for how long, until when. */
-export function describeBlocker(name: string, blocker: Blocker, nowMs: number): string {
+/** `text`, or its first `maxChars` characters ending in `...` when it is longer. */
+export function cutText(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, Math.max(0, maxChars - 3))}...`;
+}
+
+/**
+ * One line on what blocks a name: who holds it, for how long, until when. With `commandChars`,
+ * the holder's command is cut to that many characters.
+ */
+export function describeBlocker(
+  name: string,
+  blocker: Blocker,
+  nowMs: number,
+  options: { commandChars?: number } = {},
+): string {
   if (blocker.kind === "unreadable") {
     return `lock "${name}" has an unreadable lock file (${blocker.state.problem}); ` +
       `it is treated as held until it is ${formatDuration(CORRUPT_GRACE_MS)} old`;
   }
   const { lock, verdict } = blocker;
-  const age = nowMs - lock.acquiredMs;
-  // A negative age: this clock jumped back, or runs behind the one that wrote the record.
-  let text = `lock "${name}" held by ${describeHolder(lock)} ${
-    age >= 0
-      ? `for ${formatDuration(age)}`
-      : `since ${formatDuration(-age)} ahead of this machine's clock`
+  let text = `lock "${name}" held by ${describeHolder(lock)} for ${
+    formatAge(nowMs, lock.acquiredMs)
   }`;
   if (lock.kind === "guard" && lock.command?.length) {
-    text += ` running \`${lock.command.join(" ")}\``;
+    const command = lock.command.join(" ");
+    text += ` running \`${
+      options.commandChars === undefined ? command : cutText(command, options.commandChars)
+    }\``;
   }
   if (lock.expiresMs !== undefined) {
     const left = lock.expiresMs - nowMs;

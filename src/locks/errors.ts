@@ -1,22 +1,28 @@
-/** Errors for lock operations that did not go the caller's way; each carries what it found. */
+/**
+ * Errors for lock operations that did not go the caller's way; each carries what it found. Their
+ * hints name no command line: the CLI replaces them with its own (`src/cli/hints.ts`), and a
+ * library caller reads them as they are.
+ */
 
 import { LoktError } from "../errors.ts";
-import type { Blocker } from "./acquire.ts";
+import type { BlockedOutcome, Blocker } from "./acquire.ts";
 import { describeBlocker, describeHolder, formatDuration } from "./describe.ts";
 import type { LockRecord } from "./lockfile.ts";
 import type { Ticket } from "./queue.ts";
-import type { BlockedOutcome } from "./wait.ts";
 import type { Verdict } from "./stale.ts";
 import type { UnreadableState } from "./store.ts";
 
 /** The name is held by someone else (exit 2). */
 export class LockHeldError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What holds the name: a record and its verdict, or an unreadable file. */
   readonly blocker: Blocker;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, blocker: Blocker, nowMs: number) {
     super("held", describeBlocker(lockName, blocker, nowMs), {
-      hint: `add --wait to wait for it (first come, first served), or see \`lokt why ${lockName}\``,
+      hint: "wait for it (waiters are served first come, first served), or ask why it is held",
     });
     this.lockName = lockName;
     this.blocker = blocker;
@@ -25,16 +31,19 @@ export class LockHeldError extends LoktError {
 
 /** Earlier waiters queue for the name (exit 2). */
 export class QueuedError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The waiters ahead, earliest first. */
   readonly ahead: Ticket[];
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, ahead: Ticket[]) {
     super(
       "held",
       `lock "${lockName}" is free but ${ahead.length} waiter(s) queued first (first: ${
         ahead[0].owner
       }, pid ${ahead[0].pid})`,
-      { hint: "add --wait to join the queue" },
+      { hint: "wait, to join the queue" },
     );
     this.lockName = lockName;
     this.ahead = ahead;
@@ -43,9 +52,12 @@ export class QueuedError extends LoktError {
 
 /** The name is frozen (exit 2). */
 export class FrozenError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The freeze, or undefined when its file is unreadable. */
   readonly freeze: LockRecord | undefined;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(
     lockName: string,
     freeze: LockRecord | undefined,
@@ -59,8 +71,8 @@ export class FrozenError extends LoktError {
       }${freeze.reason ? `: ${freeze.reason}` : ""}`;
     super("frozen", text, {
       hint: freeze === undefined
-        ? `remove it with \`lokt unfreeze ${lockName} --force\``
-        : `wait with --wait, or lift it with \`lokt unfreeze ${lockName}\``,
+        ? "a forced unfreeze removes the unreadable freeze file"
+        : "wait for the freeze to end, or have its owner lift it",
     });
     this.lockName = lockName;
     this.freeze = freeze;
@@ -69,14 +81,15 @@ export class FrozenError extends LoktError {
 
 /** A wait ran out of time (exit 2). */
 export class WaitTimeoutError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
   /** Why the last attempt failed. */
   readonly last: LoktError;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, waitedMs: number, last: LoktError) {
     super("timeout", `timed out after ${formatDuration(waitedMs)} waiting: ${last.message}`, {
-      hint:
-        `a longer --timeout, or no --timeout to wait as long as it takes; see \`lokt why ${lockName}\``,
+      hint: "wait longer, or as long as it takes",
     });
     this.lockName = lockName;
     this.last = last;
@@ -85,21 +98,27 @@ export class WaitTimeoutError extends LoktError {
 
 /** No lock (or freeze) by that name (exit 3). */
 export class NotFoundError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What was looked for. */
+  readonly what: "lock" | "freeze";
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, what: "lock" | "freeze" = "lock") {
-    super("not_found", `${what} "${lockName}" not found`, {
-      hint: what === "lock" ? "see the held locks with `lokt status`" : undefined,
-    });
+    super("not_found", `${what} "${lockName}" not found`);
     this.lockName = lockName;
+    this.what = what;
   }
 }
 
 /** The caller is not the holder (exit 4). */
 export class NotOwnerError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The record found. */
   readonly lock: LockRecord;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, lock: LockRecord, me: string) {
     const what = lock.kind === "freeze"
       ? "freeze"
@@ -108,8 +127,8 @@ export class NotOwnerError extends LoktError {
       : "lock";
     super("not_owner", `${what} "${lockName}" belongs to ${describeHolder(lock)}, not to ${me}`, {
       hint: lock.kind === "freeze"
-        ? `lift it anyway with \`lokt unfreeze ${lockName} --force\``
-        : `break it anyway with \`lokt unlock ${lockName} --force\``,
+        ? "a forced unfreeze lifts it anyway"
+        : "a forced release breaks it anyway",
     });
     this.lockName = lockName;
     this.lock = lock;
@@ -118,17 +137,21 @@ export class NotOwnerError extends LoktError {
 
 /** `--break-stale` found a live lock (exit 2). */
 export class NotStaleError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The record found. */
   readonly lock: LockRecord;
+  /** Why it is live. */
   readonly verdict: Verdict;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, lock: LockRecord, verdict: Verdict, nowMs: number) {
     super(
       "not_stale",
       `lock "${lockName}" is not stale (${verdict.reason.replace("-", " ")}): ${
         describeBlocker(lockName, { kind: "lock", lock, verdict }, nowMs)
       }`,
-      { hint: `only \`lokt unlock ${lockName} --force\` removes a live lock` },
+      { hint: "only a forced release removes a live lock" },
     );
     this.lockName = lockName;
     this.lock = lock;
@@ -138,12 +161,15 @@ export class NotStaleError extends LoktError {
 
 /** An unreadable lock file that is not yet old enough to be called abandoned (exit 1). */
 export class UnreadableLockError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What is wrong with the file, and how old it is. */
   readonly state: UnreadableState;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `lock file of "${lockName}" is unreadable: ${state.problem}`, {
-      hint: `remove it with \`lokt unlock ${lockName} --force\``,
+      hint: "a forced release removes it",
     });
     this.lockName = lockName;
     this.state = state;
@@ -152,9 +178,12 @@ export class UnreadableLockError extends LoktError {
 
 /** `freeze` found a freeze set by another owner (exit 2). */
 export class AlreadyFrozenError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** The freeze that stands. */
   readonly freeze: LockRecord;
 
+  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
   constructor(lockName: string, freeze: LockRecord, nowMs: number) {
     super(
       "frozen",
@@ -162,8 +191,7 @@ export class AlreadyFrozenError extends LoktError {
         formatDuration((freeze.expiresMs ?? nowMs) - nowMs)
       }${freeze.reason ? `: ${freeze.reason}` : ""}`,
       {
-        hint:
-          `only ${freeze.owner} can extend it; lift it with \`lokt unfreeze ${lockName} --force\``,
+        hint: `only ${freeze.owner} can extend it; a forced unfreeze lifts it`,
       },
     );
     this.lockName = lockName;
@@ -173,12 +201,15 @@ export class AlreadyFrozenError extends LoktError {
 
 /** A freeze file that cannot be parsed (exit 1); `unfreeze --force` removes it. */
 export class UnreadableFreezeError extends LoktError {
+  /** The lock (or freeze) name. */
   readonly lockName: string;
+  /** What is wrong with the file, and how old it is. */
   readonly state: UnreadableState;
 
+  /** Builds the error from what the operation found. */
   constructor(lockName: string, state: UnreadableState) {
     super("corrupt", `freeze file of "${lockName}" is unreadable: ${state.problem}`, {
-      hint: `remove it with \`lokt unfreeze ${lockName} --force\``,
+      hint: "a forced unfreeze removes it",
     });
     this.lockName = lockName;
     this.state = state;

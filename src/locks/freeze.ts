@@ -71,6 +71,20 @@ export function freezeState(ctx: LockContext, name: string, prune: boolean): Fre
   }
 }
 
+/**
+ * Removes the freeze on `name` if it has expired, or is unreadable and abandoned, under the name's
+ * kernel lock (audited like any removal), then reclaims the name if that left it unused; true
+ * when no freeze stands on the name afterwards.
+ */
+export function pruneFreeze(ctx: LockContext, name: string): Promise<boolean> {
+  assertValidName(name);
+  return withNameMutexThenReclaim(
+    ctx.layout,
+    name,
+    () => freezeState(ctx, name, true).kind === "none",
+  );
+}
+
 /** A freeze request. */
 export interface FreezeRequest {
   name: string;

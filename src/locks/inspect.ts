@@ -82,6 +82,22 @@ export function listAll(ctx: LockContext): Listing {
   };
 }
 
+/** Why an entry could not be read as a record, for people; `""` when it was read (or is absent). */
+export function problemOf(entry: Entry): string {
+  const s = entry.state;
+  switch (s.kind) {
+    case "empty":
+    case "corrupt":
+    case "unreadable":
+      return s.problem;
+    case "unsupported":
+      return `format version ${s.version} (written by a newer lokt)`;
+    case "absent":
+    case "ok":
+      return "";
+  }
+}
+
 /** Is the name held by a live lock, as `lock` would see it? Young unreadable files count. */
 export function isHeld(entry: Entry): boolean {
   switch (entry.state.kind) {

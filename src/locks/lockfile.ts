@@ -17,7 +17,9 @@ export type Liveness = "guard" | "process" | "ttl" | "manual";
 
 /** A process named by a record: pid plus its start-time token. */
 export interface ProcessRef {
+  /** The process id. */
   pid: number;
+  /** Its start-time token, which tells a recycled pid apart; undefined where unknown. */
   start?: string;
 }
 
@@ -26,26 +28,39 @@ export type PidSource = "flag" | "anchor" | "self";
 
 /** One lock (or freeze) as lokt works with it. Times are epoch milliseconds. */
 export interface LockRecord {
+  /** The lock (or freeze) name. */
   name: string;
+  /** This hold's id (`lock_id`): a change of holder always changes it. */
   lockId: string;
+  /** What created the record. */
   kind: LockKind;
+  /** The holder's owner name (`LOKT_OWNER`, else the user name). */
   owner: string;
+  /** The host the holder runs on. */
   host: string;
+  /** The holder's agent id; `""` when the record names none. */
   agentId: string;
   /** The process the record follows, or 0 for none. */
   pid: number;
+  /** Start-time token of {@link LockRecord.pid}, which tells a recycled pid apart. */
   pidStart?: string;
+  /** Where {@link LockRecord.pid} came from. */
   pidSource?: PidSource;
+  /** Boot id of the holder's machine. */
   bootId?: string;
+  /** Pid namespace of the holder. */
   pidNs?: string;
   /** The guarded command's process (guard records only). */
   child?: ProcessRef;
   /** The guarded command (guard records only). */
   command?: string[];
+  /** When the hold began. */
   acquiredMs: number;
+  /** When it was last renewed or taken again. */
   renewedMs?: number;
   /** Requested lease; undefined means no TTL. */
   ttlMs?: number;
+  /** When the TTL runs out; undefined without a TTL. */
   expiresMs?: number;
   /** Grows with every new acquisition of the name; kept by re-entry and renewal. */
   fence: number;

@@ -29,6 +29,7 @@ export type StaleReason = "expired" | "dead" | "rebooted";
 
 /** Facts shared by both verdicts, for display. */
 export interface VerdictFacts {
+  /** Whether this machine can judge the record's processes. */
   scope: Scope;
   /** The TTL has run out (a live guard may be overdue: it does not decide). */
   expired: boolean;

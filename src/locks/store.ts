@@ -74,17 +74,18 @@ function ageOf(info: Deno.FileInfo, nowMs: number): number {
   return mtime === undefined ? 0 : Math.max(0, nowMs - mtime);
 }
 
-/**
- * Writes `text` to a new private file in `tmp/` and returns its path. It is not synced: other
- * processes see the complete file once it is linked, which is what mutual exclusion needs, and
- * after a power cut every process a record names is dead anyway (a record emptied by the cut is
- * unreadable, and removable once older than the grace period). See docs/protocol.md.
- */
+/** Creates `path` for writing, private to this user; fails if anything is there already. */
 function openNew(path: string): Deno.FsFile {
   return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
 }
 
-/** Writes `text` to a new file `tmp/<hint>.<writer tag>.<hex>.tmp` (see `leftovers.ts`). */
+/**
+ * Writes `text` to a new private file `tmp/<hint>.<writer tag>.<hex>.tmp` (the tag: see
+ * `leftovers.ts`) and returns its path. It is not synced: other processes see the complete file
+ * once it is linked, which is what mutual exclusion needs, and after a power cut every process a
+ * record names is dead anyway (a record emptied by the cut is unreadable, and removable once older
+ * than the grace period). See docs/protocol.md.
+ */
 function writeTemp(ctx: LockContext, hint: string, text: string): string {
   const layout = ctx.layout;
   const path = `${layout.tmp}/${hint}.${writerTag(ctx)}.${randomHex(4)}.tmp`;

@@ -4,7 +4,13 @@
  */
 
 import type { LockContext } from "./context.ts";
-import { type AcquireOutcome, type AcquireRequest, tryAcquire } from "./acquire.ts";
+import {
+  type AcquireRequest,
+  type BlockedOutcome,
+  type HeldOutcome,
+  isHold,
+  tryAcquire,
+} from "./acquire.ts";
 import { ensureLayout, freezePath, lockPath, refuseLinkedLayout } from "./layout.ts";
 import {
   beat,
@@ -20,11 +26,6 @@ import {
 import { rehearse } from "./rehearse.ts";
 import { assertValidName } from "./name.ts";
 import { withNameMutex } from "./mutex.ts";
-
-/** Outcomes of an attempt that end a wait with the name held. */
-export type HeldOutcome = Extract<AcquireOutcome, { kind: "acquired" | "reentered" | "nested" }>;
-/** Outcomes that keep a waiter waiting. */
-export type BlockedOutcome = Exclude<AcquireOutcome, HeldOutcome>;
 
 /** The result of a wait. */
 export type WaitOutcome =
@@ -83,10 +84,6 @@ function realDirOrUndefined(dir: string): string | undefined {
   } catch {
     return undefined; // not there yet: events will name it as given
   }
-}
-
-function isHeld(outcome: AcquireOutcome): outcome is HeldOutcome {
-  return outcome.kind === "acquired" || outcome.kind === "reentered" || outcome.kind === "nested";
 }
 
 /**
@@ -226,7 +223,7 @@ export async function acquireWaiting(
     let outcome = await tryAcquire(ctx, { ...req, denyEvent: "wait" });
     let lastBeatMs = ctx.now();
     for (let poll = 0;; poll++) {
-      if (isHeld(outcome)) return { ...outcome, waitedMs: waited() };
+      if (isHold(outcome)) return { ...outcome, waitedMs: waited() };
       options.onBlocked?.(outcome, waited());
       if (ctx.now() >= deadline) {
         recordEnd(ctx, req, "timeout", waited());

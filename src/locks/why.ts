@@ -6,7 +6,7 @@
  * first, then the freeze, then the lock, then the queue.
  */
 
-import { formatDuration } from "./describe.ts";
+import { formatAge, formatDuration } from "./describe.ts";
 import { type Claim, holds } from "./holder.ts";
 import type { LockRecord } from "./lockfile.ts";
 import type { Ticket } from "./queue.ts";
@@ -213,7 +213,7 @@ function freezeReason(obs: WhyObservation): WhyReason | undefined {
     }
     case "ok": {
       const freeze = seen.record;
-      const ageMs = now - freeze.acquiredMs;
+      const ageMs = Math.max(0, now - freeze.acquiredMs);
       const because = freeze.reason ? `: ${freeze.reason}` : "";
       if (seen.verdict.kind === "stale") {
         const overdueMs = now - (freeze.expiresMs ?? now);
@@ -229,7 +229,7 @@ function freezeReason(obs: WhyObservation): WhyReason | undefined {
       const remainingMs = freeze.expiresMs === undefined ? Infinity : freeze.expiresMs - now;
       return {
         type: "frozen",
-        message: `Frozen by ${who(freeze)} for ${formatDuration(ageMs)} (${
+        message: `Frozen by ${who(freeze)} for ${formatAge(now, freeze.acquiredMs)} (${
           formatDuration(remainingMs)
         } remaining)${because}`,
         freeze,
@@ -311,7 +311,7 @@ function recordReason(
   verdict: Verdict,
   now: number,
 ): WhyReason {
-  const age = formatDuration(now - lock.acquiredMs);
+  const age = formatAge(now, lock.acquiredMs);
   const procs = processText(lock, verdict);
   const self = isSelf(obs, lock, verdict);
   if (self !== false) {

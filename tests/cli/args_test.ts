@@ -64,6 +64,17 @@ Deno.test("short flags work for booleans and for flags with a value", () => {
   assertEquals(args(["-w", "build", "-E", "99"]).flags, { wait: true, "conflict-exit-code": 99 });
 });
 
+Deno.test("short flags take =value like long ones", () => {
+  assertEquals(args(["build", "-E=99"]).flags, { "conflict-exit-code": 99 });
+  assertEquals(args(["-w=false", "build"]).flags, { wait: false });
+  assertEquals(
+    usageError(["build", "-E=x"]).message,
+    '--conflict-exit-code: "x" is not a whole number',
+  );
+  assertMatch(usageError(["build", "-w=yes"]).message, /^--wait takes no value \(got "yes"\)$/);
+  assertEquals(usageError(["build", "-x=1"]).message, "unknown flag -x for `lokt try`");
+});
+
 Deno.test("a boolean flag accepts =true and =false, and nothing else", () => {
   assertEquals(args(["x", "--json=false"]).flags, { json: false });
   assertEquals(args(["x", "--json=true"]).flags, { json: true });

@@ -3,9 +3,10 @@
  * error class maps to the exit code the table promises.
  */
 
-import { assert, assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { holderEnv, loktInProcess, REPO, tempDir } from "../helpers/cli.ts";
 import { EXIT, EXIT_BY_CODE, exitCodeFor, exitCodeForSignal } from "../../src/cli/exit.ts";
+import { hintFor } from "../../src/cli/hints.ts";
 import * as coreErrors from "../../src/errors.ts";
 import * as lockErrors from "../../src/locks/errors.ts";
 import type { LockRecord } from "../../src/locks/lockfile.ts";
@@ -175,11 +176,40 @@ for (const [name, row] of Object.entries(CLASSES)) {
   });
 }
 
+Deno.test("the engine's errors name no command line in their hints; the CLI gives its own", () => {
+  for (const [name, row] of Object.entries(CLASSES)) {
+    if (name === "UsageError") continue; // the CLI's own error
+    const error = Reflect.construct(MODULES[name] as typeof coreErrors.LoktError, row.args);
+    assert(!/--[a-z]|`lokt /.test(error.hint ?? ""), `${name}: ${error.hint}`);
+  }
+  const cli = (name: string) =>
+    hintFor(Reflect.construct(MODULES[name] as typeof coreErrors.LoktError, CLASSES[name].args));
+  assertMatch(cli("LockHeldError")!, /^add --wait to wait for it .*`lokt why build`$/);
+  assertEquals(cli("QueuedError"), "add --wait to join the queue");
+  assertMatch(cli("WaitTimeoutError")!, /^a longer --timeout/);
+  assertEquals(cli("NotStaleError"), "only `lokt unlock build --force` removes a live lock");
+  assertEquals(
+    cli("UnsupportedVersionError"),
+    "upgrade lokt to work with it, or remove it with `lokt unlock build --force`",
+  );
+  assertEquals(cli("IoError"), undefined, "others keep their own");
+});
+
 Deno.test("interruptions exit 128 plus the signal's number", () => {
   const exits = (["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"] as const).map((signal) =>
     exitCodeFor(new coreErrors.InterruptedError(signal))
   );
   assertEquals(exits, [129, 130, 131, 143]);
+});
+
+Deno.test("an abort without a signal (only the library has one) says its reason and exits 1", () => {
+  const error = new coreErrors.InterruptedError({ aborted: new Error("shutting down") });
+  assertEquals([error.code, error.message, error.signal], [
+    "interrupted",
+    "aborted: shutting down",
+    undefined,
+  ]);
+  assertEquals(exitCodeFor(error), EXIT.error);
 });
 
 Deno.test("anything that is not a LoktError is a bug: exit 1", () => {

@@ -169,6 +169,33 @@ Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, 
   assertEquals((lost[0].extra as Record<string, unknown>).action, "stop");
 });
 
+Deno.test("renewals that fail (fences/x replaced by a directory) are said and audited once, and the guard carries on", async () => {
+  using dir = tempDir();
+  const go = `${dir.path}/go`;
+  const guard = startLokt(
+    ["guard", "x", "--ttl", "400ms", "--", "sh", "-c", `while [ ! -e ${go} ]; do sleep 0.02; done`],
+    holderEnv(dir.path, "a"),
+  );
+  await until("the command to start", () => childPid(dir.path, "x"));
+  const fence = `${dir.path}/fences/x`;
+  Deno.removeSync(fence);
+  Deno.mkdirSync(fence);
+  await until(
+    "a renew-error line",
+    () => auditEvents(dir.path).some((e) => e.event === "renew-error"),
+  );
+  await new Promise((r) => setTimeout(r, 1_000)); // several more failed renewals
+  Deno.removeSync(fence);
+  Deno.writeTextFileSync(go, "");
+  const r = await finish(guard);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr.match(/could not check or renew the lock/g)?.length, 1, r.stderr);
+  const failed = auditEvents(dir.path).filter((e) => e.event === "renew-error");
+  assertEquals(failed.length, 1);
+  assertMatch(String((failed[0].extra as Record<string, unknown>).error), /Is a directory/);
+  assertEquals(readLock(dir.path, "x"), undefined, "released at the end");
+});
+
 Deno.test("with --on-lost keep the command finishes after the lock is lost", async () => {
   using dir = tempDir();
   const guard = startLokt(

@@ -58,7 +58,7 @@ Deno.test("a clock jumping back never lets a TTL lock be taken over or broken as
     assertEquals(taken.code, 2, `${back} ms back: ${taken.stderr}`);
     assertMatch(
       taken.stderr,
-      /^error: lock "x" held by tester@\S+ \(agent agent-a\) since [\dhms.]+ ahead of this machine's clock, expires in /m,
+      /^error: lock "x" held by tester@\S+ \(agent agent-a\) for 0s \(stamped [\dhms.]+ ahead of this machine's clock\), expires in /m,
     );
     const broken = await clock.run(["unlock", "x", "--break-stale"], "agent-b");
     assertEquals(broken.code, 2, broken.stderr);
@@ -74,6 +74,34 @@ Deno.test("a clock jumping back never lets a TTL lock be taken over or broken as
     !auditEvents(root).some((e) => ["auto-prune", "stale-break"].includes(e.event as string)),
     "nothing was pruned or broken",
   );
+});
+
+Deno.test("after the clock is set back, ages are never negative: status, status NAME, why, and their JSON", async () => {
+  using dir = tempDir("lokt-fault-");
+  const root = `${dir.path}/root`;
+  const clock = world(root);
+  const start = clock.now;
+  assertEquals((await clock.run(["lock", "x", "--ttl", "1h"], "agent-a")).code, 0);
+  assertEquals((await clock.run(["freeze", "f", "--ttl", "1h"], "agent-a")).code, 0);
+  clock.set(start - 3 * MINUTE);
+  const ahead = /0s \(stamped 3m0s ahead of this machine's clock\)/;
+  const outputs = [
+    await clock.run(["status"], "agent-b"),
+    await clock.run(["status", "x"], "agent-b"),
+    await clock.run(["why", "x"], "agent-b"),
+    await clock.run(["why", "f"], "agent-b"),
+  ];
+  for (const { stdout } of outputs) {
+    assert(!/(?:^|[\s(:])-\d/m.test(stdout), `a negative number in:\n${stdout}`);
+    assertMatch(stdout, ahead);
+  }
+  const listed = JSON.parse((await clock.run(["status", "--json"], "agent-b")).stdout);
+  assertEquals(listed.locks[0].age_sec, 0);
+  assertEquals(listed.freezes[0].age_sec, 0);
+  const why = JSON.parse((await clock.run(["why", "x", "--json"], "agent-b")).stdout);
+  assertEquals([why.reasons[0].holder_age_sec, why.holder.age_sec], [0, 0]);
+  const frozen = JSON.parse((await clock.run(["why", "f", "--json"], "agent-b")).stdout);
+  assertEquals(frozen.reasons[0].freeze_age_sec, 0);
 });
 
 Deno.test("a clock jumping forward past the TTL makes a TTL-only lock stale: the next lock takes it over", async () => {

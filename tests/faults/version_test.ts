@@ -59,7 +59,13 @@ Deno.test("a lock file from a newer lokt is refused by lock, unlock and status, 
 
   const status = await lokt(["status"], { env });
   assertEquals(status.code, 0, status.stderr);
-  assertMatch(status.stdout, /^deploy\s+UNREADABLE .*format version 2 \(newer lokt\)/m);
+  const problem = "format version 2 (written by a newer lokt)";
+  assertMatch(
+    status.stdout,
+    /^deploy\s+UNREADABLE .*format version 2 \(written by a newer lokt\)$/m,
+  );
+  const doctor = await lokt(["doctor"], { env });
+  assertEquals(doctor.stdout.includes(`locks/deploy.json (${problem})`), true, doctor.stdout);
   assertEquals((await lokt(["exists", "deploy"], { env })).code, 0, "the name counts as held");
   assertEquals(Deno.readTextFileSync(path), NEWER);
   assertEquals(auditEvents(root).map((e) => e.event), ["acquire"], "nothing else happened");

@@ -200,3 +200,32 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** One line of a stream, and when it arrived (`performance.now()`). */
+export interface TimedLine {
+  line: string;
+  atMs: number;
+}
+
+/**
+ * Reads `stream` line by line as it arrives: `lines` fills as lines come, `done` resolves at the
+ * end of the stream (a last line without a newline counts).
+ */
+export function readLines(
+  stream: ReadableStream<Uint8Array>,
+): { lines: TimedLine[]; done: Promise<TimedLine[]> } {
+  const lines: TimedLine[] = [];
+  const done = (async () => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      for (let cut = rest.indexOf("\n"); cut >= 0; cut = rest.indexOf("\n")) {
+        lines.push({ line: rest.slice(0, cut), atMs: performance.now() });
+        rest = rest.slice(cut + 1);
+      }
+    }
+    if (rest !== "") lines.push({ line: rest, atMs: performance.now() });
+    return lines;
+  })();
+  return { lines, done };
+}

@@ -1,6 +1,19 @@
 /** A process probe over a made-up process table, for tests of identity and liveness rules. */
 
 import type { MachineFacts, ProcessInfo, ProcessProbe } from "../../src/identity/process.ts";
+import type { Claim } from "../../src/locks/holder.ts";
+
+/** A plain-lock holder on the fake machine `box` whose lock follows `pid` (as `--pid` does). */
+export function flagClaim(agentId: string, pid: number): Claim {
+  return {
+    owner: "tester",
+    host: "box",
+    agentId,
+    process: { pid, start: `s${pid}`, source: "flag" },
+    ancestors: [],
+    pid,
+  };
+}
 
 /** A scripted process table. */
 export class FakeProbe implements ProcessProbe {

@@ -1,24 +1,12 @@
 /** The fence: every acquisition of a name gets a larger number than any before it. */
 
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { FakeProbe } from "../helpers/fake_probe.ts";
+import { FakeProbe, flagClaim } from "../helpers/fake_probe.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { tryAcquire } from "../../src/locks/acquire.ts";
 import type { LockContext } from "../../src/locks/context.ts";
-import type { Claim } from "../../src/locks/holder.ts";
 import { ensureLayout, layoutOf } from "../../src/locks/layout.ts";
 import { release } from "../../src/locks/release.ts";
-
-function holder(agentId: string, pid: number): Claim {
-  return {
-    owner: "tester",
-    host: "box",
-    agentId,
-    process: { pid, start: `s${pid}`, source: "flag" },
-    ancestors: [],
-    pid,
-  };
-}
 
 Deno.test("the fence strictly increases across 100 acquisitions, takeovers and breaks included", async () => {
   using dir = tempDir();
@@ -42,7 +30,7 @@ Deno.test("the fence strictly increases across 100 acquisitions, takeovers and b
     const outcome = await tryAcquire(ctx, {
       name: "db",
       kind: "lock",
-      claim: holder(`agent-${i}`, pid),
+      claim: flagClaim(`agent-${i}`, pid),
       ttlMs: 60_000,
     });
     assert(outcome.kind === "acquired", `acquisition ${i}: ${outcome.kind}`);
@@ -53,7 +41,7 @@ Deno.test("the fence strictly increases across 100 acquisitions, takeovers and b
     switch (way) {
       case "release":
         assertEquals(
-          (await release(ctx, { name: "db", mode: "owner", claim: holder(`agent-${i}`, pid) }))
+          (await release(ctx, { name: "db", mode: "owner", claim: flagClaim(`agent-${i}`, pid) }))
             .kind,
           "released",
         );
@@ -67,7 +55,7 @@ Deno.test("the fence strictly increases across 100 acquisitions, takeovers and b
       case "force":
       case "break-stale": {
         if (way === "break-stale") probe.processes.delete(pid);
-        const broken = await release(ctx, { name: "db", mode: way, claim: holder("other", 1) });
+        const broken = await release(ctx, { name: "db", mode: way, claim: flagClaim("other", 1) });
         assertEquals(broken.kind, "broken");
         break;
       }

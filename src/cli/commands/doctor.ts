@@ -6,7 +6,8 @@ import { HARNESSES, hasHook, HOOK_FILES } from "../../hooks/mod.ts";
 import { configPath, workTreeTop } from "../../root.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT } from "../exit.ts";
-import { auditLimits, type Session } from "../session.ts";
+import { auditLimits } from "../../audit/writer.ts";
+import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
 

@@ -8,6 +8,7 @@ import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT, exitCodeFor, exitCodeForSignal } from "../exit.ts";
+import { hintFor } from "../hints.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
@@ -47,8 +48,9 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   } catch (error) {
     if (conflictExit === undefined || exitCodeFor(error) !== EXIT.held) throw error;
     const e = error as LoktError;
+    const hint = hintFor(e);
     session.err(`error: ${e.message}\n`);
-    if (e.hint) session.err(`hint: ${e.hint}\n`);
+    if (hint) session.err(`hint: ${hint}\n`);
     return conflictExit;
   }
 

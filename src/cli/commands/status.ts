@@ -1,18 +1,14 @@
 /** `lokt status [NAME]`: every lock and freeze, or one lock in detail. */
 
-import { formatDuration } from "../../locks/describe.ts";
+import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
-import { type Entry, inspect, listAll, type Listing } from "../../locks/inspect.ts";
+import { type Entry, inspect, listAll, type Listing, problemOf } from "../../locks/inspect.ts";
 import type { LockContext } from "../../locks/context.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { listQueue } from "../../locks/queue.ts";
-import { release } from "../../locks/release.ts";
-import { freezeState } from "../../locks/freeze.ts";
-import { withNameMutex } from "../../locks/mutex.ts";
-import { reclaimUnused } from "../../locks/reclaim.ts";
 import { UnsupportedVersionError } from "../../errors.ts";
-import { isAbandoned, pruneOrphanTemps } from "../../locks/store.ts";
+import { pruneStale } from "../../locks/prune.ts";
 import { expectPositionals } from "../args.ts";
 import { expiryText, recordJson, ticketJson, verdictText } from "../render.ts";
 import type { Session } from "../session.ts";
@@ -26,57 +22,33 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   if (name !== undefined) assertValidName(name);
   const prune = args.flags["prune-expired"] === true;
   const ctx = prune ? session.lockContext() : session.readOnlyContext();
-  const pruned = prune ? await pruneStale(session, ctx, name) : [];
+  const pruned = prune ? await prunedLines(session, ctx, name) : [];
   if (!args.flags.json) { for (const line of pruned) session.out(`pruned ${line}\n`); }
   return name === undefined
     ? showAll(session, ctx, args.flags.json === true, pruned.length)
     : showOne(session, ctx, name, args.flags.json === true);
 }
 
-/**
- * Removes stale locks, expired freezes and crashed writers' temporary files, then reclaims unused
- * names (each under its kernel lock); returns what went.
- */
-async function pruneStale(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
-  const listing = listAll(ctx);
-  const done: string[] = [];
-  const claim = session.claim();
-  for (const entry of listing.locks) {
-    if (only !== undefined && entry.name !== only) continue;
-    const stale = entry.verdict?.kind === "stale" ||
-      ((entry.state.kind === "empty" || entry.state.kind === "corrupt") &&
-        isAbandoned(entry.state));
-    if (!stale) continue;
-    const outcome = await release(ctx, { name: entry.name, mode: "break-stale", claim });
-    if (outcome.kind === "broken") {
-      done.push(`lock "${entry.name}" (${verdictText(outcome.verdict)})`);
+/** Prunes (`--prune-expired`) and says what went, one line each. */
+async function prunedLines(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
+  const pruned = await pruneStale(ctx, session.claim(), only);
+  return pruned.map((p) => {
+    switch (p.kind) {
+      case "stale-lock":
+        return `lock "${p.name}" (${verdictText(p.verdict)})`;
+      case "unreadable-lock":
+        return `lock "${p.name}" (${p.problem})`;
+      case "expired-freeze":
+        return `freeze "${p.name}" (expired)`;
+      case "orphan-temp":
+        return `temporary file tmp/${p.file} (left by a writer that crashed)`;
+      case "unused-names": {
+        const shown = p.names.slice(0, 5).join(", ") +
+          (p.names.length > 5 ? ` and ${p.names.length - 5} more` : "");
+        return `${p.names.length} unused name(s): ${shown} (fence files, empty queues)`;
+      }
     }
-    if (outcome.kind === "removed-unreadable") {
-      done.push(`lock "${entry.name}" (${outcome.problem})`);
-    }
-  }
-  for (const entry of listing.freezes) {
-    if (only !== undefined && entry.name !== only) continue;
-    if (entry.verdict?.kind !== "stale" && entry.state.kind === "ok") continue;
-    const state = await withNameMutex(
-      ctx.layout,
-      entry.name,
-      () => freezeState(ctx, entry.name, true),
-    );
-    if (state.kind === "none") done.push(`freeze "${entry.name}" (expired)`);
-  }
-  if (only === undefined) {
-    for (const file of pruneOrphanTemps(ctx.layout, ctx.now())) {
-      done.push(`temporary file tmp/${file} (left by a writer that crashed)`);
-    }
-  }
-  const reclaimed = await reclaimUnused(ctx, only);
-  if (reclaimed.length > 0) {
-    const shown = reclaimed.slice(0, 5).join(", ") +
-      (reclaimed.length > 5 ? ` and ${reclaimed.length - 5} more` : "");
-    done.push(`${reclaimed.length} unused name(s): ${shown} (fence files, empty queues)`);
-  }
-  return done;
+  });
 }
 
 function identityJson(session: Session): Record<string, unknown> {
@@ -88,13 +60,6 @@ function identityJson(session: Session): Record<string, unknown> {
     agent_source: id.agentSource,
     anchor_pid: id.anchor?.pid ?? 0,
   };
-}
-
-function problemOf(entry: Entry): string | undefined {
-  const s = entry.state;
-  if (s.kind === "empty" || s.kind === "corrupt" || s.kind === "unreadable") return s.problem;
-  if (s.kind === "unsupported") return `format version ${s.version} (newer lokt)`;
-  return undefined;
 }
 
 function stateWord(entry: Entry): string {
@@ -139,7 +104,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
       unreadable: unreadable.map((e) => ({
         name: e.name,
         kind: e.kind,
-        problem: problemOf(e) ?? "",
+        problem: problemOf(e),
         age_sec: "ageMs" in e.state ? e.state.ageMs / 1000 : 0,
       })),
       strays: listing.strays,
@@ -158,7 +123,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
     const rows = [["NAME", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
     for (const e of entries) {
       if (e.state.kind !== "ok") {
-        rows.push([e.name, stateWord(e), "?", "?", "?", "?", problemOf(e) ?? ""]);
+        rows.push([e.name, stateWord(e), "?", "?", "?", "?", problemOf(e)]);
         continue;
       }
       const lock = e.state.lock;
@@ -170,7 +135,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
         e.name,
         stateWord(e),
         holderCell(lock),
-        formatDuration(now - lock.acquiredMs),
+        formatAge(now, lock.acquiredMs),
         expiryText(lock, now).replace("expires in ", "").replace("no TTL", "-"),
         e.kind === "freeze" ? "-" : String(lock.fence),
         why,
@@ -232,7 +197,7 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
   if (lock.command?.length) lines.push(["command", lock.command.join(" ")]);
   lines.push([
     "acquired",
-    `${formatIso(lock.acquiredMs)} (${formatDuration(now - lock.acquiredMs)} ago)`,
+    `${formatIso(lock.acquiredMs)} (${formatAge(now, lock.acquiredMs)} ago)`,
   ]);
   lines.push([
     "ttl",

@@ -1,6 +1,6 @@
 /** `lokt why NAME`: would acquiring NAME succeed now, and if not, why and what to do. Read-only. */
 
-import { formatDuration } from "../../locks/describe.ts";
+import { formatAge, formatDuration } from "../../locks/describe.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { observe } from "../../locks/observe.ts";
@@ -51,7 +51,7 @@ function holderFields(lock: LockRecord, verdict: Verdict, nowMs: number) {
     holder_command: lock.command ?? [],
     holder_child_pid: lock.child?.pid ?? 0,
     holder_acquired_ts: formatIso(lock.acquiredMs),
-    holder_age_sec: sec(nowMs - lock.acquiredMs),
+    holder_age_sec: sec(Math.max(0, nowMs - lock.acquiredMs)),
     holder_ttl_sec: lock.ttlMs === undefined ? 0 : sec(lock.ttlMs),
     holder_remaining_sec: lock.expiresMs === undefined
       ? 0
@@ -75,7 +75,7 @@ function freezeFields(freeze: LockRecord, nowMs: number) {
     freeze_agent_id: freeze.agentId,
     freeze_reason: freeze.reason ?? "",
     freeze_acquired_ts: formatIso(freeze.acquiredMs),
-    freeze_age_sec: sec(nowMs - freeze.acquiredMs),
+    freeze_age_sec: sec(Math.max(0, nowMs - freeze.acquiredMs)),
     freeze_ttl_sec: freeze.ttlMs === undefined ? 0 : sec(freeze.ttlMs),
     freeze_remaining_sec: freeze.expiresMs === undefined
       ? 0
@@ -183,7 +183,7 @@ function holderDetails(lock: LockRecord, verdict: Verdict, nowMs: number): strin
   if (lock.agentId) rows.push(["Agent", lock.agentId]);
   if (lock.command?.length) rows.push(["Command", lock.command.join(" ")]);
   rows.push(["Acquired", formatIso(lock.acquiredMs)]);
-  rows.push(["Age", formatDuration(nowMs - lock.acquiredMs)]);
+  rows.push(["Age", formatAge(nowMs, lock.acquiredMs)]);
   if (lock.ttlMs !== undefined && lock.expiresMs !== undefined) {
     const left = lock.expiresMs - nowMs;
     rows.push([
@@ -221,7 +221,7 @@ function reasonBlock(reason: WhyReason, nowMs: number): string[] {
     case "frozen": {
       const f = reason.freeze;
       const rows: [string, string][] = [
-        ["Age", formatDuration(reason.ageMs)],
+        ["Age", formatAge(nowMs, f.acquiredMs)],
         ["Remaining", formatDuration(reason.remainingMs)],
       ];
       if (f.reason) rows.push(["Reason", f.reason]);
