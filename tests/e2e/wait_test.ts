@@ -93,15 +93,26 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 }
 
 /**
- * Stops `pid` (SIGSTOP) at a moment it holds no kernel lock: stopped inside a name's critical
- * section, it would block that name until it resumed (a limit of the protocol, docs/protocol.md),
- * and the test would hang instead of testing the queue. Linux: `/proc/locks` names the holders.
+ * Stops `pid` (SIGSTOP) at a moment it holds no kernel lock of the root's: stopped inside a name's
+ * critical section, it would block that name until it resumed (a limit of the protocol,
+ * docs/protocol.md), and the test would hang instead of testing the queue. Linux: `/proc/locks`
+ * names each lock's holder and file (by inode); Deno's own cache locks are not the root's.
  */
-async function stopOutsideKernelLocks(pid: number): Promise<void> {
+async function stopOutsideKernelLocks(pid: number, root: string): Promise<void> {
+  const inodes = () => {
+    const found = new Set<string>();
+    for (const entry of Deno.readDirSync(`${root}/fences`)) {
+      found.add(String(Deno.statSync(`${root}/fences/${entry.name}`).ino));
+    }
+    return found;
+  };
   for (let attempt = 0; attempt < 200; attempt++) {
     Deno.kill(pid, "SIGSTOP");
-    const holds = Deno.readTextFileSync("/proc/locks").split("\n")
-      .some((line) => line.split(/\s+/)[4] === String(pid));
+    const ours = inodes();
+    const holds = Deno.readTextFileSync("/proc/locks").split("\n").some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields[4] === String(pid) && ours.has(fields[5]?.split(":")[2] ?? "");
+    });
     if (!holds) return;
     Deno.kill(pid, "SIGCONT");
     await new Promise((r) => setTimeout(r, 5));
@@ -120,7 +131,7 @@ Deno.test({
   await until("b's ticket", () => tickets(dir.path, "x") === 1);
   const behind = startLokt(["lock", "x", "--wait", "--json"], holderEnv(dir.path, "c"));
   await until("c's ticket", () => tickets(dir.path, "x") === 2);
-  await stopOutsideKernelLocks(stopped.pid);
+  await stopOutsideKernelLocks(stopped.pid, dir.path);
   const done = new Set<Deno.ChildProcess>();
   try {
     assertEquals((await lokt(["unlock", "x"], { env: a })).code, 0);
