@@ -1,6 +1,6 @@
 /**
  * Following the audit log (`lokt audit --tail`): new lines are read as they are appended, across
- * rotations, until the caller aborts. Woken by file-system events on the root directory, with
+ * rotations, until the caller aborts. Woken by file-system events on the log's directory, with
  * polling as the fallback (and as a safety net for missed events). Read-only.
  */
 
@@ -13,6 +13,7 @@ import {
 } from "./reader.ts";
 import type { LoggedEvent } from "./event.ts";
 import { rotatedLogs } from "./writer.ts";
+import { Doorbell } from "../doorbell.ts";
 
 /** Options of {@link followAudit}. */
 export interface FollowOptions {
@@ -42,75 +43,6 @@ function sameFile(info: Deno.FileInfo, pos: LogPosition): boolean {
   return (info.ino ?? 0) === pos.ino && info.dev === pos.dev;
 }
 
-/** One wake-up source: a watcher on the root directory (once it exists), else nothing. */
-class Wakeup {
-  #watcher?: Deno.FsWatcher;
-  #pending = false;
-  #wake?: () => void;
-  readonly #dir: string;
-  readonly #enabled: boolean;
-
-  constructor(dir: string, enabled: boolean) {
-    this.#dir = dir;
-    this.#enabled = enabled;
-  }
-
-  get watching(): boolean {
-    return this.#watcher !== undefined;
-  }
-
-  /** Starts watching if it can (the directory may not exist yet; try again later). */
-  tryWatch(): void {
-    if (!this.#enabled || this.#watcher !== undefined) return;
-    try {
-      this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
-    } catch {
-      return; // no directory yet, or out of inotify instances: poll
-    }
-    const watcher = this.#watcher;
-    (async () => {
-      for await (const _ of watcher) this.#ring();
-    })().catch(() => {}).finally(() => {
-      if (this.#watcher === watcher) this.#watcher = undefined;
-      this.#ring();
-    });
-  }
-
-  #ring(): void {
-    this.#pending = true;
-    this.#wake?.();
-  }
-
-  /** Resolves after `ms`, on a file-system event, or on abort. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#pending || signal.aborted) {
-      this.#pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.#wake = undefined;
-        this.#pending = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  close(): void {
-    try {
-      this.#watcher?.close();
-    } catch {
-      // already closed
-    }
-    this.#watcher = undefined;
-  }
-}
-
 /**
  * Follows the audit log at `path` from `from` (where {@link readAudit} stopped; undefined when
  * there was no log yet) until `options.signal` aborts.
@@ -126,7 +58,9 @@ export async function followAudit(
   options: FollowOptions,
 ): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  const wakeup = new Wakeup(dir, options.noWatch !== true);
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const watch = options.noWatch !== true;
+  const bell = new Doorbell(watch);
   const collector = new EventCollector(options.filter, 0);
   let pos = from;
   const emit = (lines: string[]) => {
@@ -243,14 +177,31 @@ export async function followAudit(
 
   try {
     while (!options.signal.aborted) {
-      wakeup.tryWatch();
+      // The root may not exist yet: watch it once it does.
+      if (watch && !bell.watching && isDirectory(dir)) {
+        bell.watch([dir], (event) => event.paths.some((p) => isLogName(p, base)));
+      }
       step();
-      const ms = wakeup.watching
+      const ms = bell.watching
         ? options.watchedPollMs ?? FOLLOW_WATCHED_POLL_MS
         : options.pollMs ?? FOLLOW_POLL_MS;
-      await wakeup.wait(ms, options.signal);
+      await bell.wait(ms, options.signal);
     }
   } finally {
-    wakeup.close();
+    bell.close();
   }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Is `p` the live log (`audit.log`) or a rotated one (`audit.log.N`)? */
+function isLogName(p: string, base: string): boolean {
+  const name = p.slice(p.lastIndexOf("/") + 1);
+  return name === base || name.startsWith(`${base}.`);
 }
