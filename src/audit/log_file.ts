@@ -8,6 +8,7 @@ const decoder = new TextDecoder();
 
 /** A read buffer that {@link LogFile}s share, grown when a line does not fit. */
 export interface ReadBuffer {
+  /** The bytes read into. */
   bytes: Uint8Array;
 }
 
@@ -18,7 +19,9 @@ export function readBuffer(size = 64 * 1024): ReadBuffer {
 
 /** Device and inode: which file a name points to. */
 export interface FileId {
+  /** Device number. */
   dev: number;
+  /** Inode number. */
   ino: number;
 }
 
@@ -32,7 +35,9 @@ export function isFile(
 
 /** An open audit log file and how far it has been read. */
 export class LogFile implements FileId {
+  /** Device number of the open file. */
   readonly dev: number;
+  /** Inode number of the open file. */
   readonly ino: number;
   /** Bytes consumed: everything up to and including the last complete line. */
   offset: number;
@@ -105,6 +110,7 @@ export class LogFile implements FileId {
     return true;
   }
 
+  /** Closes the descriptor. */
   close(): void {
     this.#file.close();
   }
