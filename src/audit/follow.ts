@@ -1,16 +1,12 @@
 /**
  * Following the audit log (`lokt audit --tail`): new lines are read as they are appended, across
- * rotations, until the caller aborts. Woken by file-system events on the root directory, with
+ * rotations, until the caller aborts. Woken by file-system events on the log's directory, with
  * polling as the fallback (and as a safety net for missed events). Read-only.
  */
 
-import {
-  type AuditFilter,
-  completeLines,
-  EventCollector,
-  type LogPosition,
-  readFrom,
-} from "./reader.ts";
+import { Doorbell } from "../doorbell.ts";
+import { type FileId, isFile, LogFile, readBuffer } from "./log_file.ts";
+import { type AuditFilter, EventCollector, type LogPosition } from "./reader.ts";
 import type { LoggedEvent } from "./event.ts";
 import { rotatedLogs } from "./writer.ts";
 
@@ -35,79 +31,13 @@ export interface FollowOptions {
 export const FOLLOW_POLL_MS = 250;
 /** Default safety-net polling interval with file-system events. */
 export const FOLLOW_WATCHED_POLL_MS = 1_000;
-/** How long a rotated file is read again for lines its late writers append. */
-export const LINGER_MS = 3_000;
 
-function sameFile(info: Deno.FileInfo, pos: LogPosition): boolean {
-  return (info.ino ?? 0) === pos.ino && info.dev === pos.dev;
-}
-
-/** One wake-up source: a watcher on the root directory (once it exists), else nothing. */
-class Wakeup {
-  #watcher?: Deno.FsWatcher;
-  #pending = false;
-  #wake?: () => void;
-  readonly #dir: string;
-  readonly #enabled: boolean;
-
-  constructor(dir: string, enabled: boolean) {
-    this.#dir = dir;
-    this.#enabled = enabled;
-  }
-
-  get watching(): boolean {
-    return this.#watcher !== undefined;
-  }
-
-  /** Starts watching if it can (the directory may not exist yet; try again later). */
-  tryWatch(): void {
-    if (!this.#enabled || this.#watcher !== undefined) return;
-    try {
-      this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
-    } catch {
-      return; // no directory yet, or out of inotify instances: poll
-    }
-    const watcher = this.#watcher;
-    (async () => {
-      for await (const _ of watcher) this.#ring();
-    })().catch(() => {}).finally(() => {
-      if (this.#watcher === watcher) this.#watcher = undefined;
-      this.#ring();
-    });
-  }
-
-  #ring(): void {
-    this.#pending = true;
-    this.#wake?.();
-  }
-
-  /** Resolves after `ms`, on a file-system event, or on abort. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#pending || signal.aborted) {
-      this.#pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.#wake = undefined;
-        this.#pending = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      signal.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  close(): void {
-    try {
-      this.#watcher?.close();
-    } catch {
-      // already closed
-    }
-    this.#watcher = undefined;
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
   }
 }
 
@@ -115,20 +45,22 @@ class Wakeup {
  * Follows the audit log at `path` from `from` (where {@link readAudit} stopped; undefined when
  * there was no log yet) until `options.signal` aborts.
  *
- * Race: the log rotates by linking `audit.log` to `audit.log.N` and removing `audit.log`. The
- * follower knows its file by inode: when the path names another inode, it finishes the old file
- * (found among the rotated ones by inode), reads any newer rotated files whole, then starts the
- * new live file at its beginning. A line is only taken once its newline is there.
+ * Race: the log rotates by linking `audit.log` to `audit.log.N` and removing `audit.log`, and a
+ * writer that opened the log just before may still append to it afterwards. A file is complete
+ * once `audit.log` names another file (or none) and no writer holds the shared kernel lock under
+ * which writers append (see `AuditWriter`): a writer that takes it later finds the name moved and
+ * writes to the new log. So the follower keeps the live file open; when the name has moved on and
+ * the file is quiet, it reads the file to its end once, then each file rotated after it, whole
+ * and oldest first (each once quiet), then the new live file from its beginning. While a writer
+ * is still appending to a file that was rotated, the follower reads what is there and looks again
+ * at the next wake-up. Nothing is read twice, and nothing is waited for.
  */
 export async function followAudit(
   path: string,
   from: LogPosition | undefined,
   options: FollowOptions,
 ): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  const wakeup = new Wakeup(dir, options.noWatch !== true);
   const collector = new EventCollector(options.filter, 0);
-  let pos = from;
   const emit = (lines: string[]) => {
     const skippedBefore = collector.skipped;
     for (const line of lines) {
@@ -137,120 +69,136 @@ export async function followAudit(
     }
     if (collector.skipped > skippedBefore) options.onSkipped?.(collector.skipped - skippedBefore);
   };
+  const buffer = readBuffer();
+  /** The file being read: the one `audit.log` named when last looked at, until it is complete. */
+  let current: LogFile | undefined;
+  /** Rotated files numbered up to this one have been read, here or by `readAudit`. */
+  let doneN = 0;
 
-  /** Reads `file` from `offset`; returns the new offset. */
-  const drain = (file: Deno.FsFile, offset: number, whole: boolean): number => {
-    let bytes = readFrom(file, offset);
-    if (whole && bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a) {
-      bytes = new Uint8Array([...bytes, 0x0a]);
-    }
-    const { lines, consumed } = completeLines(bytes);
-    emit(lines);
-    return offset + consumed;
-  };
-
-  // A writer that opened the live file just before it was rotated appends its line to the
-  // rotated file after we moved on: such a file is read again for a while.
-  let lingering: { pos: LogPosition; untilMs: number } | undefined;
-
-  /** Reads the rotated file that is `at` from its offset; returns the new offset, if found. */
-  const drainRotated = (at: LogPosition, whole: boolean): number | undefined => {
-    for (const r of rotatedLogs(path)) {
-      let file: Deno.FsFile;
-      try {
-        file = Deno.openSync(r.path, { read: true });
-      } catch {
-        continue;
-      }
-      try {
-        if (sameFile(file.statSync(), at)) return drain(file, at.offset, whole);
-      } finally {
-        file.close();
-      }
+  /** The number of the rotated file `id` (newer than `doneN`); undefined if it is not there. */
+  const rotatedNumber = (id: FileId): number | undefined => {
+    const rotated = rotatedLogs(path);
+    for (let i = rotated.length - 1; i >= 0 && rotated[i].n > doneN; i--) {
+      if (isFile(statOrUndefined(rotated[i].path), id)) return rotated[i].n;
     }
     return undefined;
   };
 
-  const revisitLingering = () => {
-    if (lingering === undefined) return;
-    const last = Date.now() >= lingering.untilMs;
-    const offset = drainRotated(lingering.pos, last);
-    if (offset === undefined || last) lingering = undefined;
-    else lingering.pos.offset = offset;
-  };
-
-  const catchUpRotated = (previous: LogPosition | undefined) => {
-    // The old live file, now rotated: finish it, then read anything rotated after it.
-    let after = Infinity;
-    const rotated = rotatedLogs(path);
-    if (previous !== undefined) {
-      if (lingering !== undefined) drainRotated(lingering.pos, true);
-      for (const r of rotated) {
-        let file: Deno.FsFile;
-        try {
-          file = Deno.openSync(r.path, { read: true });
-        } catch {
-          continue;
-        }
-        try {
-          if (!sameFile(file.statSync(), previous)) continue;
-          const offset = drain(file, previous.offset, false);
-          lingering = { pos: { ...previous, offset }, untilMs: Date.now() + LINGER_MS };
-          after = r.n;
-        } finally {
-          file.close();
-        }
-        break;
-      }
-    }
-    for (const r of rotated) {
-      if (r.n <= after) continue;
-      try {
-        const file = Deno.openSync(r.path, { read: true });
-        try {
-          drain(file, 0, true);
-        } finally {
-          file.close();
-        }
-      } catch {
-        // pruned meanwhile
-      }
-    }
-  };
-
-  const step = () => {
-    revisitLingering();
-    let file: Deno.FsFile;
+  /** Reads a complete file to its end, notes its number, and closes it. */
+  const finish = (file: LogFile, n?: number) => {
     try {
-      file = Deno.openSync(path, { read: true });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return; // between rotation's link and remove
-      throw error;
-    }
-    try {
-      const info = file.statSync();
-      if (pos === undefined || !sameFile(info, pos)) {
-        if (pos !== undefined) catchUpRotated(pos);
-        pos = { dev: info.dev, ino: info.ino ?? 0, offset: 0 };
-      }
-      // A log cut shorter by hand starts over from its beginning.
-      if (info.size < pos.offset) pos.offset = 0;
-      if (info.size > pos.offset) pos.offset = drain(file, pos.offset, false);
+      file.read(true, emit);
+      // Looked up while the file is open, so that its inode cannot have been reused.
+      doneN = n ?? rotatedNumber(file) ?? doneN;
     } finally {
       file.close();
     }
   };
 
+  /**
+   * With no file in hand: reads the complete rotated files after `doneN`, then opens the live one
+   * and returns it; or returns a rotated file that is still live (a rotation killed between its
+   * link and its unlink) or still being appended to. A file only becomes live once the one
+   * before it was rotated, so a look at the rotated files after opening the live one finds any
+   * rotated meanwhile: then the live file is left for the next step, which reads those first.
+   */
+  const catchUp = (): LogFile | undefined => {
+    for (const r of rotatedLogs(path)) {
+      if (r.n <= doneN) continue;
+      const file = LogFile.open(r.path, buffer);
+      if (file === undefined) {
+        doneN = r.n; // pruned meanwhile
+        continue;
+      }
+      if (isFile(statOrUndefined(path), file) || !file.quiet()) return file;
+      finish(file, r.n);
+    }
+    const opened = LogFile.open(path, buffer);
+    if (opened === undefined) return undefined; // between a rotation's unlink and the next write
+    const rotatedSince = rotatedLogs(path)
+      .some((r) => r.n > doneN && !isFile(statOrUndefined(r.path), opened));
+    if (!rotatedSince) return opened;
+    opened.close();
+    return undefined;
+  };
+
+  /** Picks up where `readAudit` stopped: `position` in the file `audit.log` named then, if any. */
+  const resume = (position: LogPosition | undefined) => {
+    // readAudit read every rotated file there was (and the live file, if a rotation killed after
+    // its link left it under a rotated name too).
+    doneN = rotatedLogs(path).at(-1)?.n ?? 0;
+    if (position === undefined) return;
+    const opened = LogFile.open(path, buffer);
+    if (opened !== undefined && isFile(opened, position)) {
+      opened.offset = position.offset;
+      current = opened;
+      return;
+    }
+    opened?.close();
+    // Rotated since: read on in it, and catch up from there. If it was pruned meanwhile, every
+    // rotated file left came after it.
+    doneN = 0;
+    const n = rotatedNumber(position);
+    const file = n === undefined ? undefined : LogFile.open(`${path}.${n}`, buffer);
+    if (file !== undefined && isFile(file, position)) {
+      file.offset = position.offset;
+      current = file;
+    } else file?.close();
+  };
+
+  const step = () => {
+    for (;;) {
+      if (current === undefined) current = catchUp();
+      if (current === undefined) return;
+      const info = statOrUndefined(path);
+      if (isFile(info, current)) {
+        // A log cut shorter by hand starts over from its beginning.
+        if (info!.size < current.offset) current.offset = 0;
+        if (info!.size > current.offset) current.read(false, emit);
+        return;
+      }
+      if (!current.quiet()) {
+        current.read(false, emit); // a writer is still appending: look again next time
+        return;
+      }
+      finish(current);
+      current = undefined;
+    }
+  };
+
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  const watch = options.noWatch !== true;
+  const bell = new Doorbell(watch);
   try {
+    resume(from);
     while (!options.signal.aborted) {
-      wakeup.tryWatch();
+      // The root may not exist yet: watch it once it does.
+      if (watch && !bell.watching && isDirectory(dir)) {
+        bell.watch([dir], (event) => event.paths.some((p) => isLogName(p, base)));
+      }
       step();
-      const ms = wakeup.watching
+      const ms = bell.watching
         ? options.watchedPollMs ?? FOLLOW_WATCHED_POLL_MS
         : options.pollMs ?? FOLLOW_POLL_MS;
-      await wakeup.wait(ms, options.signal);
+      await bell.wait(ms, options.signal);
     }
   } finally {
-    wakeup.close();
+    bell.close();
+    current?.close();
   }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Is `p` the live log (`audit.log`) or a rotated one (`audit.log.N`)? */
+function isLogName(p: string, base: string): boolean {
+  const name = p.slice(p.lastIndexOf("/") + 1);
+  return name === base || name.startsWith(`${base}.`);
 }

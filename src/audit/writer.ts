@@ -1,8 +1,8 @@
 import { type AuditEvent, encodeEvent } from "./event.ts";
 import { haltPoint } from "../testing/halt.ts";
 import { LoktError } from "../errors.ts";
-import { openOrCreate } from "../nofollow.ts";
-import { sameFile, statOrUndefined } from "../file_info.ts";
+import { lstatOrUndefined, openOrCreate } from "../nofollow.ts";
+import { sameFile } from "../file_info.ts";
 
 /** Where lock operations send their events. */
 export interface AuditSink {
@@ -36,6 +36,11 @@ export function auditLimits(env: (name: string) => string | undefined): AuditLim
 
 const encoder = new TextEncoder();
 
+/** The turn of an append from which it writes past the size cap (see `#appendBytes`). */
+const UNCAPPED_TURN = 8;
+/** The turn of an append from which it writes without checking the log's name. */
+const UNCHECKED_TURN = 64;
+
 /**
  * Lists rotated logs next to `path` as `{ n, path }`, oldest (lowest n) first. Only files count:
  * a symbolic link named like a rotated log is never read, linked over or pruned (`lokt doctor`
@@ -62,6 +67,14 @@ export function rotatedLogs(path: string): { n: number; path: string }[] {
  * Appends events to the audit log, one `write` per line (O_APPEND keeps lines whole), and rotates
  * at a size cap. It never throws: a line that cannot be written produces one warning, and the
  * lock operation carries on.
+ *
+ * Race: a writer opens `audit.log`, and before it writes, another rotates that file away; the line
+ * would land in the rotated file after a follower (`audit --tail`) had finished with it. So a line
+ * is written under a shared kernel lock on the file, after checking under that lock that
+ * `audit.log` still names the file. Once `audit.log` names another file (or none), a reader that
+ * gets the exclusive lock on the old file knows that every write into it is complete and that no
+ * other will come: a writer still holding it open finds the name moved and writes to the new log.
+ * Writers never take that exclusive lock, so they never wait for each other.
  */
 export class AuditWriter implements AuditSink {
   readonly path: string;
@@ -95,53 +108,49 @@ export class AuditWriter implements AuditSink {
   }
 
   #appendBytes(bytes: Uint8Array): void {
-    for (let attempt = 0; attempt < 8; attempt++) {
+    // A turn that does not write found the log rotated since it was opened, or full (and rotated
+    // it). Should the log fill up again that fast, the cap gives way after a few turns; the check
+    // of the name only after many, so that a file system whose names and descriptors disagree
+    // cannot hold a lock operation in this loop.
+    for (let turn = 1;; turn++) {
       const file = this.#open();
       try {
-        const size = file.statSync().size;
-        if (size === 0 || size + bytes.length <= this.#limits.maxBytes) {
+        file.lockSync(false); // waits only while a reader makes sure a rotated file is complete
+        const info = file.statSync();
+        if (turn < UNCHECKED_TURN && !sameFile(lstatOrUndefined(this.path), info)) continue;
+        const size = info.size;
+        if (size === 0 || size + bytes.length <= this.#limits.maxBytes || turn >= UNCAPPED_TURN) {
           writeWhole(file, afterFragment(file, size, bytes));
           return;
         }
-        if (this.#rotate(file)) continue; // write into the fresh log
-        writeWhole(file, afterFragment(file, size, bytes));
-        return;
+        file.unlockSync();
+        this.#rotate(info);
       } finally {
-        file.close();
+        file.close(); // which releases its kernel lock
       }
-    }
-    // Rotation kept racing with others: write where the path points now rather than drop it.
-    const file = this.#open();
-    try {
-      writeWhole(file, afterFragment(file, file.statSync().size, bytes));
-    } finally {
-      file.close();
     }
   }
 
   /**
-   * Moves the full log aside. Race: several writers may find it full at once. Each takes a kernel
-   * lock on the log's inode and re-checks that the path still names that inode, so exactly one of
-   * them rotates it; a rotated name is claimed with `link`, which fails if it exists, so no
-   * rotated file is ever overwritten. Lines written through a descriptor opened before the
-   * rotation land in the rotated file: nothing is lost.
+   * Moves the full log `full` aside. Race: several writers may find it full at once. Each takes
+   * an exclusive kernel lock on the log's directory (the rotation lock: appending writers do not
+   * take it) and re-checks that the path still names `full`, so exactly one of them rotates it. A
+   * rotated name is claimed with `link`, which fails if it exists, so no rotated file is ever
+   * overwritten. A writer that opened the log before it moved may still append to it afterwards:
+   * see the class comment.
    */
-  #rotate(file: Deno.FsFile): boolean {
-    file.lockSync(true);
-    haltPoint("audit.rotate.locked", this.path);
+  #rotate(full: Deno.FileInfo): void {
+    const dir = Deno.openSync(this.path.slice(0, this.path.lastIndexOf("/")) || "/", {
+      read: true,
+    });
     try {
-      const mine = file.statSync();
-      let current: Deno.FileInfo;
-      try {
-        current = Deno.lstatSync(this.path);
-      } catch {
-        return true; // someone rotated it away; start over
-      }
-      if (!sameFile(current, mine)) return true;
+      dir.lockSync(true);
+      haltPoint("audit.rotate.locked", this.path);
+      if (!sameFile(lstatOrUndefined(this.path), full)) return; // someone rotated it first
       // A rotation killed between its link and its unlink left this log under its rotated name
       // too; linking it again would list every line twice. Finish that rotation instead.
       const newest = rotatedLogs(this.path).at(-1);
-      if (newest === undefined || !sameFile(statOrUndefined(newest.path), mine)) {
+      if (newest === undefined || !sameFile(lstatOrUndefined(newest.path), full)) {
         for (let n = (newest?.n ?? 0) + 1;; n++) {
           try {
             Deno.linkSync(this.path, `${this.path}.${n}`);
@@ -155,9 +164,8 @@ export class AuditWriter implements AuditSink {
       Deno.removeSync(this.path);
       haltPoint("audit.rotate.after-remove", this.path);
       this.#prune();
-      return true;
     } finally {
-      file.unlockSync();
+      dir.close(); // which releases the rotation lock
     }
   }
 

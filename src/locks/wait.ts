@@ -26,6 +26,7 @@ import {
 import { rehearse } from "./rehearse.ts";
 import { assertValidName } from "./name.ts";
 import { withNameMutex } from "./mutex.ts";
+import { Doorbell } from "../doorbell.ts";
 
 /** The result of a wait. */
 export type WaitOutcome =
@@ -83,86 +84,6 @@ function realDirOrUndefined(dir: string): string | undefined {
     return Deno.realPathSync(dir);
   } catch {
     return undefined; // not there yet: events will name it as given
-  }
-}
-
-/**
- * A wake-up source: file-system events on the paths it is told to watch, or nothing (polling
- * only). The watch can move to other paths; a path already gone when its watch starts rings at
- * once (what the caller waits for has happened).
- */
-class Doorbell {
-  #rang = false;
-  #wake?: () => void;
-  #watcher?: Deno.FsWatcher;
-  #enabled: boolean;
-
-  constructor(enabled: boolean) {
-    this.#enabled = enabled;
-  }
-
-  get watching(): boolean {
-    return this.#watcher !== undefined;
-  }
-
-  /** Watches `paths` instead of what was watched; rings on the events `relevant` accepts. */
-  watch(paths: string[], relevant: (event: Deno.FsEvent) => boolean): void {
-    this.close();
-    if (!this.#enabled) return;
-    let watcher: Deno.FsWatcher;
-    try {
-      watcher = Deno.watchFs(paths, { recursive: false });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) this.#ring();
-      else this.#enabled = false; // out of inotify instances, or no watcher: poll
-      return;
-    }
-    this.#watcher = watcher;
-    (async () => {
-      for await (const event of watcher) {
-        if (relevant(event)) this.#ring();
-      }
-    })().catch(() => {
-      if (this.#watcher !== watcher) return; // closed to move the watch
-      this.#watcher = undefined;
-      this.#enabled = false;
-      this.#ring();
-    });
-  }
-
-  #ring(): void {
-    this.#rang = true;
-    this.#wake?.();
-  }
-
-  /** Resolves after `ms`, or on a relevant event or abort, whichever is first. */
-  wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.#rang || signal?.aborted) {
-      this.#rang = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        this.#wake = undefined;
-        this.#rang = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  }
-
-  close(): void {
-    const watcher = this.#watcher;
-    this.#watcher = undefined;
-    try {
-      watcher?.close();
-    } catch {
-      // already closed
-    }
   }
 }
 

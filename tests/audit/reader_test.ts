@@ -1,7 +1,6 @@
-/** The audit reader: filters, time bounds, rotated files, skipped lines, and following. */
+/** The audit reader: filters, time bounds, rotated files and skipped lines. */
 
 import { type AuditEvent, encodeEvent, type LoggedEvent } from "../../src/audit/event.ts";
-import { followAudit } from "../../src/audit/follow.ts";
 import {
   type AuditFilter,
   completeLines,
@@ -135,105 +134,4 @@ Deno.test("readAudit of a root without a log finds nothing and creates nothing",
   const read = readAudit(log);
   assertEquals([read.events.length, read.files.length, read.end], [0, 0, undefined]);
   assertEquals([...Deno.readDirSync(dir.path)].length, 0);
-});
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function append(path: string, e: AuditEvent): void {
-  Deno.writeTextFileSync(path, encodeEvent(e), { append: true, create: true });
-}
-
-for (const noWatch of [false, true]) {
-  Deno.test(`following picks up appended lines across a rotation (${noWatch ? "polling" : "watching"})`, async () => {
-    using dir = tempDir();
-    const log = `${dir.path}/audit.log`;
-    write(log, [event(T0, "acquire", "old")]);
-    const start = readAudit(log);
-    const seen: string[] = [];
-    let skipped = 0;
-    const abort = new AbortController();
-    const following = followAudit(log, start.end, {
-      signal: abort.signal,
-      filter: { events: ["acquire", "release"] },
-      onEvent: (e) => seen.push(e.name),
-      onSkipped: (n) => skipped += n,
-      noWatch,
-      pollMs: 20,
-      watchedPollMs: 200,
-    });
-    append(log, event(T0 + 1, "acquire", "one"));
-    await until("the first appended event", () => seen.length === 1);
-    append(log, event(T0 + 2, "deny", "filtered-out"));
-    Deno.writeTextFileSync(log, "garbage\n", { append: true });
-    append(log, event(T0 + 3, "release", "two"));
-    // Rotate as the writer does: link aside, remove, then a new live file.
-    Deno.linkSync(log, `${log}.1`);
-    Deno.removeSync(log);
-    append(`${log}.1`, event(T0 + 4, "release", "late-in-old-file"));
-    append(log, event(T0 + 5, "acquire", "three"));
-    await until("the events after the rotation", () => seen.length === 4);
-    abort.abort();
-    await following;
-    assertEquals(seen, ["one", "two", "late-in-old-file", "three"]);
-    assertEquals(skipped, 1);
-  });
-}
-
-for (const noWatch of [false, true]) {
-  Deno.test(
-    `following reads a line a late writer appends to the rotated file after the follower moved on (${
-      noWatch ? "polling" : "watching"
-    })`,
-    async () => {
-      using dir = tempDir();
-      const log = `${dir.path}/audit.log`;
-      write(log, [event(T0, "acquire", "old")]);
-      const seen: string[] = [];
-      const abort = new AbortController();
-      const following = followAudit(log, readAudit(log).end, {
-        signal: abort.signal,
-        onEvent: (e) => seen.push(e.name),
-        noWatch,
-        pollMs: 20,
-        watchedPollMs: 200,
-      });
-      // A writer opens the live file, then the log rotates before it writes.
-      const late = Deno.openSync(log, { append: true });
-      Deno.linkSync(log, `${log}.1`);
-      Deno.removeSync(log);
-      append(log, event(T0 + 1, "acquire", "new-file"));
-      await until("the follower to move to the new file", () => seen.length === 1);
-      late.writeSync(new TextEncoder().encode(encodeEvent(event(T0 + 2, "release", "late"))));
-      late.close();
-      await until("the late line", () => seen.length === 2);
-      abort.abort();
-      await following;
-      assertEquals(seen.sort(), ["late", "new-file"]);
-    },
-  );
-}
-
-Deno.test("following a root whose log does not exist yet starts at the first line written", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const log = `${root}/audit.log`;
-  const seen: string[] = [];
-  const abort = new AbortController();
-  const following = followAudit(log, readAudit(log).end, {
-    signal: abort.signal,
-    onEvent: (e) => seen.push(e.name),
-    pollMs: 20,
-  });
-  Deno.mkdirSync(root);
-  append(log, event(T0, "acquire", "first"));
-  await until("the first event", () => seen.length === 1);
-  abort.abort();
-  await following;
-  assertEquals(seen, ["first"]);
 });

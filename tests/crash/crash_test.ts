@@ -1,7 +1,8 @@
 /**
- * The CI-sized crash-consistency run: at least 500 kills of real lokt commands at every named
- * halt point and after random delays, each followed by the invariant checks and a recovery.
- * `deno task crash` runs the full 5,000-kill version; docs/crash-consistency.md explains both.
+ * The CI-sized crash-consistency run: 500 kills of real lokt commands at every named halt point
+ * and after random delays, each followed by the invariant checks and a recovery. A fixed amount of
+ * work, however long it takes: each victim is bounded in time (a hang fails its case), the run is
+ * not. `deno task crash` runs the full 5,000-kill version; docs/crash-consistency.md explains both.
  */
 
 import { formatReport, passed, runCrashSuite, sourcePoints } from "./driver.ts";
@@ -19,15 +20,18 @@ Deno.test({
       kills: KILLS,
       concurrency: 8,
       seed,
-      // About a minute on an idle 2-core machine; the bound only stops a machine that crawls.
-      deadlineMs: 600_000,
       delayShare: 0.15,
       randomPointShare: 0.15,
     });
     console.log(formatReport(report));
     const kills = report.results.filter((r) => r.killed).length;
     assert(passed(report), "some cases failed: see the FAIL lines above");
-    assert(kills >= KILLS, `only ${kills} kills before the deadline (machine too busy?)`);
+    // Four in five cases kill their victim; fewer than one in four means victims stopped
+    // reaching their halt points.
+    assert(
+      kills >= KILLS,
+      `only ${kills} kills in ${report.results.length} cases: victims miss their halt points`,
+    );
   },
 });
 

@@ -60,11 +60,16 @@ export interface CaseResult {
 export interface CrashOptions {
   /** Stop once this many victims died of SIGKILL (and every planned point was tried). */
   kills: number;
+  /**
+   * Stop after this many cases, kills or not (default: four per kill), so that victims that no
+   * longer reach their halt points end the run instead of prolonging it forever.
+   */
+  maxCases?: number;
   /** Cases at once. */
   concurrency: number;
   seed: number;
-  /** Stop starting cases after this long, kills or not. */
-  deadlineMs: number;
+  /** Stop starting cases after this long, kills or not (default: no limit). */
+  deadlineMs?: number;
   /** Share of cases killed after a random delay instead of at a halt point. */
   delayShare: number;
   /** Share of cases stopped at a point chosen at random among all points. */
@@ -390,7 +395,7 @@ function* plan(
   }
 }
 
-/** Runs cases until enough kills (or the deadline), `concurrency` at a time. */
+/** Runs cases until enough kills (or too many cases, or the deadline), `concurrency` at a time. */
 export async function runCrashSuite(options: CrashOptions): Promise<CrashReport> {
   const log = options.log ?? (() => {});
   if (Deno.env.get("LOKT_HALT_AT")) throw new Error("unset LOKT_HALT_AT before running the suite");
@@ -406,11 +411,14 @@ export async function runCrashSuite(options: CrashOptions): Promise<CrashReport>
   const started = performance.now();
   const results: CaseResult[] = [];
   let kills = 0;
+  const maxCases = Math.max(planned, options.maxCases ?? 4 * options.kills);
+  let startedCases = 0;
   const done = () =>
-    (kills >= options.kills && results.length >= planned) ||
-    performance.now() - started > options.deadlineMs;
+    (kills >= options.kills && results.length >= planned) || startedCases >= maxCases ||
+    performance.now() - started > (options.deadlineMs ?? Infinity);
   const lane = async () => {
     while (!done()) {
+      startedCases++;
       const spec = cases.next().value as CaseSpec;
       const result = await runCase(spec, options.seed);
       results.push(result);

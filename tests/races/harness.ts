@@ -304,15 +304,20 @@ export function median(values: number[]): number {
 /** A storm's settings. */
 export interface StormOptions {
   workers: number;
-  durationMs: number;
+  /**
+   * The work to do: the storm ends once this holds (checked between kills and orders), however
+   * long that takes on a busy machine. It should also hold after some bound on the work, so that
+   * a storm that keeps going without doing what the test waits for still ends.
+   */
+  until: (result: StormResult) => boolean;
   /** The configuration of a new worker with agent id `agent`. */
   config: (agent: string) => StormConfig;
   /** Pause between SIGKILLs of a random worker, milliseconds. */
   killEveryMs: [number, number];
   /** Pause between orders to a random worker to exit while holding its next lock. */
   dieEveryMs: [number, number];
-  /** Ends the storm before `durationMs` once this holds (checked between kills and orders). */
-  until?: (result: StormResult) => boolean;
+  /** A storm in which no worker acquired anything for this long is hung: an error (default 60 s). */
+  stallMs?: number;
 }
 
 /** What a storm saw. */
@@ -357,9 +362,9 @@ function addStats(total: StormStats, more: StormStats): void {
 }
 
 /**
- * Runs `workers` storm workers for `durationMs` (or until `until` holds), SIGKILLing random
- * workers and ordering others to exit while holding, and replacing every worker that ends; then
- * stops them all.
+ * Runs `workers` storm workers until `until` holds, SIGKILLing random workers and ordering others
+ * to exit while holding, and replacing every worker that ends; then stops them all. A storm that
+ * stops acquiring for `stallMs` ends with an error.
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
   const result: StormResult = {
@@ -424,9 +429,20 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     const t0 = preciseNow();
     started = true;
     await Promise.all(first.map(async (w) => enlist(await w.send("go") ? w : undefined)));
-    const deadline = t0 + options.durationMs;
-    const over = () =>
-      preciseNow() >= deadline || result.errors.length > 0 || options.until?.(result) === true;
+    const stallMs = options.stallMs ?? 60_000;
+    let lastAcquired = -1;
+    let lastProgress = preciseNow();
+    const stalled = () => {
+      if (result.errors.length > 0) return true;
+      if (result.stats.acquired !== lastAcquired) {
+        lastAcquired = result.stats.acquired;
+        lastProgress = preciseNow();
+      } else if (preciseNow() - lastProgress > stallMs) {
+        result.errors.push(`no acquisition for ${stallMs / 1000} s: the storm is stuck`);
+      }
+      return result.errors.length > 0;
+    };
+    const over = () => stalled() || options.until(result);
 
     const pick = (): WorkerProcess | undefined => {
       const list = [...running];
@@ -434,7 +450,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     };
     const killer = async () => {
       for (;;) {
-        await sleep(Math.min(randomBetween(options.killEveryMs), deadline - preciseNow() + 1));
+        await sleep(randomBetween(options.killEveryMs));
         if (over()) return;
         const victim = pick();
         if (victim) {
@@ -446,7 +462,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     };
     const dooms = async () => {
       for (;;) {
-        await sleep(Math.min(randomBetween(options.dieEveryMs), deadline - preciseNow() + 1));
+        await sleep(randomBetween(options.dieEveryMs));
         if (over()) return;
         const victim = pick();
         if (victim && (await victim.send("die-holding"))) result.dieOrders++;
@@ -456,7 +472,10 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
 
     stopping = true;
     await Promise.all(all.map((w) => w.send("stop")));
-    await within(30_000, "storm workers stopping", Promise.all(all.map((w) => w.status)));
+    // After an error (a hung storm among them), the workers are killed below instead.
+    if (result.errors.length === 0) {
+      await within(30_000, "storm workers stopping", Promise.all(all.map((w) => w.status)));
+    }
     result.elapsedMs = preciseNow() - t0;
     return result;
   } finally {

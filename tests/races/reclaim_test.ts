@@ -62,13 +62,10 @@ Deno.test({
 }, async () => {
   using dir = tempDir("lokt-races-");
   const { root, witnessDir } = setUp(dir.path);
-  const started = Date.now();
   const result = await runStorm({
     workers: 12,
-    // At least 10 s, longer on a loaded machine until enough reclaims and takeovers were seen.
-    durationMs: 40_000,
-    until: (r) =>
-      Date.now() - started >= 10_000 && r.stats.reclaims >= 300 && r.stats.takeovers >= 5,
+    // A fixed amount of work however long it takes; bounded, should reclaims or takeovers not come.
+    until: (r) => (r.stats.reclaims >= 300 && r.stats.takeovers >= 5) || r.stats.acquired >= 5_000,
     killEveryMs: [150, 600],
     dieEveryMs: [200, 800],
     config: config(root, witnessDir),
@@ -98,11 +95,11 @@ Deno.test({
   // the new file are inside at once. A fence written to the removed file is lost, so fences
   // come again (every run sees this within a second or two); and two of them taking over the
   // same dead holder's record both hold the name (seen in most runs within 20 s on 2 busy
-  // cores). One name, holders dying often, frequent sweeps: runs until both were seen, or 20 s.
+  // cores). One name, holders dying often, frequent sweeps: runs until both were seen, or 3,000
+  // acquisitions.
   const result = await runStorm({
     workers: 12,
-    durationMs: 20_000,
-    until: (r) => inside(r) >= 1 && r.regressions.length >= 1,
+    until: (r) => (inside(r) >= 1 && r.regressions.length >= 1) || r.stats.acquired >= 3_000,
     killEveryMs: [100, 300],
     dieEveryMs: [50, 150],
     config: (agent) => ({
@@ -133,8 +130,7 @@ Deno.test({
   // A name reclaimed without folding its counter into the floor starts again from the floor.
   const result = await runStorm({
     workers: 12,
-    durationMs: 30_000,
-    until: (r) => r.regressions.length >= 3,
+    until: (r) => r.regressions.length >= 3 || r.stats.acquired >= 3_000,
     killEveryMs: [150, 600],
     dieEveryMs: [200, 800],
     config: config(root, witnessDir, ["skip-fold"]),

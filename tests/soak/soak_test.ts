@@ -27,7 +27,6 @@ Deno.test({
     dir: dir.path,
     durationMs: 10_000,
     minActionsPerWorker: 8,
-    maxDurationMs: 120_000,
     killShare: 0.3,
     seed: SEED,
   });

@@ -44,9 +44,8 @@ export interface SoakState {
   names: readonly string[];
   /** Epoch milliseconds at which workers stop starting new actions... */
   deadlineMs: number;
-  /** ...unless a worker started fewer actions than this: then it goes on until `hardDeadlineMs`. */
+  /** ...unless a worker started fewer actions than this: then it goes on until it did. */
   minActionsPerWorker: number;
-  hardDeadlineMs: number;
   /** Share of guards that get SIGKILLed after a random delay. */
   killShare: number;
   /** Negative control: hold the witness without any lock at all. */
@@ -358,11 +357,7 @@ export const POLLING_SUFFIX = "-polling";
 export async function runWorker(state: SoakState, rng: Rng, index: number): Promise<void> {
   const agent = `soak-${index}${index % 4 === 3 ? POLLING_SUFFIX : ""}`;
   let started = 0;
-  const more = () => {
-    const now = Date.now();
-    if (now < state.deadlineMs) return true;
-    return started < state.minActionsPerWorker && now < state.hardDeadlineMs;
-  };
+  const more = () => Date.now() < state.deadlineMs || started < state.minActionsPerWorker;
   for (; more(); started++) {
     const action = pickAction(rng, state.unlocked);
     tally(state.actions, action);
