@@ -107,8 +107,8 @@ const VARIANTS: Check[] = [
   { name: "NO_FENCE_LINK_CHECK", property: "inside", kind: "control", config: "links" },
   { name: "KILL_KEEPS_FLOCK", property: "ends", kind: "control", config: "everyone" },
   { name: "NO_CARRIER", property: "mutex", kind: "code", config: "everyone" },
-  { name: "GAP_FENCE_RACE", property: "inside", kind: "code", config: "links" },
-  { name: "GAP_QUEUE_LINK", property: "inside", kind: "code", config: "links" },
+  { name: "GAP_FENCE_RACE", property: "inside", kind: "control", config: "links" },
+  { name: "GAP_QUEUE_LINK", property: "inside", kind: "control", config: "links" },
 ].map((v) => ({ ...v, variant: v.name }) as Check);
 
 function properties(config: string, props: Property[]): Check[] {
