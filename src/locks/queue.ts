@@ -94,7 +94,7 @@ function readTicket(path: string, seq: number): Ticket | undefined {
  * since a waiter removes the tickets of dead waiters it finds there. Race: the directory could be
  * swapped for a link after this look; only something outside lokt's protocol does that.
  */
-function queueDirOf(ctx: LockContext, name: string): string | undefined {
+export function queueDirOf(ctx: LockContext, name: string): string | undefined {
   refuseLinkedDirs([ctx.layout.queue]);
   const dir = queueDir(ctx.layout, name);
   const info = lstatOrUndefined(dir);
@@ -234,7 +234,7 @@ export function waiterOf(ctx: LockContext, claim: Claim): TicketHolder {
  * Creates the queue directory of `name` if it is missing, and returns it. A symbolic link in its
  * place is refused: `mkdir` accepts a link to a directory as the directory itself.
  */
-export function ensureQueueDir(ctx: LockContext, name: string): string {
+function ensureQueueDir(ctx: LockContext, name: string): string {
   const dir = queueDirOf(ctx, name);
   if (dir !== undefined) return dir;
   const made = queueDir(ctx.layout, name);

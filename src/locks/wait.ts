@@ -11,12 +11,12 @@ import {
   isHold,
   tryAcquire,
 } from "./acquire.ts";
-import { ensureLayout, freezePath, lockPath, refuseLinkedLayout } from "./layout.ts";
+import { ensureLayout, freezePath, lockPath, queueDir, refuseLinkedLayout } from "./layout.ts";
 import {
   beat,
-  ensureQueueDir,
   joinQueue,
   leaveQueue,
+  queueDirOf,
   type Ticket,
   TICKET_HEARTBEAT_MS,
   ticketAhead,
@@ -113,7 +113,9 @@ export async function acquireWaiting(
 
   refuseLinkedLayout(ctx.layout);
   ensureLayout(ctx.layout);
-  const queue = ensureQueueDir(ctx, req.name);
+  // Only the path, refused if a link: the directory is created under the name's kernel lock when
+  // this waiter joins (a reclaim removes an empty one under that lock at any time before).
+  const queue = queueDirOf(ctx, req.name) ?? queueDir(ctx.layout, req.name);
   const ownFiles = eventPaths(
     [lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)],
     realDirOrUndefined,
