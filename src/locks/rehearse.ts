@@ -15,7 +15,7 @@ import { encodeEvent } from "../audit/event.ts";
 import { type AcquireRequest, tryAcquire } from "./acquire.ts";
 import { type LockContext, randomHex } from "./context.ts";
 import { layoutOf, lockPath } from "./layout.ts";
-import { REHEARSAL_PREFIX, sweepLeftovers, writerTag } from "./leftovers.ts";
+import { REHEARSAL_PREFIX, writerTag } from "./leftovers.ts";
 import { withNameMutex } from "./mutex.ts";
 import { joinQueue, waiterOf } from "./queue.ts";
 import { release } from "./release.ts";
@@ -31,7 +31,6 @@ let rehearsed = false;
 export async function rehearse(ctx: LockContext, req: AcquireRequest): Promise<void> {
   if (rehearsed) return;
   rehearsed = true;
-  sweepLeftovers(ctx);
   const root = `${ctx.layout.tmp}/${REHEARSAL_PREFIX}${writerTag(ctx)}.${randomHex(4)}`;
   const scratch: LockContext = {
     ...ctx,

@@ -336,6 +336,19 @@ export interface StormResult {
   elapsedMs: number;
 }
 
+/** Fences handed out twice for one name: two acquisitions that both thought they were new. */
+export function duplicateFences(result: StormResult): string[] {
+  const duplicates: string[] = [];
+  for (const [name, fences] of Object.entries(result.stats.fences)) {
+    const seen = new Set<number>();
+    for (const f of fences) {
+      if (seen.has(f)) duplicates.push(`${name}#${f}`);
+      seen.add(f);
+    }
+  }
+  return duplicates;
+}
+
 /** One line about a storm, for the test output. */
 export function describeStorm(result: StormResult): string {
   const s = result.stats;

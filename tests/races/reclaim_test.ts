@@ -11,7 +11,13 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { ensureLayout, layoutOf } from "../../src/locks/layout.ts";
 import type { Sabotage } from "../../src/testing/sabotage.ts";
-import { describeStorm, NOT_LINUX, runStorm, type StormResult } from "./harness.ts";
+import {
+  describeStorm,
+  duplicateFences,
+  NOT_LINUX,
+  runStorm,
+  type StormResult,
+} from "./harness.ts";
 import type { StormConfig } from "./protocol.ts";
 
 const NAMES = ["alpha", "beta", "gamma"];
@@ -38,19 +44,6 @@ function setUp(dir: string): { root: string; witnessDir: string } {
   ensureLayout(layoutOf(root));
   Deno.mkdirSync(witnessDir);
   return { root, witnessDir };
-}
-
-/** Fences handed out twice for one name, from the workers' own accounts. */
-function duplicateFences(result: StormResult): string[] {
-  const duplicates: string[] = [];
-  for (const [name, fences] of Object.entries(result.stats.fences)) {
-    const seen = new Set<number>();
-    for (const f of fences) {
-      if (seen.has(f)) duplicates.push(`${name}#${f}`);
-      seen.add(f);
-    }
-  }
-  return duplicates;
 }
 
 /** Overlaps the witness saw: another live holder inside, or the own witness replaced. */

@@ -10,22 +10,15 @@ import { ensureLayout, layoutOf, lockPath } from "../../src/locks/layout.ts";
 import { readRecord } from "../../src/locks/store.ts";
 import { LinuxProbe } from "../../src/identity/proc_linux.ts";
 import { processState } from "../../src/identity/process.ts";
-import { describeStorm, NOT_LINUX, runStorm, type StormResult } from "./harness.ts";
+import {
+  describeStorm,
+  duplicateFences,
+  NOT_LINUX,
+  runStorm,
+  type StormResult,
+} from "./harness.ts";
 
 const NAMES = ["alpha", "beta"];
-
-/** Fences handed out twice for one name: two acquisitions that both thought they were new. */
-function duplicateFences(result: StormResult): string[] {
-  const duplicates: string[] = [];
-  for (const [name, fences] of Object.entries(result.stats.fences)) {
-    const seen = new Set<number>();
-    for (const f of fences) {
-      if (seen.has(f)) duplicates.push(`${name}#${f}`);
-      seen.add(f);
-    }
-  }
-  return duplicates;
-}
 
 Deno.test({
   name: "a mixed storm of acquire, release and takeover never lets two holders in",
