@@ -270,7 +270,7 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     id: "unlock-waited",
-    summary: "unlock a name taken with --wait (reclaims its queue and fence file)",
+    summary: "unlock a name another waited for in vain (reclaims its queue and fence file)",
     points: [
       "reclaim.queue-removed",
       "mutex.floor.before-write",
@@ -278,8 +278,10 @@ export const SCENARIOS: Scenario[] = [
       "mutex.retired",
     ],
     async prepare(kit) {
-      // Taken at once, but through the waiting path, which leaves the name's queue directory.
-      await kit.must(VICTIM, ["lock", kit.name, "--wait", "--timeout", "5s"]);
+      // A waiter that gave up leaves the name's queue directory empty behind it.
+      await kit.must(VICTIM, ["lock", kit.name]);
+      const waited = await kit.lokt(HOLDER, ["lock", kit.name, "--wait", "--timeout", "200ms"]);
+      if (waited.code !== 2) throw new Error(`setup: the wait exited ${waited.code}`);
       return {
         argv: ["unlock", kit.name],
         allowed: { lock: { remove: true }, freeze: NONE },

@@ -112,9 +112,12 @@ Deno.test({
   // them: that is the breakage showing too, so errors are reported here, not asserted. The safe
   // storm above asserts that workers never fail.
   if (result.errors.length > 0) console.log(`worker errors: ${result.errors.join("; ")}`);
+  // The engine's own check of such a state ("no blocker in state absent": the record it failed
+  // to replace is gone) is a third witness of two processes inside.
+  const impossible = result.errors.filter((e) => /no blocker in state/.test(e)).length;
   assert(
-    inside(result) + result.regressions.length >= 1,
-    "neither the witness nor the fence check saw anything: they cannot fail",
+    inside(result) + result.regressions.length + impossible >= 1,
+    "neither the witness, the fence check nor the engine saw anything: they cannot fail",
   );
 });
 
