@@ -11,8 +11,8 @@ import { hold } from "../locks/hold.ts";
 import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
 
-/** One line saying what a waiter waits for. */
-function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {
+/** One line saying what a waiter waits for (also the MCP server's progress message). */
+export function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): string {
   switch (outcome.kind) {
     case "held":
       return describeBlocker(name, outcome.blocker, nowMs, {
@@ -25,7 +25,8 @@ function waitingFor(name: string, outcome: BlockedOutcome, nowMs: number): strin
   }
 }
 
-function blockerKey(outcome: BlockedOutcome): string {
+/** What a progress line is about: it changes when the holder (or what blocks) changes. */
+export function blockerKey(outcome: BlockedOutcome): string {
   switch (outcome.kind) {
     case "held":
       return outcome.blocker.kind === "lock" ? outcome.blocker.lock.lockId : "unreadable";

@@ -68,6 +68,8 @@ export interface AcquireRequest {
   ttlMs?: number;
   /** The guarded command, recorded for people (guard only). */
   command?: string[];
+  /** The MCP client a `lokt mcp` holder serves (`name/version`), recorded for people. */
+  client?: string;
   /** `LOKT_LOCK_ID` inherited from an enclosing guard. */
   enclosingLockId?: string;
   /** The caller's queue ticket, when it is waiting. */
@@ -218,6 +220,7 @@ function take(
     bootId: machine.bootId,
     pidNs: machine.pidNs,
     command: req.command,
+    client: req.client,
     acquiredMs: now,
     ttlMs: req.ttlMs,
     expiresMs: req.ttlMs === undefined ? undefined : now + req.ttlMs,

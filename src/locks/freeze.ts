@@ -162,6 +162,8 @@ export interface UnfreezeRequest {
   owner: string;
   /** Lift it whoever froze it, and remove an unreadable freeze file. */
   force: boolean;
+  /** Why, recorded in the audit line (the MCP server requires one with `force`). */
+  reason?: string;
 }
 
 /** What `unfreeze` did. */
@@ -171,6 +173,10 @@ export type UnfreezeOutcome =
   | { kind: "not-found" }
   | { kind: "not-owner"; freeze: LockRecord }
   | { kind: "unreadable"; state: UnreadableState };
+
+function reasonOf(req: UnfreezeRequest): { reason?: string } {
+  return req.reason === undefined ? {} : { reason: req.reason };
+}
 
 /**
  * Lifts the freeze on `name`: its owner may, anyone may with `force`. Then reclaims the name if
@@ -192,7 +198,7 @@ export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<Unfree
           event: "force-unfreeze",
           name: req.name,
           actor: ctx.actor,
-          extra: { unsupported_version: state.version },
+          extra: { unsupported_version: state.version, ...reasonOf(req) },
         });
         return {
           kind: "removed-unreadable",
@@ -207,7 +213,7 @@ export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<Unfree
           event: "force-unfreeze",
           name: req.name,
           actor: ctx.actor,
-          extra: { problem: state.problem },
+          extra: { problem: state.problem, ...reasonOf(req) },
         });
         return { kind: "removed-unreadable", state };
       case "ok": {
@@ -226,7 +232,7 @@ export function unfreeze(ctx: LockContext, req: UnfreezeRequest): Promise<Unfree
           actor: ctx.actor,
           lockId: lock.lockId,
           ttlMs: lock.ttlMs,
-          extra: { freeze_owner: lock.owner },
+          extra: { freeze_owner: lock.owner, ...reasonOf(req) },
         });
         return { kind: "unfrozen", freeze: lock, forced };
       }

@@ -66,6 +66,8 @@ export interface LockRecord {
   fence: number;
   /** Free text given to `freeze --reason`. */
   reason?: string;
+  /** The MCP client the holder serves, as `name/version` from its `initialize` (`lokt mcp`). */
+  client?: string;
 }
 
 /** The result of reading a lock file's bytes. */
@@ -112,6 +114,7 @@ export function encodeLock(lock: LockRecord): string {
     child_start: lock.child?.start ?? null,
     command: lock.command ?? null,
     reason: lock.reason ?? null,
+    client: lock.client ?? null,
   };
   return JSON.stringify(body, null, 2) + "\n";
 }
@@ -201,6 +204,7 @@ function decodeFields(obj: Json): LockRecord {
     expiresMs,
     fence: int(obj, "fence") ?? 0,
     reason: str(obj, "reason"),
+    client: str(obj, "client"),
   };
 }
 

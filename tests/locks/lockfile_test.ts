@@ -37,6 +37,7 @@ const UNSET: Partial<LockRecord> = {
   ttlMs: undefined,
   expiresMs: undefined,
   reason: undefined,
+  client: undefined,
 };
 
 Deno.test("a record survives encode then decode with the same values", () => {
@@ -57,9 +58,11 @@ Deno.test("records that leave optional fields out read back with those fields un
     fence: 1,
   };
   const frozen: LockRecord = { ...bare, kind: "freeze", reason: "release in progress" };
+  const served: LockRecord = { ...bare, kind: "guard", pid: 4821, client: "claude-code/2.0.14" };
   const childOnly: LockRecord = { ...record, child: { pid: 4822 } };
   assertEquals(decodeLock(encodeLock(bare)), { kind: "ok", lock: { ...UNSET, ...bare } });
   assertEquals(decodeLock(encodeLock(frozen)), { kind: "ok", lock: { ...UNSET, ...frozen } });
+  assertEquals(decodeLock(encodeLock(served)), { kind: "ok", lock: { ...UNSET, ...served } });
   assertEquals(decodeLock(encodeLock(childOnly)), {
     kind: "ok",
     lock: { ...UNSET, ...record, child: { pid: 4822, start: undefined } },

@@ -1,6 +1,7 @@
 /** `lokt lock NAME`: take a plain lock that outlives this process. */
 
 import { UsageError } from "../../errors.ts";
+import type { HeldOutcome } from "../../locks/acquire.ts";
 import { formatDuration } from "../../locks/describe.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals } from "../args.ts";
@@ -37,21 +38,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     : undefined;
   if (note !== undefined) session.err(note);
   if (json) {
-    const replaced = outcome.kind === "acquired" ? outcome.replaced : undefined;
-    session.json({
-      status: outcome.kind,
-      name,
-      fence: lock.fence,
-      waited_sec: Math.round(outcome.waitedMs) / 1000,
-      lock: recordJson(lock, undefined, now),
-      replaced: replaced === undefined ? null : replaced.kind === "stale"
-        ? {
-          kind: "stale",
-          reason: replaced.verdict.reason,
-          lock: recordJson(replaced.lock, replaced.verdict, now),
-        }
-        : { kind: "unreadable", problem: replaced.state.problem },
-    });
+    session.json(heldJson(name, outcome, now));
     return 0;
   }
   switch (outcome.kind) {
@@ -74,6 +61,30 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     }
   }
   return 0;
+}
+
+/** What `lock --json` prints for a hold (the MCP server's `acquire` returns the same). */
+export function heldJson(
+  name: string,
+  outcome: HeldOutcome & { waitedMs: number },
+  now: number,
+): Record<string, unknown> {
+  const { lock } = outcome;
+  const replaced = outcome.kind === "acquired" ? outcome.replaced : undefined;
+  return {
+    status: outcome.kind,
+    name,
+    fence: lock.fence,
+    waited_sec: Math.round(outcome.waitedMs) / 1000,
+    lock: recordJson(lock, undefined, now),
+    replaced: replaced === undefined ? null : replaced.kind === "stale"
+      ? {
+        kind: "stale",
+        reason: replaced.verdict.reason,
+        lock: recordJson(replaced.lock, replaced.verdict, now),
+      }
+      : { kind: "unreadable", problem: replaced.state.problem },
+  };
 }
 
 /**

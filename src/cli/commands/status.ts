@@ -51,7 +51,8 @@ async function prunedLines(session: Session, ctx: LockContext, only?: string): P
   });
 }
 
-function identityJson(session: Session): Record<string, unknown> {
+/** Who the caller is to lokt, as `status --json` shows it. */
+export function identityJson(session: Session): Record<string, unknown> {
   const id = session.identity();
   return {
     owner: id.owner,
@@ -74,7 +75,8 @@ function holderCell(lock: LockRecord): string {
     : lock.pid > 0
     ? `pid ${lock.pid}`
     : "";
-  return `${lock.owner}@${lock.host}${pid ? ` (${pid})` : ""}`;
+  const via = lock.client ? ` via ${lock.client}` : "";
+  return `${lock.owner}@${lock.host}${pid ? ` (${pid})` : ""}${via}`;
 }
 
 function table(rows: string[][]): string {
@@ -85,31 +87,47 @@ function table(rows: string[][]): string {
     .join("\n") + "\n";
 }
 
+/**
+ * What `status --json` prints without NAME (the MCP server's `status` tool and `lokt://status`
+ * resource return the same).
+ */
+export function listingJson(
+  ctx: LockContext,
+  identity: Record<string, unknown>,
+  listing: Listing = listAll(ctx),
+  prunedCount = 0,
+): Record<string, unknown> {
+  const now = ctx.now();
+  const readable = (e: Entry) => e.state.kind === "ok";
+  const unreadable = [...listing.locks, ...listing.freezes].filter((e) => !readable(e));
+  return {
+    root: ctx.layout.root,
+    identity,
+    locks: listing.locks.filter(readable).map((e) => ({
+      ...recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now),
+      waiters: listQueue(ctx, e.name).length,
+    })),
+    freezes: listing.freezes.filter(readable).map((e) =>
+      recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)
+    ),
+    unreadable: unreadable.map((e) => ({
+      name: e.name,
+      kind: e.kind,
+      problem: problemOf(e),
+      age_sec: "ageMs" in e.state ? e.state.ageMs / 1000 : 0,
+    })),
+    strays: listing.strays,
+    pruned: prunedCount,
+  };
+}
+
 function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount: number): number {
   const listing: Listing = listAll(ctx);
   const now = ctx.now();
   const readable = (e: Entry) => e.state.kind === "ok";
   const unreadable = [...listing.locks, ...listing.freezes].filter((e) => !readable(e));
   if (json) {
-    session.json({
-      root: ctx.layout.root,
-      identity: identityJson(session),
-      locks: listing.locks.filter(readable).map((e) => ({
-        ...recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now),
-        waiters: listQueue(ctx, e.name).length,
-      })),
-      freezes: listing.freezes.filter(readable).map((e) =>
-        recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)
-      ),
-      unreadable: unreadable.map((e) => ({
-        name: e.name,
-        kind: e.kind,
-        problem: problemOf(e),
-        age_sec: "ageMs" in e.state ? e.state.ageMs / 1000 : 0,
-      })),
-      strays: listing.strays,
-      pruned: prunedCount,
-    });
+    session.json(listingJson(ctx, identityJson(session), listing, prunedCount));
     return 0;
   }
   const id = session.identity();
@@ -159,9 +177,9 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
   return 0;
 }
 
-function showOne(session: Session, ctx: LockContext, name: string, json: boolean): number {
+/** The lock `name`, judged now, and its queue; throws when there is none or it is unreadable. */
+function readOne(ctx: LockContext, name: string) {
   const entry = inspect(ctx, name, "lock");
-  const now = ctx.now();
   switch (entry.state.kind) {
     case "absent":
       throw new NotFoundError(name);
@@ -173,18 +191,24 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
     case "unreadable":
       throw entry.state.error; // not a corrupt file: `unlock --force` would not help
     case "ok":
-      break;
+      return { lock: entry.state.lock, verdict: entry.verdict!, waiters: listQueue(ctx, name) };
   }
-  const lock = entry.state.lock;
-  const verdict = entry.verdict!;
-  const waiters = listQueue(ctx, name);
+}
+
+/** What `status NAME --json` prints (and the MCP server's `status` tool with a name). */
+export function lockJson(ctx: LockContext, name: string): Record<string, unknown> {
+  const { lock, verdict, waiters } = readOne(ctx, name);
+  const now = ctx.now();
+  return { ...recordJson(lock, verdict, now), waiters: waiters.map((t) => ticketJson(t, now)) };
+}
+
+function showOne(session: Session, ctx: LockContext, name: string, json: boolean): number {
   if (json) {
-    session.json({
-      ...recordJson(lock, verdict, now),
-      waiters: waiters.map((t) => ticketJson(t, now)),
-    });
+    session.json(lockJson(ctx, name));
     return 0;
   }
+  const { lock, verdict, waiters } = readOne(ctx, name);
+  const now = ctx.now();
   const lines: [string, string][] = [
     ["name", name],
     ["state", `${verdict.kind} (${verdictText(verdict)})`],
@@ -195,6 +219,7 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
   if (lock.pid > 0) lines.push(["pid", `${lock.pid} (${verdict.pidState})`]);
   if (lock.child) lines.push(["command pid", `${lock.child.pid} (${verdict.childState})`]);
   if (lock.command?.length) lines.push(["command", lock.command.join(" ")]);
+  if (lock.client) lines.push(["mcp client", lock.client]);
   lines.push([
     "acquired",
     `${formatIso(lock.acquiredMs)} (${formatAge(now, lock.acquiredMs)} ago)`,

@@ -50,6 +50,7 @@ function holderFields(lock: LockRecord, verdict: Verdict, nowMs: number) {
     holder_kind: lock.kind,
     holder_command: lock.command ?? [],
     holder_child_pid: lock.child?.pid ?? 0,
+    holder_client: lock.client ?? "",
     holder_acquired_ts: formatIso(lock.acquiredMs),
     holder_age_sec: sec(Math.max(0, nowMs - lock.acquiredMs)),
     holder_ttl_sec: lock.ttlMs === undefined ? 0 : sec(lock.ttlMs),
@@ -182,6 +183,7 @@ function holderDetails(lock: LockRecord, verdict: Verdict, nowMs: number): strin
   const rows: [string, string][] = [];
   if (lock.agentId) rows.push(["Agent", lock.agentId]);
   if (lock.command?.length) rows.push(["Command", lock.command.join(" ")]);
+  if (lock.client) rows.push(["MCP client", lock.client]);
   rows.push(["Acquired", formatIso(lock.acquiredMs)]);
   rows.push(["Age", formatAge(nowMs, lock.acquiredMs)]);
   if (lock.ttlMs !== undefined && lock.expiresMs !== undefined) {
