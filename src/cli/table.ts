@@ -446,6 +446,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import("./commands/hook.ts"),
   },
   {
+    name: "mcp",
+    summary: "serve MCP over stdio: agents take and release locks as tools",
+    usage: "",
+    positionals: [],
+    flags: [],
+    description: [
+      "Runs an MCP (Model Context Protocol) server on stdin/stdout for an agent tool such as " +
+      "Claude Code, Codex or Cursor, which starts it and talks to it; you do not run it by hand. " +
+      "It offers the tools acquire (with FIFO wait, progress and cancellation), release, " +
+      "release_all, status, why, freeze and unfreeze, and the resource lokt://status, which " +
+      "notifies subscribers when locks change. No tool runs a shell command.",
+      "The server's process holds every lock taken through it: such a lock lives while the " +
+      "server runs, whatever its TTL, and is stale at once if the server dies. When the client " +
+      "closes stdin, or on SIGINT or SIGTERM, the server releases its locks and exits 0.",
+      "Locks carry your owner and agent id as for the CLI, plus the client's name and version " +
+      "from its initialize request; status and why show them. Logs and warnings go to stderr.",
+      "Setup, one line per tool (docs/mcp.md has more, and `lokt prime --mcp TOOL` prints it): " +
+      "Claude Code: `claude mcp add lokt -- lokt mcp`; Codex: [mcp_servers.lokt] with " +
+      'command = "lokt", args = ["mcp"] in ~/.codex/config.toml; Cursor: .cursor/mcp.json.',
+    ],
+    examples: [
+      "claude mcp add lokt -- lokt mcp",
+      "lokt prime --mcp codex >> ~/.codex/config.toml",
+    ],
+    load: () => import("./commands/mcp.ts"),
+  },
+  {
     name: "demo",
     summary: "watch workers contend for one lock, live, in a temporary directory",
     usage: "[--workers N] [--rounds N] [--delay D] [--no-lock]",
