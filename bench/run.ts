@@ -11,18 +11,19 @@
  *   deno task bench --out FILE          write the Markdown elsewhere
  *
  * Benchmarks: startup (start-up and guard overhead), handoff, contention (throughput and
- * fairness), memory.
+ * fairness), memory, mcp (`lokt mcp`: start-up, acquire+release round trip, hand-off).
  */
 
 import { benchContention, FULL as CONTENTION, QUICK as CONTENTION_QUICK } from "./contention.ts";
 import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
+import { benchMcp, FULL as MCP, QUICK as MCP_QUICK } from "./mcp.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
 import { REPO } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
-const BENCHMARKS = ["startup", "handoff", "contention", "memory"] as const;
+const BENCHMARKS = ["startup", "handoff", "contention", "memory", "mcp"] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
 function option(name: string): string | undefined {
@@ -83,6 +84,9 @@ for (const bench of only) {
         break;
       case "memory":
         sections.push(await benchMemory(quick ? MEMORY_QUICK : MEMORY));
+        break;
+      case "mcp":
+        sections.push(await benchMcp(quick ? MCP_QUICK : MCP));
         break;
     }
   } catch (error) {

@@ -53,6 +53,9 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
       /^\| hand-off, 2 processes looping \(warm\) +\| lokt, library waiters /m,
       /^\| fairness, 2 processes, hold 5 ms +\| lokt library: longest wait \/ ideal /m,
+      /^\| mcp +\| lokt mcp: spawn, initialize, first tool result /m,
+      /^\| mcp +\| acquire \+ release over stdio /m,
+      /^\| mcp +\| hand-off between two servers /m,
     ]
   ) assertMatch(table, row);
   // Peak RSS needs GNU time; without it the suite says so instead, and only then.
