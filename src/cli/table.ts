@@ -364,7 +364,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "prime",
     summary: "print lokt instructions for an agent tool (CLAUDE.md, .cursorrules, ...)",
-    usage: "[--format FORMAT] [--json]",
+    usage: "[--format FORMAT] [--json]  |  lokt prime --mcp TOOL",
     positionals: [],
     flags: [
       {
@@ -373,6 +373,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: "FORMAT",
         summary: "claude-md (default), cursorrules, windsurfrules, copilot, clinerules or aider",
         choices: ["claude-md", "cursorrules", "windsurfrules", "copilot", "clinerules", "aider"],
+      },
+      {
+        name: "mcp",
+        type: "string",
+        placeholder: "TOOL",
+        summary: "print the setup of `lokt mcp` for claude-code, codex, cursor or generic instead",
+        choices: ["claude-code", "codex", "cursor", "generic"],
       },
       JSON_FLAG,
     ],
@@ -385,11 +392,16 @@ export const COMMANDS: readonly CommandSpec[] = [
       "locks and freezes held right now, and the rules: guard shared commands, always --wait, " +
       "ask `lokt why` when blocked, never --force someone else's lock, `unlock --all` after a " +
       "restart. Read-only: it never creates the lock root.",
+      "--mcp TOOL prints instead how TOOL starts `lokt mcp` (lokt's MCP server), with this " +
+      "lokt's own command line: a `claude mcp add` line (claude-code), a [mcp_servers.lokt] " +
+      "table for ~/.codex/config.toml (codex), a .cursor/mcp.json file (cursor), or the plain " +
+      "command (generic).",
     ],
     examples: [
       "lokt prime >> CLAUDE.md",
       "lokt prime --format cursorrules > .cursorrules",
       "lokt prime --format aider > CONVENTIONS.md",
+      "lokt prime --mcp cursor > .cursor/mcp.json",
     ],
     load: () => import("./commands/prime.ts"),
   },

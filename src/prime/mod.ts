@@ -22,3 +22,4 @@ export {
   suggestion,
 } from "./generate.ts";
 export { fileReader, projectDir } from "./repo.ts";
+export { MCP_TOOLS, mcpSetup, type McpTool, type ServerCommand } from "./mcp_setup.ts";

@@ -442,3 +442,21 @@ test("mcp answers an initialize of an older protocol version with that version",
   assertEquals(reply.result.protocolVersion, "2024-11-05");
   assertEquals(reply.result.serverInfo.name, "lokt");
 });
+
+test("lokt prime --mcp prints a setup that starts this checkout's server", async () => {
+  using dir = tempDir();
+  const env = serverEnv(`${dir.path}/.lokt`, "agent-a");
+  const result = await lokt(["prime", "--mcp", "cursor", "--json"], { env });
+  assertEquals(result.code, 0, result.stderr);
+  const printed = JSON.parse(result.stdout);
+  assertEquals(printed.args, ["run", "-A", MAIN, "mcp"]);
+  const config = JSON.parse(printed.text).mcpServers.lokt;
+  // The command it prints starts a server that answers.
+  const s = await connect(env, { command: Deno.execPath(), args: config.args });
+  try {
+    assertEquals((await call(s, "status")).isError, false);
+  } finally {
+    await s.close();
+  }
+  assertEquals((await lokt(["prime", "--mcp", "vim"], { env })).code, 64);
+});

@@ -1,5 +1,6 @@
 /** `lokt prime`: instructions for an agent tool, naming this repository's scripts and locks. */
 
+import { UsageError } from "../../errors.ts";
 import { loadProjectConfig } from "../../config/project.ts";
 import { readRules } from "../../hooks/rules.ts";
 import { listAll } from "../../locks/inspect.ts";
@@ -7,12 +8,15 @@ import { configPath } from "../../root.ts";
 import {
   detectScripts,
   fileReader,
+  mcpSetup,
+  type McpTool,
   PRIME_FILES,
   type PrimeFacts,
   type PrimeFormat,
   projectDir,
   renderPrime,
   rootFacts,
+  type ServerCommand,
   suggestion,
 } from "../../prime/mod.ts";
 import { expectPositionals } from "../args.ts";
@@ -23,6 +27,7 @@ import { findCommand } from "../table.ts";
 /** Runs `lokt prime`. Read-only: it never creates the lock root. */
 export function run(args: ParsedArgs, session: Session): number {
   expectPositionals(findCommand("prime")!, args);
+  if (args.flags.mcp !== undefined) return primeMcp(session, args.flags.mcp as McpTool, args);
   const format = (args.flags.format ?? "claude-md") as PrimeFormat;
   const project = projectDir(session.world.cwd());
   const ctx = session.readOnlyContext();
@@ -80,4 +85,32 @@ export function run(args: ParsedArgs, session: Session): number {
     text,
   });
   return 0;
+}
+
+/** `prime --mcp TOOL`: how TOOL starts this lokt's MCP server. */
+function primeMcp(session: Session, tool: McpTool, args: ParsedArgs): number {
+  if (args.flags.format !== undefined) {
+    throw new UsageError("--mcp and --format exclude each other", "drop one of them");
+  }
+  const server = serverCommand();
+  const text = mcpSetup(tool, server);
+  if (args.flags.json === true) {
+    session.json({ mcp: tool, command: server.command, args: server.args, text });
+  } else {
+    session.out(text);
+  }
+  return 0;
+}
+
+/**
+ * The command line that starts this lokt's server: the binary itself when compiled, else
+ * `deno run -A` of this checkout's main.ts, or of the JSR package.
+ */
+function serverCommand(): ServerCommand {
+  const exe = Deno.execPath();
+  const main = new URL("../../../main.ts", import.meta.url);
+  if (!/(^|\/)deno(\.exe)?$/.test(exe)) return { command: exe, args: ["mcp"] };
+  return main.protocol === "file:"
+    ? { command: "deno", args: ["run", "-A", decodeURIComponent(main.pathname), "mcp"] }
+    : { command: "deno", args: ["run", "-A", "jsr:@lokt/cli", "mcp"] };
 }
