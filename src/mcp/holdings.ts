@@ -80,10 +80,13 @@ export class Holdings {
     }, options);
     this.#keep(outcome.lock);
     this.#onChange();
-    if (this.#closed) {
-      // A wait that ended while the server shut down: nobody is left to use the lock.
+    if (this.#closed || options.signal?.aborted) {
+      // The wait ended just as the call was cancelled or the server began to shut down: nobody
+      // would learn that the lock is held, so let it go at once.
       await this.release(req.name);
-      throw new InterruptedError({ aborted: "the server is shutting down" });
+      throw new InterruptedError({
+        aborted: this.#closed ? "the server is shutting down" : options.signal?.reason,
+      });
     }
     return outcome;
   }

@@ -166,9 +166,15 @@ export async function serveMcp(session: Session): Promise<number> {
   });
 
   const closed = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const onSignal = () => closed.resolve();
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  const signals = (["SIGINT", "SIGTERM"] as Deno.Signal[]).filter((signal) => {
+    try {
+      Deno.addSignalListener(signal, onSignal);
+      return true;
+    } catch {
+      return false; // not available on this platform (Windows has no SIGTERM)
+    }
+  });
   const transport = new StdioServerTransport();
   server.onclose = () => closed.resolve();
   await server.connect(transport);
