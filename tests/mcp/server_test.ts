@@ -278,7 +278,7 @@ test("mcp bad input is a tool error with the CLI's message and hint, and leaves 
       ["acquire", { name: "ok", ttl: 5 }, "usage", /^ttl: expected a string/],
       ["acquire", { name: "ok", wait: "yes" }, "usage", /^wait: expected true or false/],
       ["acquire", { name: "ok", timeout: "1s" }, "usage", /^timeout only applies with wait/],
-      ["acquire", { name: "ok", slots: 2 }, "usage", /^unknown argument "slots"/],
+      ["acquire", { name: "ok", colour: "red" }, "usage", /^unknown argument "colour"/],
       ["acquire", { name: "theirs" }, "held", /"theirs"/],
       ["release", { name: "nothing" }, "not_found", /"nothing"/],
       ["release", { name: "theirs" }, "not_owner", /belongs to/],
