@@ -234,6 +234,24 @@ test("mcp SIGTERM releases the server's locks", async () => {
   }
 });
 
+test("mcp release_all releases this session's locks and nobody else's", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/.lokt`;
+  const s = await connect(serverEnv(root, "agent-a"));
+  const cli = serverEnv(root, "agent-a"); // the same agent id, from a shell
+  try {
+    assertEquals((await lokt(["lock", "plain", "--ttl", "5m"], { env: cli })).code, 0);
+    await call(s, "acquire", { name: "one" });
+    await call(s, "acquire", { name: "two" });
+    const released = await call(s, "release_all");
+    assertEquals(released.data, { released: ["one", "two"], count: 2 });
+    assertEquals(lockFiles(root), ["plain.json"]);
+    assertEquals((await call(s, "release_all")).data.count, 0);
+  } finally {
+    await s.close();
+  }
+});
+
 test("mcp a cancelled wait leaves the queue and the lock free for the next acquirer", async () => {
   using dir = tempDir();
   const root = `${dir.path}/.lokt`;
