@@ -44,6 +44,7 @@ export function recordJson(
     pid_status: verdict?.pidState ?? "unknown",
     child_status: verdict?.childState ?? "none",
     reason_text: lock.reason ?? "",
+    ...(lock.kind === "freeze" ? {} : { slot: lock.slot ?? 1, slots: lock.slots ?? 1 }),
   };
 }
 

@@ -2,7 +2,15 @@
 
 import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
-import { type Entry, inspect, listAll, type Listing, problemOf } from "../../locks/inspect.ts";
+import {
+  type Entry,
+  inspect,
+  inspectSlots,
+  isHeld,
+  listAll,
+  type Listing,
+  problemOf,
+} from "../../locks/inspect.ts";
 import type { LockContext } from "../../locks/context.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
@@ -128,9 +136,10 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
       }
       const lock = e.state.lock;
       const waiters = e.kind === "lock" ? listQueue(ctx, e.name).length : 0;
+      const slot = e.slot === undefined ? "" : `slot ${e.slot}, ${heldText(listing.locks, e)}; `;
       const why = e.kind === "freeze"
         ? (lock.reason ?? "")
-        : `${verdictText(e.verdict!)}${waiters > 0 ? `; ${waiters} waiting` : ""}`;
+        : `${slot}${verdictText(e.verdict!)}${waiters > 0 ? `; ${waiters} waiting` : ""}`;
       rows.push([
         e.name,
         stateWord(e),
@@ -159,7 +168,80 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
   return 0;
 }
 
+/** `2/3 held`: the live holders of a slot entry's name, out of its N. */
+function heldText(locks: Entry[], entry: Entry): string {
+  const slots = entry.state.kind === "ok" ? entry.state.lock.slots ?? 1 : 1;
+  const held = locks.filter((e) => e.name === entry.name && e.slot !== undefined && isHeld(e));
+  return `${held.length}/${slots} held`;
+}
+
+/** `status NAME` on a name with slots: how many of its N are held, then every holder. */
+function showSlots(
+  session: Session,
+  ctx: LockContext,
+  name: string,
+  entries: Entry[],
+  json: boolean,
+): number {
+  const now = ctx.now();
+  const records = entries.filter((e) => e.state.kind === "ok");
+  const slots = Math.max(
+    ...records.map((e) => (e.state as { lock: LockRecord }).lock.slots ?? 1),
+  );
+  const held = entries.filter(isHeld).length;
+  const waiters = listQueue(ctx, name);
+  if (json) {
+    session.json({
+      name,
+      slots,
+      held,
+      holders: records.map((e) =>
+        recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)
+      ),
+      unreadable: entries.filter((e) => e.state.kind !== "ok").map((e) => ({
+        slot: e.slot ?? 1,
+        problem: problemOf(e),
+      })),
+      waiters: waiters.map((t) => ticketJson(t, now)),
+    });
+    return 0;
+  }
+  const rows = [["SLOT", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
+  for (const e of entries) {
+    if (e.state.kind !== "ok") {
+      rows.push([String(e.slot ?? 1), stateWord(e), "?", "?", "?", "?", problemOf(e)]);
+      continue;
+    }
+    const lock = e.state.lock;
+    rows.push([
+      String(e.slot ?? 1),
+      stateWord(e),
+      holderCell(lock),
+      formatAge(now, lock.acquiredMs),
+      expiryText(lock, now).replace("expires in ", "").replace("no TTL", "-"),
+      String(lock.fence),
+      verdictText(e.verdict!),
+    ]);
+  }
+  session.out(`${name}: ${held}/${slots} held
+`);
+  session.out(table(rows));
+  session.out(
+    `waiters: ${
+      waiters.length === 0 ? "none" : waiters.map((t) => `${t.owner} (pid ${t.pid})`).join(", ")
+    }
+`,
+  );
+  return 0;
+}
+
 function showOne(session: Session, ctx: LockContext, name: string, json: boolean): number {
+  const slotted = inspectSlots(ctx, name);
+  if (slotted.length > 0) {
+    const plain = inspect(ctx, name, "lock");
+    const entries = plain.state.kind === "absent" ? slotted : [plain, ...slotted];
+    return showSlots(session, ctx, name, entries, json);
+  }
   const entry = inspect(ctx, name, "lock");
   const now = ctx.now();
   switch (entry.state.kind) {
