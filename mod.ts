@@ -37,6 +37,7 @@ import type { LockRecord } from "./src/locks/lockfile.ts";
 import { LeaseKeeper } from "./src/locks/lease.ts";
 import { release as releaseRecord } from "./src/locks/release.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
+import { slotsProblem } from "./src/locks/slots.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
@@ -48,6 +49,7 @@ export {
   NotFoundError,
   NotOwnerError,
   QueuedError,
+  SlotsMismatchError,
   WaitTimeoutError,
 } from "./src/locks/errors.ts";
 export type { Blocker } from "./src/locks/acquire.ts";
@@ -56,7 +58,15 @@ export type { LiveReason, Scope, StaleReason, Verdict, VerdictFacts } from "./sr
 export type { RecordState, UnreadableState } from "./src/locks/store.ts";
 export type { ProcessState } from "./src/identity/process.ts";
 export type { Ticket } from "./src/locks/queue.ts";
-export type { Diagnosis, Suggestion, WaiterView, WhyOutcome, WhyReason } from "./src/locks/why.ts";
+export type {
+  Diagnosis,
+  SlotSeen,
+  SlotsView,
+  Suggestion,
+  WaiterView,
+  WhyOutcome,
+  WhyReason,
+} from "./src/locks/why.ts";
 
 /** A duration: milliseconds, or text such as `"500ms"`, `"90s"`, `"5m"`, `"1h30m"`. */
 export type Duration = number | string;
@@ -82,6 +92,20 @@ export interface AcquireOptions extends RootOptions {
   ttl?: Duration;
   /** Wait for the lock (first come, first served) instead of failing. */
   wait?: boolean;
+  /**
+   * How many holders the name admits at once (a counting lock), 1 to 256; default 1, the plain
+   * lock. Every caller of a name must ask for the same number while anyone holds it (else
+   * {@link SlotsMismatchError}). The hold's slot is {@link LockHandle.slot}.
+   *
+   * @example
+   * ```ts
+   * import { withLock } from "@lokt/cli";
+   * await withLock("test-db", { slots: 2, wait: true }, (lock) => {
+   *   console.log(`using database number ${lock.slot}`);
+   * });
+   * ```
+   */
+  slots?: number;
   /** With `wait`: give up after this long (throws {@link WaitTimeoutError}). */
   timeout?: Duration;
   /**
@@ -121,6 +145,10 @@ export interface LockHandle {
   readonly lockId: string;
   /** Larger for every new acquisition of the name: pass it to resources that reject stale writers. */
   readonly fence: number;
+  /** The slot held, 1 to the name's number of slots (always 1 for a plain lock). */
+  readonly slot: number;
+  /** The name's number of slots ({@link AcquireOptions.slots}; 1 for a plain lock). */
+  readonly slots: number;
   /** Releases the lock; a no-op after the first call. Resolves false if it had been lost. */
   release(): Promise<boolean>;
   /** Releases the lock at the end of an `await using` scope. */
@@ -219,12 +247,16 @@ function claimOf(ctx: LockContext, agentId = ctx.actor.agentId): Claim {
 export async function acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
   const ttlMs = toMs(options.ttl, "ttl");
   const timeoutMs = toMs(options.timeout, "timeout");
+  const slots = options.slots ?? 1;
+  const problem = slotsProblem(slots);
+  if (problem !== undefined) throw new UsageError(problem.replace("--slots", "slots"));
   const ctx = contextFor(options);
   const self = ctx.probe.info(Deno.pid);
   const request = {
     name,
     kind: "guard" as const,
     ttlMs,
+    slots,
     claim: {
       ...claimOf(ctx),
       process: { pid: Deno.pid, start: self?.start, source: "self" as const },
@@ -258,6 +290,8 @@ function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions)
     name: lock.name,
     lockId: lock.lockId,
     fence: lock.fence,
+    slot: lock.slot ?? 1,
+    slots: lock.slots ?? 1,
     async release() {
       if (released) return !lost;
       released = true;
@@ -267,6 +301,8 @@ function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions)
         name: lock.name,
         mode: "owner",
         lockId: lock.lockId,
+        slot: lock.slot,
+        slots: lock.slots,
         claim: claimOf(ctx),
       });
       return outcome.kind === "released";
@@ -310,6 +346,8 @@ export interface LockStatus {
   record?: LockRecord;
   /** `"live"` or `"stale"`, or `"unreadable"`. */
   state: "live" | "stale" | "unreadable";
+  /** The slot of a holder of a name with slots (one entry per slot held); 1 for a plain lock. */
+  slot: number;
   /** Why: `"guard-alive"`, `"expired"`, `"dead"`, ... or the read problem. */
   reason: string;
 }
@@ -322,10 +360,11 @@ function statusOf(entry: Entry): LockStatus {
       record: entry.state.lock,
       state: entry.verdict.kind,
       reason: entry.verdict.reason,
+      slot: entry.slot ?? 1,
     };
   }
   const reason = "problem" in entry.state ? entry.state.problem : entry.state.kind;
-  return { name: entry.name, kind: entry.kind, state: "unreadable", reason };
+  return { name: entry.name, kind: entry.kind, state: "unreadable", reason, slot: entry.slot ?? 1 };
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Checks the protocol's Promela model (`model/lokt.pml`) with Spin: every property must hold on
+ * Checks the protocol's Promela models (`model/lokt.pml`, and `model/slots.pml` for the slots of a
+ * counting lock) with Spin: every property must hold on
  * the model of the code, and every variant with a safeguard removed must produce a
  * counterexample (a model that cannot fail proves nothing). docs/protocol.md, "The model",
  * explains the model, the properties and the figures.
@@ -15,7 +16,15 @@
  */
 
 /** The properties: the model's `ltl` blocks, and `ends` (no invalid end state, no claim). */
-export type Property = "mutex" | "fence" | "fifo" | "whole" | "inside" | "live" | "ends";
+export type Property =
+  | "mutex"
+  | "fence"
+  | "fifo"
+  | "whole"
+  | "inside"
+  | "live"
+  | "ends"
+  | "slots";
 
 /** One verification: a property on one configuration of the model. */
 export interface Check {
@@ -38,6 +47,8 @@ export interface Config {
   about: string;
   /** log2 of the hash table's slots (pan -w). */
   hashBits: number;
+  /** The model file, when not `lokt.pml` (the plain lock's). */
+  model?: string;
 }
 
 export const CONFIGS: Record<string, Config> = {
@@ -86,6 +97,18 @@ export const CONFIGS: Record<string, Config> = {
     about: "plain holder, guard and command, 2 waiters, then a rescuer; 1 kill",
     hashBits: 24,
   },
+  slots: {
+    defines: [],
+    about: "slots.pml: 2 slots, 3 processes taking, holding and releasing twice; 1 kill",
+    hashBits: 20,
+    model: "slots.pml",
+  },
+  "slots-2kills": {
+    defines: ["-DMAXKILLS=2", "-DROUNDS=3"],
+    about: "slots.pml: 2 slots, 3 processes taking, holding and releasing three times; 2 kills",
+    hashBits: 24,
+    model: "slots.pml",
+  },
   "links-2waiters": {
     defines: ["-DINTRUDER", "-DNW=2", "-DHAS_GUARD=0", "-DHAS_BREAKER=0"],
     about: "plain holder, 2 waiters, links planted; 1 kill",
@@ -109,6 +132,7 @@ const VARIANTS: Check[] = [
   { name: "NO_CARRIER", property: "mutex", kind: "code", config: "everyone" },
   { name: "GAP_FENCE_RACE", property: "inside", kind: "control", config: "links" },
   { name: "GAP_QUEUE_LINK", property: "inside", kind: "control", config: "links" },
+  { name: "SLOTS_UNLOCKED", property: "slots", kind: "control", config: "slots" },
 ].map((v) => ({ ...v, variant: v.name }) as Check);
 
 function properties(config: string, props: Property[]): Check[] {
@@ -123,6 +147,7 @@ export function plan(quick: boolean): Check[] {
       ...properties("queue", ["fifo", "mutex"]),
       ...properties("live", ["live"]),
       ...properties("links", ["inside"]),
+      ...properties("slots", ["slots", "fence"]),
     ]
     : [
       ...properties("everyone-2kills", SAFETY),
@@ -131,6 +156,7 @@ export function plan(quick: boolean): Check[] {
       ...properties("live-2kills", ["live"]),
       ...properties("live-2waiters", ["live"]),
       ...properties("links-2waiters", ["inside"]),
+      ...properties("slots-2kills", ["slots", "fence"]),
     ];
   return [...own, ...VARIANTS];
 }
@@ -215,6 +241,11 @@ export interface RunOptions {
 /** The model, as a path. */
 export const MODEL = decodeURIComponent(new URL("../model/lokt.pml", import.meta.url).pathname);
 
+/** The model file of a configuration, as a path. */
+function modelOf(config: Config): string {
+  return config.model === undefined ? MODEL : MODEL.replace(/lokt\.pml$/, config.model);
+}
+
 /** Longest one pan run may take before it is stopped (and counts as cut short). */
 const PAN_LIMIT_MS = { quick: 120_000, full: 900_000 };
 
@@ -244,7 +275,7 @@ async function verify(
   const liveness = first.property === "live";
   const claimless = first.property === "ends";
   const defines = [...config.defines, ...(first.variant ? [`-D${first.variant}`] : [])];
-  await run("spin", ["-a", ...defines, MODEL], dir);
+  await run("spin", ["-a", ...defines, modelOf(config)], dir);
   const memory = quick ? "-DMEMLIM=1024" : "-DMEMLIM=4096";
   const small = quick || first.kind !== "property";
   await run("gcc", [
@@ -335,9 +366,10 @@ export function formatTable(outcomes: Outcome[]): string {
 
 /** The command that replays an outcome's counterexample, step by step. Pure. */
 export function replayCommand(outcome: Outcome): string {
-  return `cd ${outcome.kept} && spin -t -k lokt.pml.trail -p -g ${
+  const model = modelOf(CONFIGS[outcome.check.config]);
+  return `cd ${outcome.kept} && spin -t -k ${model.slice(model.lastIndexOf("/") + 1)}.trail -p -g ${
     outcome.defines.join(" ")
-  } ${MODEL}`
+  } ${model}`
     .replace(/ {2,}/g, " ");
 }
 

@@ -15,6 +15,7 @@ export type ErrorCode =
   | "not_found"
   | "not_owner"
   | "not_stale"
+  | "slots_mismatch"
   | "interrupted"
   | "unsupported_version"
   | "corrupt"

@@ -2,7 +2,15 @@
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { auditEvents, lokt, readLines, tempDir } from "./helpers/cli.ts";
-import { acquire, LockHeldError, LoktError, release, status, withLock } from "../mod.ts";
+import {
+  acquire,
+  LockHeldError,
+  LoktError,
+  release,
+  SlotsMismatchError,
+  status,
+  withLock,
+} from "../mod.ts";
 
 Deno.test("acquire holds a name for this process until the handle releases it", async () => {
   using dir = tempDir();
@@ -32,6 +40,28 @@ Deno.test("withLock releases however the function ends, and await using releases
     assertEquals(status({ root: dir.path }).length, 1);
   }
   assertEquals(status({ root: dir.path }), []);
+});
+
+Deno.test("withLock with slots lets that many holders in, each on its own slot, and renews and releases each", async () => {
+  using dir = tempDir();
+  const root = dir.path;
+  const a = await acquire("pool", { root, slots: 2, ttl: "1m" });
+  const slots = await withLock("pool", { root, slots: 2 }, async (b) => {
+    const full = await assertRejects(acquire("pool", { root, slots: 2 }), LockHeldError);
+    assertMatch(full.message, /all 2 slots/);
+    const mixed = await assertRejects(acquire("pool", { root }), SlotsMismatchError);
+    assertEquals([mixed.currentSlots, mixed.requestedSlots], [2, 1]);
+    const zero = await assertRejects(acquire("pool", { root, slots: 0 }), LoktError);
+    assertEquals(zero.code, "usage");
+    return [a.slot, b.slot, b.slots, b.fence > a.fence];
+  });
+  assertEquals(slots, [1, 2, 2, true]);
+  assertEquals(status({ root }).map((s) => [s.name, s.slot, s.state]), [["pool", 1, "live"]]);
+  assertEquals(await a.release(), true);
+  assertEquals(status({ root }), []);
+  const plain = await acquire("pool", { root });
+  assertEquals([plain.slot, plain.slots], [1, 1], "idle: the number of slots may change");
+  await plain.release();
 });
 
 Deno.test("release breaks only stale locks with break-stale, any lock with force; the holder learns it lost", async () => {

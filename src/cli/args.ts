@@ -6,6 +6,7 @@
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../duration.ts";
 import type { CommandSpec, FlagSpec, FlagValues, ParsedArgs } from "./spec.ts";
+import { slotsProblem } from "../locks/slots.ts";
 
 /** `--help` / `-h`, accepted by every command. */
 export const HELP_FLAG: FlagSpec = {
@@ -190,4 +191,18 @@ export function expectPositionals(spec: CommandSpec, args: ParsedArgs): string[]
     );
   }
   return given;
+}
+
+/**
+ * The `--slots` flag: the name's number of slots, 1 (a plain lock) when absent. 0 or more than
+ * `MAX_SLOTS` is a usage error, raised before any file is touched.
+ */
+export function slotsFlag(flags: ParsedArgs["flags"]): number {
+  const slots = flags.slots as number | undefined;
+  if (slots === undefined) return 1;
+  const problem = slotsProblem(slots);
+  if (problem !== undefined) {
+    throw new UsageError(`${problem}, not ${slots}`, "--slots 2 lets two holders in at once");
+  }
+  return slots;
 }

@@ -31,6 +31,7 @@ export const EXIT_BY_CODE: Record<Exclude<ErrorCode, "interrupted">, number> = {
   not_found: EXIT.notFound,
   not_owner: EXIT.notOwner,
   not_stale: EXIT.held,
+  slots_mismatch: EXIT.usage,
   unsupported_version: EXIT.error,
   corrupt: EXIT.error,
   invalid_config: EXIT.error,

@@ -12,6 +12,7 @@ import {
   NotOwnerError,
   NotStaleError,
   QueuedError,
+  SlotsMismatchError,
   UnreadableFreezeError,
   UnreadableLockError,
   WaitTimeoutError,
@@ -25,6 +26,13 @@ function nameOfFile(path: string): string {
 
 /** The hint to print for `error`: the CLI's own for the engine's errors, else the error's. */
 export function hintFor(error: LoktError): string | undefined {
+  if (error instanceof SlotsMismatchError) {
+    return error.currentSlots === undefined
+      ? `see \`lokt why ${error.lockName}\`; the number of slots can change once no one holds it`
+      : `use --slots ${error.currentSlots}${
+        error.currentSlots === 1 ? " (or no --slots)" : ""
+      }, or wait until \`lokt exists ${error.lockName}\` exits 3 to change it`;
+  }
   if (error instanceof LockHeldError) {
     return "add --wait to wait for it (first come, first served), or see " +
       `\`lokt why ${error.lockName}\``;

@@ -45,6 +45,7 @@ export function recordJson(
     child_status: verdict?.childState ?? "none",
     reason_text: lock.reason ?? "",
     client: lock.client ?? "",
+    ...(lock.kind === "freeze" ? {} : { slot: lock.slot ?? 1, slots: lock.slots ?? 1 }),
   };
 }
 

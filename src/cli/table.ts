@@ -35,6 +35,20 @@ const QUIET_FLAG: FlagSpec = {
   summary: "no progress lines on stderr while waiting; only a final error is printed",
 };
 
+const SLOTS_FLAG: FlagSpec = {
+  name: "slots",
+  type: "integer",
+  placeholder: "N",
+  summary: "let up to N holders in at once, each on its own slot 1..N (default 1: a plain lock)",
+};
+
+/** What `--slots` means (guard and lock say it in their help). */
+const SLOTS_TEXT = "With --slots N (1 to 256), NAME admits up to N holders at once, each on its " +
+  "own slot: a counting lock for a pool (two test databases, four agents on one API key). A " +
+  "freed slot goes to the earliest waiter; fences grow across all slots. Every caller of NAME " +
+  "must ask for the same N while anyone holds it (else exit 64, naming the current N); N can " +
+  "change once NAME is idle. --slots 1 is the plain lock.";
+
 /** What `--wait` prints while it waits (guard and lock say it in their help). */
 const WAITING_TEXT = "While it waits, lokt says on stderr who holds NAME: one line when the wait " +
   "starts, then at most one line every 30 s, or when the holder changes (at most one every " +
@@ -46,11 +60,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "guard",
     summary: "run a command while holding a lock; release it when the command ends",
     usage:
-      "NAME [--ttl D] [--wait [--timeout D]] [--quiet] [--conflict-exit-code N] [--on-lost stop|keep] -- CMD [ARGS...]",
+      "NAME [--ttl D] [--slots N] [--wait [--timeout D]] [--quiet] [--conflict-exit-code N] [--on-lost stop|keep] -- CMD [ARGS...]",
     positionals: [{ name: "NAME" }],
     takesCommand: true,
     flags: [
       TTL_FLAG,
+      SLOTS_FLAG,
       WAIT_FLAG,
       TIMEOUT_FLAG,
       QUIET_FLAG,
@@ -77,8 +92,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       "keeps the lock until it ends; once both are gone the next contender takes it over at once. " +
       "With --ttl the lease is renewed every TTL/2 while the lock is still ours.",
       "CMD gets LOKT_LOCK_NAME, LOKT_LOCK_ID, LOKT_LOCK_ROOT and LOKT_FENCE (a number that grows " +
-      "with every acquisition of NAME: pass it to anything that must reject a stale writer). A " +
-      "lokt guard or lock on the same NAME inside CMD passes straight through.",
+      "with every acquisition of NAME: pass it to anything that must reject a stale writer), and " +
+      "LOKT_SLOT (the slot it holds, 1 without --slots). A lokt guard or lock on the same NAME " +
+      "inside CMD passes straight through.",
+      SLOTS_TEXT,
       "SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to CMD. If someone breaks the lock with " +
       "`unlock --force` while CMD runs, lokt says so, records `lost` in the audit log, and stops " +
       "CMD (TERM, then KILL 5 s later) unless --on-lost keep.",
@@ -91,13 +108,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt guard build --ttl 10m --wait -- make build",
       "lokt guard migrate --wait --timeout 5m -- ./scripts/migrate.sh",
       "lokt guard test -E 99 -- sh -c 'npm test && npm run lint'",
+      "lokt guard test-db --slots 2 --wait -- sh -c 'DB=test_$LOKT_SLOT npm test'",
     ],
     load: () => import("./commands/guard.ts"),
   },
   {
     name: "lock",
     summary: "take a lock and keep it after this command returns",
-    usage: "NAME [--ttl D] [--pid PID] [--wait [--timeout D] [--quiet]] [--json]",
+    usage: "NAME [--ttl D] [--pid PID] [--slots N] [--wait [--timeout D] [--quiet]] [--json]",
     positionals: [{ name: "NAME" }],
     flags: [
       TTL_FLAG,
@@ -107,6 +125,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         placeholder: "PID",
         summary: "the lock follows this process: stale once it exits (e.g. --pid $$)",
       },
+      SLOTS_FLAG,
       WAIT_FLAG,
       TIMEOUT_FLAG,
       QUIET_FLAG,
@@ -120,6 +139,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "again refreshes its TTL and keeps its fence; anyone else is refused with exit 2.",
       "It follows the process given by --pid, else the agent harness or terminal session lokt " +
       "detected. When that process is gone the lock is stale, and the next `lock` takes it over.",
+      SLOTS_TEXT,
       WAITING_TEXT,
       "Exit codes: 0 acquired, 2 held by someone else (or frozen, or --timeout ran out), " +
       "64 bad usage, 130/143 interrupted while waiting.",
@@ -128,6 +148,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt lock deploy --ttl 30m",
       "lokt lock migrate --ttl 10m --wait --timeout 2m",
       "lokt lock build --ttl 5m --pid $$",
+      "lokt lock api-key --slots 4 --ttl 10m --wait",
     ],
     load: () => import("./commands/lock.ts"),
   },
@@ -152,7 +173,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       JSON_FLAG,
     ],
     description: [
-      "Releases the lock NAME if you hold it (exit 4 if someone else does, 3 if there is none).",
+      "Releases the lock NAME if you hold it (exit 4 if someone else does, 3 if there is none). " +
+      "On a name with slots it releases the slot you hold; --break-stale removes every stale " +
+      "slot, --force every slot.",
       "--break-stale removes someone else's lock only when it is stale; --force removes it " +
       "whatever its state, including unreadable lock files. Both are recorded in the audit log.",
       "--all releases every plain lock held by you (same owner and agent id): useful after an " +
@@ -182,7 +205,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     description: [
       "Without NAME, lists every lock and freeze with its holder, age, TTL and liveness, and " +
-      "counts files it could not read. With NAME, shows that lock in detail (exit 3 if none).",
+      "counts files it could not read. With NAME, shows that lock in detail (exit 3 if none). " +
+      "A name with slots shows one line per holder and how many slots are held (`2/3 held`).",
       "Also shows who you are to lokt: the owner and agent id your own locks carry.",
     ],
     examples: ["lokt status", "lokt status build --json"],

@@ -57,6 +57,7 @@ export function childEnv(ctx: LockContext, lock: LockRecord): Record<string, str
     LOKT_LOCK_ID: lock.lockId,
     LOKT_LOCK_ROOT: ctx.layout.root,
     LOKT_FENCE: String(lock.fence),
+    LOKT_SLOT: String(lock.slot ?? 1),
   };
 }
 
@@ -115,6 +116,8 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
         name: plan.lock.name,
         mode: "owner",
         lockId: plan.lock.lockId,
+        slot: plan.lock.slot,
+        slots: plan.lock.slots,
         claim: { owner: "", host: "", agentId: "", ancestors: [], pid: ctx.actor.pid },
       });
     }

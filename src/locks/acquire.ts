@@ -8,7 +8,7 @@ import type { EventName } from "../audit/event.ts";
 import { judgeNow, type LockContext, newLockId } from "./context.ts";
 import { freezeState } from "./freeze.ts";
 import { type Claim, holds } from "./holder.ts";
-import { lockPath } from "./layout.ts";
+import { lockPath, slotPath } from "./layout.ts";
 import type { LockKind, LockRecord } from "./lockfile.ts";
 import { type NameMutex, withNameMutex } from "./mutex.ts";
 import { assertValidName } from "./name.ts";
@@ -16,6 +16,9 @@ import { leaveQueue, type Ticket, waitersAhead } from "./queue.ts";
 import { haltPoint } from "../testing/halt.ts";
 import { sweepLeftovers } from "./leftovers.ts";
 import type { Verdict } from "./stale.ts";
+import { ensureSlotDir, readSeats, type Seat, seatSlots } from "./slots.ts";
+import { SlotsMismatchError } from "./errors.ts";
+import { sabotaged } from "../testing/sabotage.ts";
 import {
   isAbandoned,
   publishNew,
@@ -44,7 +47,11 @@ export type AcquireOutcome =
   | { kind: "reentered"; lock: LockRecord }
   /** The caller runs inside the guard that holds the name (`LOKT_LOCK_ID` matches). */
   | { kind: "nested"; lock: LockRecord }
-  | { kind: "held"; blocker: Blocker }
+  /**
+   * Every slot is taken: `blocker` is the holder of the lowest slot, `holders` how many hold the
+   * name (1 for a plain lock), `slots` its N.
+   */
+  | { kind: "held"; blocker: Blocker; holders?: number; slots?: number }
   | { kind: "frozen"; freeze: LockRecord | undefined; unreadable?: UnreadableState }
   /** The name is free, but waiters queued earlier have the next turn. */
   | { kind: "queued"; ahead: Ticket[] };
@@ -76,26 +83,48 @@ export interface AcquireRequest {
   ticket?: Ticket;
   /** Event to record when blocked (`"deny"`, `"wait"` for a wait's first attempt), or none. */
   denyEvent?: Extract<EventName, "deny" | "wait"> | null;
+  /**
+   * How many holders the name admits (its N, 1 to `MAX_SLOTS`); 1 or undefined is the plain
+   * lock. It must match the N of the name's live holders (`SlotsMismatchError`).
+   */
+  slots?: number;
 }
 
 /** Tries once to acquire `req.name`. */
 export function tryAcquire(ctx: LockContext, req: AcquireRequest): Promise<AcquireOutcome> {
   assertValidName(req.name);
   sweepLeftovers(ctx); // once per ctx: what killed lokt processes left in tmp/
-  return withNameMutex(ctx.layout, req.name, (mutex) => attempt(ctx, req, mutex));
+  // The race tests' negative control only: a slotted attempt without the name's critical section.
+  const unlocked = (req.slots ?? 1) > 1 && sabotaged("slots-unlocked");
+  return withNameMutex(ctx.layout, req.name, (mutex) => attempt(ctx, req, mutex), { unlocked });
 }
 
 function attempt(ctx: LockContext, req: AcquireRequest, mutex: NameMutex): AcquireOutcome {
-  const path = lockPath(ctx.layout, req.name);
-  const state = readRecord(path, ctx.now());
-  if (state.kind === "unsupported") throw new UnsupportedVersionError(path, state.version);
-
-  if (state.kind === "ok") {
-    if (req.enclosingLockId !== undefined && state.lock.lockId === req.enclosingLockId) {
-      return { kind: "nested", lock: state.lock };
+  const want = req.slots ?? 1;
+  // Every holder's file, plain and slotted, read under the name's kernel lock: nothing else
+  // that follows the protocol changes any of them until this step ends.
+  const seats = readSeats(ctx.layout, req.name, ctx.now());
+  for (const seat of seats) {
+    if (seat.state.kind === "unsupported") {
+      throw new UnsupportedVersionError(seat.path, seat.state.version);
     }
-    if (req.kind === "lock" && holdsNow(ctx, state.lock, req.claim)) {
-      return reenter(ctx, req, path, state.lock);
+  }
+
+  for (const seat of seats) {
+    if (seat.state.kind !== "ok") continue;
+    if (req.enclosingLockId !== undefined && seat.state.lock.lockId === req.enclosingLockId) {
+      return { kind: "nested", lock: seat.state.lock };
+    }
+  }
+  if (req.kind === "lock") {
+    for (const seat of seats) {
+      if (seat.state.kind !== "ok" || !holdsNow(ctx, seat.state.lock, req.claim)) continue;
+      const n = seatSlots(seat);
+      if (n !== want) {
+        const holders = seats.filter((s) => s.state.kind !== "absent").length;
+        throw new SlotsMismatchError(req.name, n, want, holders);
+      }
+      return reenter(ctx, req, seat.path, seat.state.lock);
     }
   }
 
@@ -116,22 +145,65 @@ function attempt(ctx: LockContext, req: AcquireRequest, mutex: NameMutex): Acqui
     };
   }
 
-  const replaced = replaceable(ctx, state);
-  if (replaced === "blocked") {
-    const blocker = blockerOf(ctx, state);
-    if (req.denyEvent) record(ctx, req, req.denyEvent, undefined, holderExtra(blocker));
-    return { kind: "held", blocker };
+  // The seats of this N: the plain file for N = 1, slots 1..N otherwise.
+  const ours = (seat: Seat) => want === 1 ? seat.plain : !seat.plain && seat.slot <= want;
+  const judged = seats.map((seat) => ({ seat, replaced: replaceable(ctx, seat.state) }));
+  const live = judged.filter((j) => j.replaced === "blocked");
+  // One N at a time: a live holder of another N (or in a seat no holder of this N could have)
+  // means the caller disagrees with the name's current holders.
+  for (const { seat } of live) {
+    const n = seatSlots(seat);
+    if (!ours(seat) || (n !== undefined && n !== want)) {
+      throw new SlotsMismatchError(req.name, n, want, live.length);
+    }
+  }
+
+  const bySlot = new Map(judged.filter((j) => ours(j.seat)).map((j) => [j.seat.slot, j]));
+  let slot: number | undefined;
+  for (let k = 1; k <= want && slot === undefined; k++) {
+    if (bySlot.get(k)?.replaced !== "blocked") slot = k;
+  }
+  if (slot === undefined) {
+    const first = live.find((j) => ours(j.seat))!;
+    const blocker = blockerOf(ctx, first.seat.state);
+    if (req.denyEvent) {
+      record(ctx, req, req.denyEvent, undefined, {
+        ...holderExtra(blocker),
+        ...slotExtra(want, undefined, live.length),
+      });
+    }
+    return want === 1
+      ? { kind: "held", blocker }
+      : { kind: "held", blocker, holders: live.length, slots: want };
   }
 
   const ahead = waitersAhead(ctx, req.name, req.ticket?.seq);
   if (ahead.length > 0) {
     if (req.denyEvent) {
-      record(ctx, req, req.denyEvent, undefined, { queued_ahead: ahead.length });
+      record(ctx, req, req.denyEvent, undefined, {
+        queued_ahead: ahead.length,
+        ...slotExtra(want, undefined, live.length),
+      });
     }
     return { kind: "queued", ahead };
   }
 
-  return take(ctx, req, mutex, path, state, replaced);
+  const target = bySlot.get(slot);
+  const replaced = target?.replaced === "blocked" ? undefined : target?.replaced;
+  // Stale files of another N (a plain lock file left by a dead holder while the name now has
+  // slots, or slot files beyond this N) go in the same step, so that a name keeps one N on disk.
+  const leftovers = judged.filter((j) => j !== target && !ours(j.seat) && j.replaced !== "blocked");
+  return take(ctx, req, mutex, { want, slot, seats, target: target?.seat, replaced, leftovers });
+}
+
+/** The `slot`/`slots` fields of an audit line on a name with N of 2 or more; none for plain. */
+function slotExtra(want: number, slot?: number, holders?: number): Record<string, unknown> {
+  if (want <= 1) return {};
+  return {
+    slots: want,
+    ...(slot === undefined ? {} : { slot }),
+    ...(holders === undefined ? {} : { holders }),
+  };
 }
 
 /** Holder check, with the liveness of a `--pid` process looked up only when it matters. */
@@ -177,31 +249,48 @@ function holderExtra(blocker: Blocker): Record<string, unknown> {
   };
 }
 
+/** What an attempt decided to take, and what it found on the way. */
+interface Plan {
+  /** The name's N. */
+  want: number;
+  /** The slot to take (1 for a plain lock). */
+  slot: number;
+  /** Every holder's file read in this critical section. */
+  seats: Seat[];
+  /** The file at the slot taken, if there is one (stale, or unreadable and abandoned). */
+  target?: Seat;
+  replaced?: Replaced;
+  /** Removable files of another N, removed in the same step. */
+  leftovers: { seat: Seat; replaced: Replaced | undefined | "blocked" }[];
+}
+
 function take(
   ctx: LockContext,
   req: AcquireRequest,
   mutex: NameMutex,
-  path: string,
-  state: RecordState,
-  replaced: Replaced | undefined,
+  plan: Plan,
 ): AcquireOutcome {
+  const { want, slot, replaced } = plan;
+  const path = want === 1 ? lockPath(ctx.layout, req.name) : slotPath(ctx.layout, req.name, slot);
   // The fence must exceed every fence ever handed out for this name, and is on disk before any
-  // record carrying it can be seen.
+  // record carrying it can be seen. Every holder's file is a lower bound too (a counter lost to
+  // a power cut, a record written by hand).
   if (replaced !== undefined) haltPoint("acquire.takeover.judged", path);
-  const previousFence = state.kind === "ok" ? state.lock.fence : 0;
+  let previousFence = 0;
+  for (const seat of plan.seats) {
+    if (seat.state.kind === "ok") previousFence = Math.max(previousFence, seat.state.lock.fence);
+  }
   const fence = Math.max(mutex.readFence(), previousFence) + 1;
   mutex.writeFence(fence);
 
   if (replaced !== undefined) {
-    removeRecord(path);
-    if (replaced.kind === "stale") {
-      record(ctx, req, "auto-prune", replaced.lock, {
-        reason: replaced.verdict.reason,
-        ...holderExtra({ kind: "lock", lock: replaced.lock, verdict: replaced.verdict }),
-      });
-    } else {
-      record(ctx, req, "corrupt-break", undefined, { problem: replaced.state.problem });
-    }
+    removeRecord(plan.target!.path);
+    recordReplaced(ctx, req, replaced, slotExtra(want, slot));
+  }
+  for (const { seat, replaced: gone } of plan.leftovers) {
+    if (gone === undefined || gone === "blocked") continue;
+    removeRecord(seat.path);
+    recordReplaced(ctx, req, gone, seat.plain ? {} : slotExtra(seatSlots(seat) ?? 0, seat.slot));
   }
 
   const now = ctx.now();
@@ -225,16 +314,38 @@ function take(
     ttlMs: req.ttlMs,
     expiresMs: req.ttlMs === undefined ? undefined : now + req.ttlMs,
     fence,
+    ...(want > 1 ? { slot, slots: want } : {}),
   };
-  // Every writer of this name holds the kernel lock, so the name is free here; link still
+  if (want > 1) ensureSlotDir(ctx.layout, req.name);
+  // Every writer of this name holds the kernel lock, so the slot is free here; link still
   // refuses to overwrite a file created by something outside the protocol.
   if (!publishNew(ctx, path, lock)) {
     return { kind: "held", blocker: blockerOf(ctx, readRecord(path, ctx.now())) };
   }
   haltPoint("acquire.published", path);
   if (req.ticket !== undefined) leaveQueue(req.ticket);
-  record(ctx, req, "acquire", lock, replaced ? { took_over: true } : undefined);
+  record(ctx, req, "acquire", lock, {
+    ...(replaced ? { took_over: true } : {}),
+    ...slotExtra(want, slot),
+  });
   return { kind: "acquired", lock, replaced };
+}
+
+function recordReplaced(
+  ctx: LockContext,
+  req: AcquireRequest,
+  replaced: Replaced,
+  extra: Record<string, unknown>,
+): void {
+  if (replaced.kind === "stale") {
+    record(ctx, req, "auto-prune", replaced.lock, {
+      reason: replaced.verdict.reason,
+      ...holderExtra({ kind: "lock", lock: replaced.lock, verdict: replaced.verdict }),
+      ...extra,
+    });
+  } else {
+    record(ctx, req, "corrupt-break", undefined, { problem: replaced.state.problem, ...extra });
+  }
 }
 
 function reenter(
@@ -258,7 +369,7 @@ function reenter(
   replaceRecord(ctx, path, lock);
   haltPoint("acquire.reentered", path);
   if (req.ticket !== undefined) leaveQueue(req.ticket);
-  record(ctx, req, "renew", lock, { reentry: true });
+  record(ctx, req, "renew", lock, { reentry: true, ...slotExtra(lock.slots ?? 1, lock.slot) });
   return { kind: "reentered", lock };
 }
 

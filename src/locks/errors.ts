@@ -19,13 +19,29 @@ export class LockHeldError extends LoktError {
   /** What holds the name: a record and its verdict, or an unreadable file. */
   readonly blocker: Blocker;
 
-  /** Builds the error from what the operation found (`nowMs`: when, for durations). */
-  constructor(lockName: string, blocker: Blocker, nowMs: number) {
-    super("held", describeBlocker(lockName, blocker, nowMs), {
-      hint: "wait for it (waiters are served first come, first served), or ask why it is held",
-    });
+  /** On a name with slots: its N, every one of them held. */
+  readonly slots?: number;
+
+  /**
+   * Builds the error from what the operation found (`nowMs`: when, for durations); `slots`: the
+   * name's N when it has slots (the blocker is then the holder of its lowest slot).
+   */
+  constructor(lockName: string, blocker: Blocker, nowMs: number, slots?: number) {
+    const text = describeBlocker(lockName, blocker, nowMs);
+    super(
+      "held",
+      slots === undefined
+        ? text
+        : `all ${slots} slots of lock "${lockName}" are held; slot ${
+          blocker.kind === "lock" ? blocker.lock.slot ?? 1 : 1
+        }: ${text.replace(`lock "${lockName}" `, "")}`,
+      {
+        hint: "wait for it (waiters are served first come, first served), or ask why it is held",
+      },
+    );
     this.lockName = lockName;
     this.blocker = blocker;
+    this.slots = slots;
   }
 }
 
@@ -76,6 +92,39 @@ export class FrozenError extends LoktError {
     });
     this.lockName = lockName;
     this.freeze = freeze;
+  }
+}
+
+/**
+ * The caller asked for a different number of slots than the name's live holders use (exit 64): a
+ * name has one N at a time, and mixing two would let more holders in than either caller allows.
+ */
+export class SlotsMismatchError extends LoktError {
+  /** The lock name. */
+  readonly lockName: string;
+  /** The N of the live holders (undefined when a slot file does not say). */
+  readonly currentSlots: number | undefined;
+  /** The N asked for. */
+  readonly requestedSlots: number;
+  /** How many live holders use the current N. */
+  readonly holders: number;
+
+  /** Builds the error from what the operation found. */
+  constructor(lockName: string, current: number | undefined, requested: number, holders: number) {
+    const now = current === undefined ? "another number of slots" : `${current} slot(s)`;
+    super(
+      "slots_mismatch",
+      `lock "${lockName}" is in use with ${now} (${holders} live holder(s)), not ${requested}`,
+      {
+        hint: `ask for the same number of slots${
+          current === undefined ? "" : ` (${current})`
+        }; a name's number of slots can change once no one holds it`,
+      },
+    );
+    this.lockName = lockName;
+    this.currentSlots = current;
+    this.requestedSlots = requested;
+    this.holders = holders;
   }
 }
 
@@ -220,7 +269,7 @@ export class UnreadableFreezeError extends LoktError {
 export function blockedError(name: string, outcome: BlockedOutcome, nowMs: number): LoktError {
   switch (outcome.kind) {
     case "held":
-      return new LockHeldError(name, outcome.blocker, nowMs);
+      return new LockHeldError(name, outcome.blocker, nowMs, outcome.slots);
     case "frozen":
       return new FrozenError(name, outcome.freeze, nowMs, outcome.unreadable);
     case "queued":

@@ -4,6 +4,7 @@ import { IoError, LoktError } from "../errors.ts";
 import { refuseLinkedDirs } from "../nofollow.ts";
 import { judgeNow, type LockContext } from "./context.ts";
 import { freezePath, lockPath } from "./layout.ts";
+import { readSlotSeats, slottedNames } from "./slots.ts";
 import { nameProblem } from "./name.ts";
 import type { Verdict } from "./stale.ts";
 import { isAbandoned, readRecord, type RecordState } from "./store.ts";
@@ -16,6 +17,8 @@ export interface Entry {
   state: RecordState | { kind: "unreadable"; problem: string; error: LoktError };
   /** Present when the record parsed. */
   verdict?: Verdict;
+  /** The slot of a holder's file in `slots/<name>/` (a name with N of 2 or more). */
+  slot?: number;
 }
 
 /**
@@ -41,6 +44,34 @@ export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze")
   };
 }
 
+/**
+ * The slot holders' files of `name` (none for a plain name), read and judged like
+ * {@link inspect} does; an unreadable directory is one unreadable entry.
+ */
+export function inspectSlots(ctx: LockContext, name: string): Entry[] {
+  let seats;
+  try {
+    seats = readSlotSeats(ctx.layout, name, ctx.now());
+  } catch (error) {
+    const io = error instanceof LoktError ? error : new IoError(`cannot read slots`, error);
+    return [{ name, kind: "lock", state: { kind: "unreadable", problem: io.message, error: io } }];
+  }
+  return seats.map((seat) => ({
+    name,
+    kind: "lock",
+    slot: seat.slot,
+    state: seat.state,
+    verdict: seat.state.kind === "ok" ? judgeNow(ctx, seat.state.lock) : undefined,
+  }));
+}
+
+/** Every holder's file of `name`: the plain lock file (even when absent) and its slots' files. */
+export function inspectHolders(ctx: LockContext, name: string): Entry[] {
+  const plain = inspect(ctx, name, "lock");
+  const slots = inspectSlots(ctx, name);
+  return slots.length > 0 && plain.state.kind === "absent" ? slots : [plain, ...slots];
+}
+
 function namesIn(dir: string): { valid: string[]; strays: string[] } {
   const valid: string[] = [];
   const strays: string[] = [];
@@ -61,6 +92,7 @@ function namesIn(dir: string): { valid: string[]; strays: string[] } {
 
 /** Every lock and freeze in the root, plus files whose names no lock could have. */
 export interface Listing {
+  /** Plain locks and slot holders, by name, then slot (a plain lock first). */
   locks: Entry[];
   freezes: Entry[];
   /** `.json` files in `locks/` or `freezes/` with invalid names (not lokt's). */
@@ -73,7 +105,10 @@ export function listAll(ctx: LockContext): Listing {
   const locks = namesIn(ctx.layout.locks);
   const freezes = namesIn(ctx.layout.freezes);
   return {
-    locks: locks.valid.map((name) => inspect(ctx, name, "lock")),
+    locks: [
+      ...locks.valid.map((name) => inspect(ctx, name, "lock")),
+      ...slottedNames(ctx.layout).flatMap((name) => inspectSlots(ctx, name)),
+    ].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : (a.slot ?? 0) - (b.slot ?? 0)),
     freezes: freezes.valid.map((name) => inspect(ctx, name, "freeze")),
     strays: [
       ...locks.strays.map((f) => `locks/${f}`),

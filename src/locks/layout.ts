@@ -11,6 +11,11 @@ export interface Layout {
   freezes: string;
   /** `fences/<name>`: per-name fence counter, also the target of the per-name kernel lock. */
   fences: string;
+  /**
+   * `slots/<name>/<slot>.json`: the holders of a name taken with `--slots N` (N of 2 or more),
+   * one file per occupied slot. Created on first use, not by {@link ensureLayout}.
+   */
+  slots: string;
   /** `queue/<name>/<ticket>.json`: waiters, first come first served. */
   queue: string;
   /** `tmp/`: files being written, linked or renamed into place when complete. */
@@ -26,6 +31,7 @@ export function layoutOf(root: string): Layout {
     locks: `${root}/locks`,
     freezes: `${root}/freezes`,
     fences: `${root}/fences`,
+    slots: `${root}/slots`,
     queue: `${root}/queue`,
     tmp: `${root}/tmp`,
     audit: `${root}/audit.log`,
@@ -35,6 +41,29 @@ export function layoutOf(root: string): Layout {
 /** Path of the lock file for `name`. */
 export function lockPath(layout: Layout, name: string): string {
   return `${layout.locks}/${name}.json`;
+}
+
+/** Directory of the slot holders' files of `name`. */
+export function slotDir(layout: Layout, name: string): string {
+  return `${layout.slots}/${name}`;
+}
+
+/** Path of the holder file of slot `slot` of `name` (N of 2 or more). */
+export function slotPath(layout: Layout, name: string, slot: number): string {
+  return `${slotDir(layout, name)}/${slot}.json`;
+}
+
+/**
+ * Where the record of a hold lives: `locks/<name>.json` for a plain lock (N = 1), its slot's file
+ * for a holder of a name with N of 2 or more.
+ */
+export function recordPath(
+  layout: Layout,
+  hold: { name: string; slot?: number; slots?: number },
+): string {
+  return hold.slot !== undefined && (hold.slots ?? 0) > 1
+    ? slotPath(layout, hold.name, hold.slot)
+    : lockPath(layout, hold.name);
 }
 
 /** Path of the freeze file for `name`. */

@@ -10,7 +10,7 @@
 
 import { describeError } from "../errors.ts";
 import type { LockContext } from "./context.ts";
-import { lockPath } from "./layout.ts";
+import { recordPath } from "./layout.ts";
 import type { LockRecord, ProcessRef } from "./lockfile.ts";
 import { renew } from "./renew.ts";
 import { readRecord, type RecordState } from "./store.ts";
@@ -121,7 +121,7 @@ export class LeaseKeeper {
       return;
     }
     // Between renewals a read is enough: only a break removes or replaces our record.
-    const state = readRecord(lockPath(ctx.layout, this.#lock.name), ctx.now());
+    const state = readRecord(recordPath(ctx.layout, this.#lock), ctx.now());
     if (state.kind !== "ok" || state.lock.lockId !== this.#lock.lockId) this.#lose(state);
   }
 
@@ -131,6 +131,8 @@ export class LeaseKeeper {
       name: this.#lock.name,
       lockId: this.#lock.lockId,
       child,
+      slot: this.#lock.slot,
+      slots: this.#lock.slots,
     });
     if (outcome.kind === "lost") this.#lose(outcome.current);
     else this.#lastRenewMs = ctx.now();

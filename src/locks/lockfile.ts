@@ -68,6 +68,13 @@ export interface LockRecord {
   reason?: string;
   /** The MCP client the holder serves, as `name/version` from its `initialize` (`lokt mcp`). */
   client?: string;
+  /**
+   * The slot this hold occupies (1..{@link LockRecord.slots}), on a name taken with `--slots N`
+   * for N of 2 or more; undefined on a plain lock (one slot, the name's own file).
+   */
+  slot?: number;
+  /** How many holders the name admits (its N); undefined on a plain lock, which is N = 1. */
+  slots?: number;
 }
 
 /** The result of reading a lock file's bytes. */
@@ -116,7 +123,11 @@ export function encodeLock(lock: LockRecord): string {
     reason: lock.reason ?? null,
     client: lock.client ?? null,
   };
-  return JSON.stringify(body, null, 2) + "\n";
+  // A plain lock keeps the format it always had; a slot holder says which slot of how many.
+  const slotted = lock.slots !== undefined && lock.slots > 1 && lock.slot !== undefined
+    ? { slot: lock.slot, slots: lock.slots }
+    : {};
+  return JSON.stringify({ ...body, ...slotted }, null, 2) + "\n";
 }
 
 class Invalid extends Error {}
@@ -184,6 +195,11 @@ function decodeFields(obj: Json): LockRecord {
     throw new Invalid(`field "command" must be a list of strings`);
   }
   const childPid = int(obj, "child_pid");
+  const slot = int(obj, "slot");
+  const slots = int(obj, "slots");
+  if (slots !== undefined && slots > 1 && (slot === undefined || slot < 1 || slot > slots)) {
+    throw new Invalid(`field "slot" must be between 1 and "slots" (${slots})`);
+  }
   return {
     name: str(obj, "name", true)!,
     lockId: str(obj, "lock_id") ?? "",
@@ -205,6 +221,7 @@ function decodeFields(obj: Json): LockRecord {
     fence: int(obj, "fence") ?? 0,
     reason: str(obj, "reason"),
     client: str(obj, "client"),
+    ...(slots !== undefined && slots > 1 ? { slot, slots } : {}),
   };
 }
 

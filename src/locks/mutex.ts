@@ -175,9 +175,12 @@ export async function withNameMutex<T>(
   layout: Layout,
   name: string,
   fn: (mutex: NameMutex) => T | Promise<T>,
+  sabotage: { unlocked?: boolean } = {},
 ): Promise<T> {
   const path = fencePath(layout, name);
-  const file = await lockCurrent(layout, name);
+  // `unlocked` exists for one negative control of the race tests (`slots-unlocked`): the fence
+  // file is opened but never locked, so the step runs outside the name's critical section.
+  const file = sabotage.unlocked ? openMutexFile(layout, name) : await lockCurrent(layout, name);
   let retired = false;
   try {
     const mutex: NameMutex = {

@@ -8,15 +8,18 @@ import { processState } from "../identity/process.ts";
 import { SymlinkError } from "../errors.ts";
 import { readNoFollow, refuseLinkedDirs } from "../nofollow.ts";
 import type { LockContext } from "./context.ts";
-import { inspect } from "./inspect.ts";
+import { type Entry, inspect, inspectSlots } from "./inspect.ts";
 import { fenceFloorPath, fencePath } from "./layout.ts";
 import { assertValidName } from "./name.ts";
 import { listQueue } from "./queue.ts";
 import { scopeOf } from "./stale.ts";
-import type { Asker, RecordSeen, WaiterSeen, WhyObservation } from "./why.ts";
+import type { Asker, RecordSeen, SlotSeen, WaiterSeen, WhyObservation } from "./why.ts";
 
 function seen(ctx: LockContext, name: string, kind: "lock" | "freeze"): RecordSeen {
-  const entry = inspect(ctx, name, kind);
+  return seenOf(inspect(ctx, name, kind));
+}
+
+function seenOf(entry: Entry): RecordSeen {
   const state = entry.state;
   switch (state.kind) {
     case "absent":
@@ -82,11 +85,14 @@ function exists(path: string): boolean {
   }
 }
 
-/** Reads the lock, freeze, queue and fence of `name`, changing nothing. */
+/** Reads the lock (or its slots), freeze, queue and fence of `name`, changing nothing. */
 export function observe(ctx: LockContext, name: string, asker: Asker): WhyObservation {
   assertValidName(name);
   const rootExists = exists(ctx.layout.root);
   const absent: RecordSeen = { kind: "absent" };
+  const slots: SlotSeen[] = rootExists
+    ? inspectSlots(ctx, name).map((entry) => ({ slot: entry.slot ?? 1, seen: seenOf(entry) }))
+    : [];
   return {
     name,
     nowMs: ctx.now(),
@@ -96,5 +102,6 @@ export function observe(ctx: LockContext, name: string, asker: Asker): WhyObserv
     waiters: rootExists ? waiters(ctx, name) : [],
     fence: rootExists ? readFenceCounter(ctx, name) : 0,
     asker,
+    ...(slots.length === 0 ? {} : { slots }),
   };
 }

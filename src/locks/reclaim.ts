@@ -1,19 +1,20 @@
 /**
  * Reclaiming unused names. A name leaves a fence file (`fences/<name>`) and a queue directory
  * (`queue/<name>/`) behind; agents that use generated names (`port-3000-<id>`, one per branch)
- * would grow the root without limit. A name is unused when it has no lock file, no freeze file
- * and no queue ticket; then, under its kernel lock, its empty queue directory is removed and its
- * fence file retired (the counter folded into the root's fence floor, then the file removed).
+ * would grow the root without limit. A name is unused when it has no lock file, no slot holder's
+ * file, no freeze file and no queue ticket; then, under its kernel lock, its empty queue and slot
+ * directories are removed and its fence file retired (the counter folded into the root's fence floor, then the file removed).
  * Every release and unfreeze does this for its name; `status --prune-expired` does it for the
  * whole root. `docs/protocol.md` ("Reclaiming unused names") says why it is safe.
  */
 
 import type { LockContext } from "./context.ts";
-import { freezePath, type Layout, lockPath, queueDir } from "./layout.ts";
+import { freezePath, type Layout, lockPath, queueDir, slotDir } from "./layout.ts";
 import { type NameMutex, withNameMutex } from "./mutex.ts";
 import { nameProblem } from "./name.ts";
 import { lstatOrUndefined, refuseLinkedDirs } from "../nofollow.ts";
 import { waitersAhead } from "./queue.ts";
+import { removeEmptySlotDir } from "./slots.ts";
 import { haltPoint } from "../testing/halt.ts";
 
 /** True when something (a file, a directory, a link) is at `path`, or it cannot be told. */
@@ -57,6 +58,8 @@ export function reclaimIfUnused(layout: Layout, name: string, mutex: NameMutex):
   // The queue first: an empty one may go whatever else the name has, and a waiter's ticket (a
   // hand-off about to happen) ends the check at once.
   if (!removeEmptyQueue(queueDir(layout, name))) return false;
+  // A slot holder's file keeps the name in use; an empty slot directory goes like an empty queue.
+  if (!removeEmptySlotDir(layout, name)) return false;
   if (present(lockPath(layout, name)) || present(freezePath(layout, name))) return false;
   try {
     return mutex.retire();
@@ -132,7 +135,7 @@ export interface NameCensus {
   fenceFiles: number;
   /** Names with a queue directory. */
   queueDirs: number;
-  /** Names with either but no lock file, no freeze file and no queue entry. */
+  /** Names with either but no lock file, slot directory, freeze file or queue entry. */
   unused: string[];
 }
 
@@ -141,6 +144,7 @@ export function censusOfNames(layout: Layout): NameCensus {
   const { fenced, queued, all } = namesWithFiles(layout);
   const unused = all.filter((name) => {
     if (present(lockPath(layout, name)) || present(freezePath(layout, name))) return false;
+    if (present(slotDir(layout, name))) return false;
     try {
       for (const _ of Deno.readDirSync(queueDir(layout, name))) return false;
     } catch {

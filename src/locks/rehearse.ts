@@ -49,6 +49,8 @@ export async function rehearse(ctx: LockContext, req: AcquireRequest): Promise<v
       name: req.name,
       mode: "owner",
       lockId: taken.lock.lockId,
+      slot: taken.lock.slot,
+      slots: taken.lock.slots,
       claim: req.claim,
     });
   } catch {

@@ -9,7 +9,8 @@ import { refuseLinkedDirs } from "../nofollow.ts";
 import type { EventName } from "../audit/event.ts";
 import { judgeNow, type LockContext } from "./context.ts";
 import { type Claim, holds, sameHolder } from "./holder.ts";
-import { lockPath } from "./layout.ts";
+import { lockPath, recordPath } from "./layout.ts";
+import { readSeats, type Seat, slottedNames } from "./slots.ts";
 import type { LockRecord } from "./lockfile.ts";
 import { withNameMutexThenReclaim } from "./reclaim.ts";
 import { assertValidName, nameProblem } from "./name.ts";
@@ -33,6 +34,10 @@ export interface ReleaseRequest {
   claim: Claim;
   /** Release exactly this hold (guards, library handles): nothing else is touched. */
   lockId?: string;
+  /** With `lockId`: the hold's slot and the name's N, when it has slots (where its file is). */
+  slot?: number;
+  /** With `lockId`: the name's N, when the hold has a slot. */
+  slots?: number;
   /** `LOKT_LOCK_ID` inherited from an enclosing guard. */
   enclosingLockId?: string;
 }
@@ -40,7 +45,17 @@ export interface ReleaseRequest {
 /** What a release did. */
 export type ReleaseOutcome =
   | { kind: "released"; lock: LockRecord }
-  | { kind: "broken"; how: "force" | "stale"; lock: LockRecord; verdict: Verdict }
+  /**
+   * A break. On a name with slots, `lock` is the first record removed and `count` how many were
+   * (a forced break removes every holder; `--break-stale` every stale one).
+   */
+  | {
+    kind: "broken";
+    how: "force" | "stale";
+    lock: LockRecord;
+    verdict: Verdict;
+    count?: number;
+  }
   | { kind: "removed-unreadable"; problem: string }
   | { kind: "nested"; lock: LockRecord }
   | { kind: "not-found" }
@@ -56,22 +71,37 @@ export function release(ctx: LockContext, req: ReleaseRequest): Promise<ReleaseO
   return withNameMutexThenReclaim(ctx.layout, req.name, () => releaseHeld(ctx, req));
 }
 
-function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
-  const path = lockPath(ctx.layout, req.name);
-  const state = readRecord(path, ctx.now());
-  const audit = (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) => {
+type Audit = (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) => void;
+
+function auditFor(ctx: LockContext, name: string, path: string): Audit {
+  return (event, lock, extra) => {
     haltPoint("release.removed", path);
+    const slotted = lock?.slots !== undefined && lock.slots > 1
+      ? { slot: lock.slot, slots: lock.slots }
+      : {};
     ctx.audit.append({
       ts: ctx.now(),
       event,
-      name: req.name,
+      name,
       actor: ctx.actor,
       lockId: lock?.lockId,
       ttlMs: lock?.ttlMs,
       fence: lock?.fence,
-      extra,
+      extra: { ...extra, ...slotted },
     });
   };
+}
+
+function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
+  if (req.lockId === undefined) {
+    const seats = readSeats(ctx.layout, req.name, ctx.now());
+    if (seats.some((seat) => !seat.plain)) return releaseSlotted(ctx, req, seats);
+  }
+  const path = req.lockId === undefined
+    ? lockPath(ctx.layout, req.name)
+    : recordPath(ctx.layout, { name: req.name, slot: req.slot, slots: req.slots });
+  const state = readRecord(path, ctx.now());
+  const audit = auditFor(ctx, req.name, path);
 
   if (req.lockId !== undefined) {
     if (state.kind !== "ok" || state.lock.lockId !== req.lockId) {
@@ -108,7 +138,7 @@ function releaseRecord(
   req: ReleaseRequest,
   path: string,
   lock: LockRecord,
-  audit: (event: EventName, lock?: LockRecord, extra?: Record<string, unknown>) => void,
+  audit: Audit,
 ): ReleaseOutcome {
   if (req.enclosingLockId !== undefined && lock.lockId === req.enclosingLockId) {
     return { kind: "nested", lock }; // the enclosing guard releases it when its command ends
@@ -141,6 +171,96 @@ function releaseRecord(
   }
 }
 
+/**
+ * Release or break on a name with slot files (N of 2 or more, perhaps with a plain lock file
+ * of a dead holder beside them). By holder: the one seat the caller holds (a holder re-enters
+ * its own slot, so it has at most one). `--break-stale`: every stale seat, and unreadable ones
+ * past their grace period. `--force`: every seat.
+ */
+function releaseSlotted(ctx: LockContext, req: ReleaseRequest, seats: Seat[]): ReleaseOutcome {
+  for (const seat of seats) {
+    if (seat.state.kind === "unsupported" && req.mode !== "force") {
+      throw new UnsupportedVersionError(seat.path, seat.state.version);
+    }
+    if (
+      seat.state.kind === "ok" && req.enclosingLockId !== undefined &&
+      seat.state.lock.lockId === req.enclosingLockId
+    ) {
+      return { kind: "nested", lock: seat.state.lock };
+    }
+  }
+  const records = seats.flatMap((seat) =>
+    seat.state.kind === "ok"
+      ? [{ seat, lock: seat.state.lock, verdict: judgeNow(ctx, seat.state.lock) }]
+      : []
+  );
+  switch (req.mode) {
+    case "owner": {
+      for (const { seat, lock, verdict } of records) {
+        const flaggedAlive = lock.pidSource === "flag" && verdict.pidState !== "dead";
+        if (!holds(lock, req.claim, flaggedAlive)) continue;
+        return releaseRecord(ctx, req, seat.path, lock, auditFor(ctx, req.name, seat.path));
+      }
+      const other = records.find((r) => r.verdict.kind === "live") ?? records[0];
+      if (other !== undefined) {
+        return { kind: "not-owner", lock: other.lock, verdict: other.verdict };
+      }
+      const unreadable = seats.find((seat) => seat.state.kind !== "absent");
+      if (unreadable?.state.kind === "empty" || unreadable?.state.kind === "corrupt") {
+        return { kind: "unreadable", state: unreadable.state };
+      }
+      return { kind: "not-found" };
+    }
+    case "break-stale":
+    case "force": {
+      const force = req.mode === "force";
+      let first: { lock: LockRecord; verdict: Verdict } | undefined;
+      let count = 0;
+      let unreadableRemoved: string | undefined;
+      for (const seat of seats) {
+        const audit = auditFor(ctx, req.name, seat.path);
+        const state = seat.state;
+        if (state.kind === "ok") {
+          const verdict = judgeNow(ctx, state.lock);
+          if (!force && verdict.kind !== "stale") continue;
+          removeRecord(seat.path);
+          audit(force ? "force-break" : "stale-break", state.lock, {
+            holder_owner: state.lock.owner,
+            holder_host: state.lock.host,
+            holder_pid: state.lock.pid,
+            holder_agent_id: state.lock.agentId,
+            verdict: verdict.reason,
+          });
+          first ??= { lock: state.lock, verdict };
+          count++;
+        } else if (state.kind === "empty" || state.kind === "corrupt") {
+          if (!force && !isAbandoned(state)) continue;
+          removeRecord(seat.path);
+          audit("corrupt-break", undefined, { problem: state.problem, mode: req.mode });
+          unreadableRemoved ??= state.problem;
+        } else if (state.kind === "unsupported") {
+          removeRecord(seat.path);
+          audit("force-break", undefined, { unsupported_version: state.version });
+          unreadableRemoved ??= `format version ${state.version}`;
+        }
+      }
+      if (first !== undefined) {
+        return { kind: "broken", how: force ? "force" : "stale", ...first, count };
+      }
+      if (unreadableRemoved !== undefined) {
+        return { kind: "removed-unreadable", problem: unreadableRemoved };
+      }
+      const live = records.find((r) => r.verdict.kind === "live") ?? records[0];
+      if (live !== undefined) return { kind: "not-stale", lock: live.lock, verdict: live.verdict };
+      const unreadable = seats.find((seat) => seat.state.kind !== "absent");
+      if (unreadable?.state.kind === "empty" || unreadable?.state.kind === "corrupt") {
+        return { kind: "unreadable", state: unreadable.state };
+      }
+      return { kind: "not-found" };
+    }
+  }
+}
+
 /** Lists the valid names that have a file in `locks/`, sorted; symbolic links are not files. */
 export function lockNames(ctx: LockContext): string[] {
   refuseLinkedDirs([ctx.layout.locks]);
@@ -163,10 +283,13 @@ export function lockNames(ctx: LockContext): string[] {
  */
 export async function releaseAll(ctx: LockContext, claim: Claim): Promise<LockRecord[]> {
   const released: LockRecord[] = [];
-  for (const name of lockNames(ctx)) {
-    const state = readRecord(lockPath(ctx.layout, name), ctx.now());
-    if (state.kind !== "ok" || state.lock.kind !== "lock") continue;
-    if (!sameHolder(state.lock, claim)) continue;
+  const names = [...new Set([...lockNames(ctx), ...slottedNames(ctx.layout)])].sort();
+  for (const name of names) {
+    const mine = readSeats(ctx.layout, name, ctx.now()).some((seat) =>
+      seat.state.kind === "ok" && seat.state.lock.kind === "lock" &&
+      sameHolder(seat.state.lock, claim)
+    );
+    if (!mine) continue;
     const outcome = await release(ctx, { name, mode: "owner", claim });
     if (outcome.kind === "released") released.push(outcome.lock);
   }

@@ -1,7 +1,7 @@
 /** Renewal: a holder extends its lease or records its command, only while the record is its own. */
 
 import { type LockContext } from "./context.ts";
-import { lockPath } from "./layout.ts";
+import { recordPath } from "./layout.ts";
 import type { LockRecord, ProcessRef } from "./lockfile.ts";
 import { withNameMutex } from "./mutex.ts";
 import { readRecord, type RecordState, replaceRecord } from "./store.ts";
@@ -14,6 +14,10 @@ export interface RenewRequest {
   lockId: string;
   /** Record the guarded command's process. */
   child?: ProcessRef;
+  /** The hold's slot, when the name has N of 2 or more (where its file is). */
+  slot?: number;
+  /** The name's N, when the hold has a slot. */
+  slots?: number;
 }
 
 /** What a renewal found. */
@@ -29,7 +33,7 @@ export type RenewOutcome =
  */
 export function renew(ctx: LockContext, req: RenewRequest): Promise<RenewOutcome> {
   return withNameMutex(ctx.layout, req.name, () => {
-    const path = lockPath(ctx.layout, req.name);
+    const path = recordPath(ctx.layout, req);
     const state = readRecord(path, ctx.now());
     if (state.kind !== "ok" || state.lock.lockId !== req.lockId) {
       return { kind: "lost", current: state };
@@ -52,7 +56,12 @@ export function renew(ctx: LockContext, req: RenewRequest): Promise<RenewOutcome
       lockId: lock.lockId,
       ttlMs: lock.ttlMs,
       fence: lock.fence,
-      extra: req.child ? { child_pid: req.child.pid } : undefined,
+      extra: {
+        ...(req.child ? { child_pid: req.child.pid } : {}),
+        ...(lock.slots !== undefined && lock.slots > 1
+          ? { slot: lock.slot, slots: lock.slots }
+          : {}),
+      },
     });
     return { kind: "renewed", lock };
   });

@@ -11,7 +11,14 @@ import {
   isHold,
   tryAcquire,
 } from "./acquire.ts";
-import { ensureLayout, freezePath, lockPath, queueDir, refuseLinkedLayout } from "./layout.ts";
+import {
+  ensureLayout,
+  freezePath,
+  lockPath,
+  queueDir,
+  refuseLinkedLayout,
+  slotDir,
+} from "./layout.ts";
 import {
   beat,
   joinQueue,
@@ -79,6 +86,14 @@ export function eventPaths(
   return paths;
 }
 
+function isRealDir(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function realDirOrUndefined(dir: string): string | undefined {
   try {
     return Deno.realPathSync(dir);
@@ -120,6 +135,9 @@ export async function acquireWaiting(
     [lockPath(ctx.layout, req.name), freezePath(ctx.layout, req.name)],
     realDirOrUndefined,
   );
+  // A name with slots: its holders' files are in their own directory, watched when it exists
+  // (it does while the name is held; polling covers the rest).
+  const slots = (req.slots ?? 1) > 1 ? slotDir(ctx.layout, req.name) : undefined;
   const bell = new Doorbell(!options.noWatch);
   let ticket: Ticket | undefined;
   // Each waiter watches only the ticket just ahead of its own, so that a hand-off wakes one
@@ -132,9 +150,12 @@ export async function acquireWaiting(
     if (ahead !== watched) {
       watched = ahead;
       if (ahead === "") {
+        const slotted = slots !== undefined && isRealDir(slots);
         bell.watch(
-          [ctx.layout.locks, ctx.layout.freezes],
-          (event) => event.paths.some((p) => ownFiles.has(p)),
+          slotted
+            ? [ctx.layout.locks, ctx.layout.freezes, slots]
+            : [ctx.layout.locks, ctx.layout.freezes],
+          (event) => slotted || event.paths.some((p) => ownFiles.has(p)),
         );
       } else bell.watch([ahead], (event) => event.kind === "remove");
     }

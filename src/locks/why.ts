@@ -53,6 +53,26 @@ export interface WhyObservation {
    */
   fence: number;
   asker: Asker;
+  /**
+   * On a name with slot files (taken with N of 2 or more): every slot's file. `lock` is then the
+   * plain lock file, normally absent.
+   */
+  slots?: SlotSeen[];
+}
+
+/** What was found at one slot's file of a name with N of 2 or more. */
+export interface SlotSeen {
+  slot: number;
+  seen: RecordSeen;
+}
+
+/** A name's slots as `why` shows them: its N, how many are held, and every slot's file. */
+export interface SlotsView {
+  /** The N of the holders' records (the largest, should they differ). */
+  slots: number;
+  /** Live holders, and unreadable files that still count as held. */
+  held: number;
+  seats: SlotSeen[];
 }
 
 /** Whether `lokt lock NAME` would succeed now, and how. */
@@ -155,6 +175,8 @@ export interface Diagnosis {
   rootExists: boolean;
   /** When the observation was made, epoch milliseconds. */
   nowMs: number;
+  /** On a name with slots: its N, how many are held, every slot's file. */
+  slots?: SlotsView;
 }
 
 function who(record: LockRecord): string {
@@ -453,8 +475,53 @@ function headline(name: string, outcome: WhyOutcome): string {
   }
 }
 
+function seenBlocks(seen: RecordSeen): boolean {
+  switch (seen.kind) {
+    case "absent":
+      return false;
+    case "ok":
+      return seen.verdict.kind === "live";
+    case "unreadable":
+      return seen.cause === "io" || seen.ageMs < CORRUPT_GRACE_MS;
+    case "unsupported":
+      return true;
+  }
+}
+
+/**
+ * The one record of a name with slots that decides the outcome, as acquisition picks: the
+ * asker's own, else none while a slot is free, else a stale one it would take over, else the
+ * holder of the lowest slot (every slot held). A live plain lock file beside slots is reported as
+ * it is.
+ */
+function decidingSeat(obs: WhyObservation, view: SlotsView): RecordSeen {
+  if (seenBlocks(obs.lock)) return obs.lock;
+  const seats = view.seats.filter((s) => s.slot <= view.slots);
+  for (const { seen } of seats) {
+    if (seen.kind === "ok" && isSelf(obs, seen.record, seen.verdict)) return seen;
+  }
+  const bySlot = new Map(seats.map((s) => [s.slot, s.seen]));
+  let stale: RecordSeen | undefined;
+  for (let k = 1; k <= view.slots; k++) {
+    const seen = bySlot.get(k);
+    if (seen === undefined || seen.kind === "absent") return { kind: "absent" };
+    if (!seenBlocks(seen)) stale ??= seen;
+  }
+  return stale ?? seats.find((s) => seenBlocks(s.seen))!.seen;
+}
+
+function slotsView(slots: SlotSeen[]): SlotsView {
+  const n = Math.max(
+    1,
+    ...slots.map((s) => s.seen.kind === "ok" ? s.seen.record.slots ?? 1 : 1),
+  );
+  return { slots: n, held: slots.filter((s) => seenBlocks(s.seen)).length, seats: slots };
+}
+
 /** Decides what `why` says about one name. Pure. */
-export function diagnose(obs: WhyObservation): Diagnosis {
+export function diagnose(observed: WhyObservation): Diagnosis {
+  const view = observed.slots === undefined ? undefined : slotsView(observed.slots);
+  const obs = view === undefined ? observed : { ...observed, lock: decidingSeat(observed, view) };
   const waiters = waiterViews(obs);
   const ahead = waiters.filter((w) => w.state === "waiting");
   const freeze = freezeReason(obs);
@@ -511,7 +578,8 @@ export function diagnose(obs: WhyObservation): Diagnosis {
       break;
   }
 
-  const lockFence = obs.lock.kind === "ok" ? obs.lock.record.fence : 0;
+  const seen = [obs.lock, ...(view?.seats ?? []).map((s) => s.seen)];
+  const lockFence = Math.max(0, ...seen.map((r) => r.kind === "ok" ? r.record.fence : 0));
   const fence = Math.max(obs.fence, lockFence);
   const acquirable = outcome.kind === "free" || outcome.kind === "takeover" ||
     outcome.kind === "self-held";
@@ -528,5 +596,6 @@ export function diagnose(obs: WhyObservation): Diagnosis {
     waiters,
     rootExists: obs.rootExists,
     nowMs: obs.nowMs,
+    ...(view === undefined ? {} : { slots: view }),
   };
 }

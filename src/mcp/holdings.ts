@@ -21,6 +21,8 @@ import { readRecord } from "../locks/store.ts";
 export interface HoldRequest {
   name: string;
   ttlMs?: number;
+  /** The name's number of slots (1, a plain lock, when absent). */
+  slots?: number;
 }
 
 /** A hold of this server: the outcome that took it, and how long the wait lasted. */
@@ -76,6 +78,7 @@ export class Holdings {
       kind: "guard",
       claim: this.#claim(),
       ttlMs: req.ttlMs,
+      slots: req.slots,
       client: this.#client(),
     }, options);
     this.#keep(outcome.lock);
@@ -124,6 +127,8 @@ export class Holdings {
       name,
       mode: "owner",
       lockId: mine.lock.lockId,
+      slot: mine.lock.slot,
+      slots: mine.lock.slots,
       claim: this.#claim(),
     });
     this.#onChange();

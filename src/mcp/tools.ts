@@ -11,6 +11,7 @@ import { describeHolder, formatDuration } from "../locks/describe.ts";
 import { freeze, unfreeze } from "../locks/freeze.ts";
 import { NotOwnerError } from "../locks/errors.ts";
 import { observe } from "../locks/observe.ts";
+import { slotsProblem } from "../locks/slots.ts";
 import { isExpired } from "../locks/stale.ts";
 import { diagnose } from "../locks/why.ts";
 import { heldJson } from "../cli/commands/lock.ts";
@@ -102,6 +103,13 @@ const acquire: Tool = {
       type: "duration",
       description: "with wait: give up after this long (default: wait as long as it takes)",
     },
+    slots: {
+      type: "integer",
+      minimum: 1,
+      description: "how many holders NAME admits at once, for a pool (two test databases, " +
+        "three build workers): each gets its own slot number, returned as `slot`. Every " +
+        "holder of a name must ask for the same number (default: 1, a plain lock)",
+    },
   },
   readOnly: false,
   async run(args, call) {
@@ -109,8 +117,16 @@ const acquire: Tool = {
     if (args.timeout !== undefined && args.wait !== true) {
       throw new UsageError("timeout only applies with wait", "add wait: true");
     }
+    const slots = args.slots as number | undefined;
+    const problem = slots === undefined ? undefined : slotsProblem(slots);
+    if (problem !== undefined) {
+      throw new UsageError(
+        `${problem.replace("--slots", "slots")}, not ${slots}`,
+        "slots: 2 lets two holders in at once",
+      );
+    }
     const outcome = await call.holdings.acquire(
-      { name, ttlMs: args.ttl as number | undefined },
+      { name, ttlMs: args.ttl as number | undefined, slots },
       {
         wait: args.wait === true,
         timeoutMs: args.timeout as number | undefined,
@@ -122,9 +138,10 @@ const acquire: Tool = {
     const now = call.session.world.now();
     const { lock } = outcome;
     const verb = outcome.kind === "reentered" ? "already holding" : "acquired";
+    const slot = lock.slots === undefined ? "" : `slot ${lock.slot} of ${lock.slots}, `;
     return {
       structured: heldJson(name, outcome, now),
-      text: `${verb} lock "${name}" (fence ${lock.fence}, ${expiryText(lock, now)}, ` +
+      text: `${verb} lock "${name}" (${slot}fence ${lock.fence}, ${expiryText(lock, now)}, ` +
         `lock id ${lock.lockId})`,
     };
   },

@@ -1,5 +1,5 @@
 /**
- * Deliberate breaks of the reclaim protocol, for the negative controls of the race tests
+ * Deliberate breaks of the protocol, for the negative controls of the race tests
  * (`tests/races/`): each removes one step of `src/locks/mutex.ts` whose absence the race harness
  * must detect, so that the harness is shown able to fail. Nothing in lokt switches
  * them on and nothing here reads the environment: like the halt hook (`halt.ts`), only a test's
@@ -11,9 +11,10 @@
 /**
  * `skip-verify`: after taking the kernel lock on the fence file it opened, a process does not
  * check that the path still names that file. `skip-fold`: a reclaim removes a name's fence file
- * without first raising the root's fence floor to its counter.
+ * without first raising the root's fence floor to its counter. `slots-unlocked`: an attempt on a
+ * name with N of 2 or more counts and takes its slots without the name's kernel lock.
  */
-export type Sabotage = "skip-verify" | "skip-fold";
+export type Sabotage = "skip-verify" | "skip-fold" | "slots-unlocked";
 
 const active = new Set<Sabotage>();
 

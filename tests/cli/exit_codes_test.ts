@@ -142,6 +142,7 @@ const CLASSES: Record<string, { args: unknown[]; code: string; exit: number }> =
     exit: 2,
   },
   QueuedError: { args: ["build", [TICKET]], code: "held", exit: 2 },
+  SlotsMismatchError: { args: ["build", 3, 2, 3], code: "slots_mismatch", exit: 64 },
   FrozenError: { args: ["build", FREEZE, NOW], code: "frozen", exit: 2 },
   WaitTimeoutError: { args: ["build", 30_000, HELD], code: "timeout", exit: 2 },
   NotFoundError: { args: ["build"], code: "not_found", exit: 3 },
@@ -186,6 +187,7 @@ Deno.test("the engine's errors name no command line in their hints; the CLI give
     hintFor(Reflect.construct(MODULES[name] as typeof coreErrors.LoktError, CLASSES[name].args));
   assertMatch(cli("LockHeldError")!, /^add --wait to wait for it .*`lokt why build`$/);
   assertEquals(cli("QueuedError"), "add --wait to join the queue");
+  assertMatch(cli("SlotsMismatchError")!, /^use --slots 3, or wait until `lokt exists build`/);
   assertMatch(cli("WaitTimeoutError")!, /^a longer --timeout/);
   assertEquals(cli("NotStaleError"), "only `lokt unlock build --force` removes a live lock");
   assertEquals(

@@ -131,6 +131,9 @@ Deno.test("why: no lock says FREE, exits 0, and creates no root", async () => {
     suggestions: [],
     suggestion_notes: [],
     root_exists: false,
+    slots: 1,
+    held: 0,
+    holders: [],
     root,
   });
   assert(!exists(root), "why created no root");

@@ -175,3 +175,18 @@ Deno.test("a TTL too large to write back is refused as corrupt, not accepted", (
     assert(problem.test(decoded.problem), decoded.problem);
   }
 });
+
+Deno.test("a slot holder's file says its slot and the name's number of slots; a plain lock's does not", () => {
+  const slotted: LockRecord = { ...record, slot: 2, slots: 3 };
+  const text = encodeLock(slotted);
+  const body = JSON.parse(text);
+  assertEquals([body.slot, body.slots], [2, 3]);
+  assertEquals(decodeLock(text), { kind: "ok", lock: { ...UNSET, ...slotted } });
+  assert(!/"slot/.test(encodeLock(record)), "a plain lock keeps the format it always had");
+  const one = JSON.parse(encodeLock({ ...record, slot: 1, slots: 1 }));
+  assertEquals([one.slot, one.slots], [undefined, undefined], "one slot is the plain lock");
+  for (const bad of [{ slot: 0, slots: 3 }, { slot: 4, slots: 3 }, { slots: 3 }]) {
+    const decoded = decodeLock(JSON.stringify({ ...body, slot: undefined, ...bad }));
+    assertEquals(decoded.kind, "corrupt", JSON.stringify(bad));
+  }
+});

@@ -557,3 +557,36 @@ Deno.test("why: the cause is the reason that decided the outcome", () => {
   assertEquals(diagnose(obs({ lock: seenOk(lock({ pid: 4242 })) })).cause?.type, "dead-pid");
   assertEquals(diagnose(obs({ freeze: seenOk(freeze({ expiresMs: NOW - 1 })) })).cause, undefined);
 });
+
+Deno.test("slots: why decides as acquisition does, and counts every slot's holder", () => {
+  const holder = (slot: number, pid: number, over: Partial<LockRecord> = {}) => ({
+    slot,
+    seen: seenOk(
+      lock({
+        lockId: `lock-${slot}`,
+        agentId: `agent-${slot}`,
+        pid,
+        slot,
+        slots: 3,
+        fence: slot,
+        ...over,
+      }),
+      { 101: "alive", 102: "alive", 103: "alive" },
+    ),
+  });
+  const rows: [string, ReturnType<typeof holder>[], string, number][] = [
+    ["a free slot", [holder(1, 101), holder(3, 103)], "free", 2],
+    ["every slot held", [holder(1, 101), holder(2, 102), holder(3, 103)], "held", 3],
+    ["a dead holder's slot", [holder(1, 101), holder(2, 999), holder(3, 103)], "takeover", 2],
+  ];
+  for (const [what, slots, outcome, held] of rows) {
+    const d = diagnose(obs({ slots }));
+    assertEquals(d.outcome.kind, outcome, what);
+    assertEquals([d.slots?.slots, d.slots?.held], [3, held], what);
+    assertEquals(d.fence, 3, `${what}: the largest fence of any slot`);
+  }
+  const mine = diagnose(obs({
+    slots: [holder(1, 101), holder(2, 102, { agentId: ME.agentId, owner: ME.owner })],
+  }));
+  assertEquals(mine.outcome, { kind: "self-held", nested: false });
+});

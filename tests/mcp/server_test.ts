@@ -61,6 +61,7 @@ test("mcp lists its seven tools, each with a schema and a description, and the s
       "ttl",
       "wait",
       "timeout",
+      "slots",
     ]);
     const { resources } = await s.client.listResources();
     assertEquals(resources.map((r) => r.uri), ["lokt://status"]);
@@ -156,6 +157,40 @@ test("mcp acquire with wait queues first come, first served behind another serve
     const gotC = await waitC;
     assertEquals((gotC.structuredContent as Structured).fence, 3);
     assertEquals(queued(root, "deploy"), []);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});
+
+test("mcp acquire with slots gives each server its own slot and queues the next in line", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/.lokt`;
+  const [a, b, c] = await Promise.all(
+    ["agent-a", "agent-b", "agent-c"].map((agent) => connect(serverEnv(root, agent))),
+  );
+  try {
+    const gotA = await call(a, "acquire", { name: "testdb", slots: 2 });
+    const gotB = await call(b, "acquire", { name: "testdb", slots: 2 });
+    assertEquals([gotA.data.slot, gotB.data.slot], [1, 2]);
+    assertEquals([gotA.data.slots, gotB.data.slots], [2, 2]);
+    assertMatch(gotB.text, /slot 2 of 2, fence 2/);
+    const full = await call(c, "acquire", { name: "testdb", slots: 2 });
+    assertEquals((full.data.error as Structured).code, "held");
+    const mixed = await call(c, "acquire", { name: "testdb", slots: 3 });
+    assertEquals((mixed.data.error as Structured).code, "slots_mismatch");
+
+    const waitC = c.client.callTool({
+      name: "acquire",
+      arguments: { name: "testdb", slots: 2, wait: true },
+    });
+    await eventually(() => queued(root, "testdb").length === 1, "c is queued");
+    await call(a, "release", { name: "testdb" });
+    const gotC = (await waitC).structuredContent as Structured;
+    assertEquals([gotC.slot, gotC.fence], [1, 3]);
+    const status = (await call(a, "status", { name: "testdb" })).data;
+    assertEquals([status.slots, status.held], [2, 2]);
+    const holders = (status.holders as Structured[]).map((h) => h.pid).sort();
+    assertEquals(holders, [b.pid, c.pid].sort());
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
   }
@@ -297,6 +332,10 @@ test("mcp bad input is a tool error with the CLI's message and hint, and leaves 
       ["acquire", { name: "ok", wait: "yes" }, "usage", /^wait: expected true or false/],
       ["acquire", { name: "ok", timeout: "1s" }, "usage", /^timeout only applies with wait/],
       ["acquire", { name: "ok", colour: "red" }, "usage", /^unknown argument "colour"/],
+      ["acquire", { name: "ok", slots: 0 }, "usage", /^slots: 0 is below 1/],
+      ["acquire", { name: "ok", slots: 1.5 }, "usage", /^slots: expected a whole number/],
+      ["acquire", { name: "ok", slots: 257 }, "usage", /^slots must be at most 256, not 257/],
+      ["acquire", { name: "theirs", slots: 2 }, "slots_mismatch", /in use with 1 slot/],
       ["acquire", { name: "theirs" }, "held", /"theirs"/],
       ["release", { name: "nothing" }, "not_found", /"nothing"/],
       ["release", { name: "theirs" }, "not_owner", /belongs to/],

@@ -122,10 +122,18 @@ Deno.test("the CI plan checks every property and the three required negative con
     "inside",
     "live",
     "mutex",
+    "slots",
     "whole",
   ]);
   const controls = checks.filter((c) => c.kind === "control").map((c) => c.variant);
-  for (const required of ["NO_MUTEX_TAKEOVER", "RELEASE_NO_COMPARE", "PUBLISH_CREATE_WRITE"]) {
+  for (
+    const required of [
+      "NO_MUTEX_TAKEOVER",
+      "RELEASE_NO_COMPARE",
+      "PUBLISH_CREATE_WRITE",
+      "SLOTS_UNLOCKED",
+    ]
+  ) {
     assert(controls.includes(required), `${required} is among the controls`);
   }
 });

@@ -1,6 +1,9 @@
-/** `lokt exists NAME`: exit 0 when a live lock holds NAME, 3 otherwise; prints nothing. */
+/**
+ * `lokt exists NAME`: exit 0 when a live lock holds NAME (on a name with slots: at least one
+ * slot), 3 otherwise; prints nothing.
+ */
 
-import { inspect, isHeld } from "../../locks/inspect.ts";
+import { inspectHolders, isHeld } from "../../locks/inspect.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT } from "../exit.ts";
@@ -12,8 +15,8 @@ import { findCommand } from "../table.ts";
 export function run(args: ParsedArgs, session: Session): number {
   const [name] = expectPositionals(findCommand("exists")!, args);
   assertValidName(name);
-  const entry = inspect(session.readOnlyContext(), name, "lock");
+  const entries = inspectHolders(session.readOnlyContext(), name);
   // A lock file that cannot be read at all is an error: neither "held" nor "free" would be true.
-  if (entry.state.kind === "unreadable") throw entry.state.error;
-  return isHeld(entry) ? EXIT.ok : EXIT.notFound;
+  for (const entry of entries) if (entry.state.kind === "unreadable") throw entry.state.error;
+  return entries.some(isHeld) ? EXIT.ok : EXIT.notFound;
 }

@@ -6,7 +6,7 @@ import { realSpawn } from "../../guard/spawn.ts";
 import { type OnLost, superviseGuard } from "../../guard/supervise.ts";
 import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
-import { expectPositionals } from "../args.ts";
+import { expectPositionals, slotsFlag } from "../args.ts";
 import { EXIT, exitCodeFor, exitCodeForSignal } from "../exit.ts";
 import { hintFor } from "../hints.ts";
 import type { Session } from "../session.ts";
@@ -34,6 +34,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     throw new UsageError(`--conflict-exit-code: ${conflictExit} is not an exit code (0 to 255)`);
   }
   const onLost = (args.flags["on-lost"] ?? "stop") as OnLost;
+  const slots = slotsFlag(args.flags);
 
   let outcome;
   try {
@@ -42,6 +43,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       kind: "guard",
       claim: guardClaim(session),
       ttlMs: ttl as number | undefined,
+      slots,
       command,
       enclosingLockId: session.enclosingLockId(),
     }, { wait: wait === true, timeoutMs: timeout as number | undefined, quiet: quiet === true });

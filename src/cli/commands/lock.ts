@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.ts";
 import type { HeldOutcome } from "../../locks/acquire.ts";
 import { formatDuration } from "../../locks/describe.ts";
 import { assertValidName } from "../../locks/name.ts";
-import { expectPositionals } from "../args.ts";
+import { expectPositionals, slotsFlag } from "../args.ts";
 import { expiryText, recordJson } from "../render.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
@@ -22,12 +22,14 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       `lokt lock ${name} --wait --timeout ${formatDuration(Number(timeout))}`,
     );
   }
+  const slots = slotsFlag(args.flags);
   const claim = session.claim(pid as number | undefined);
   const outcome = await acquireOrWait(session, {
     name,
     kind: "lock",
     claim,
     ttlMs: ttl as number | undefined,
+    slots,
     enclosingLockId: session.enclosingLockId(),
   }, { wait: wait === true, timeoutMs: timeout as number | undefined, quiet: quiet === true });
 
@@ -54,8 +56,9 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
         : outcome.replaced.kind === "stale"
         ? `; took over a stale lock of ${outcome.replaced.lock.owner}@${outcome.replaced.lock.host} (${outcome.replaced.verdict.reason})`
         : `; replaced an unreadable lock file (${outcome.replaced.state.problem})`;
+      const slot = lock.slots === undefined ? "" : `slot ${lock.slot} of ${lock.slots}, `;
       session.out(
-        `acquired lock "${name}" (fence ${lock.fence}, ${expiryText(lock, now)}${took})\n`,
+        `acquired lock "${name}" (${slot}fence ${lock.fence}, ${expiryText(lock, now)}${took})\n`,
       );
       break;
     }
@@ -75,6 +78,8 @@ export function heldJson(
     status: outcome.kind,
     name,
     fence: lock.fence,
+    slot: lock.slot ?? 1,
+    slots: lock.slots ?? 1,
     waited_sec: Math.round(outcome.waitedMs) / 1000,
     lock: recordJson(lock, undefined, now),
     replaced: replaced === undefined ? null : replaced.kind === "stale"

@@ -2,7 +2,15 @@
 
 import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
-import { type Entry, inspect, listAll, type Listing, problemOf } from "../../locks/inspect.ts";
+import {
+  type Entry,
+  inspect,
+  inspectSlots,
+  isHeld,
+  listAll,
+  type Listing,
+  problemOf,
+} from "../../locks/inspect.ts";
 import type { LockContext } from "../../locks/context.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
@@ -146,9 +154,10 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
       }
       const lock = e.state.lock;
       const waiters = e.kind === "lock" ? listQueue(ctx, e.name).length : 0;
+      const slot = e.slot === undefined ? "" : `slot ${e.slot}, ${heldText(listing.locks, e)}; `;
       const why = e.kind === "freeze"
         ? (lock.reason ?? "")
-        : `${verdictText(e.verdict!)}${waiters > 0 ? `; ${waiters} waiting` : ""}`;
+        : `${slot}${verdictText(e.verdict!)}${waiters > 0 ? `; ${waiters} waiting` : ""}`;
       rows.push([
         e.name,
         stateWord(e),
@@ -177,6 +186,79 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
   return 0;
 }
 
+/** `2/3 held`: the live holders of a slot entry's name, out of its N. */
+function heldText(locks: Entry[], entry: Entry): string {
+  const slots = entry.state.kind === "ok" ? entry.state.lock.slots ?? 1 : 1;
+  const held = locks.filter((e) => e.name === entry.name && e.slot !== undefined && isHeld(e));
+  return `${held.length}/${slots} held`;
+}
+
+/** The entries of a name taken with slots (its plain file, if any, and every slot file). */
+function slotEntries(ctx: LockContext, name: string): Entry[] | undefined {
+  const slotted = inspectSlots(ctx, name);
+  if (slotted.length === 0) return undefined;
+  const plain = inspect(ctx, name, "lock");
+  return plain.state.kind === "absent" ? slotted : [plain, ...slotted];
+}
+
+/** How many of a slotted name's N are held, by whom, and its queue. */
+function readSlots(ctx: LockContext, name: string, entries: Entry[]) {
+  const records = entries.filter((e) => e.state.kind === "ok");
+  const slots = Math.max(
+    ...records.map((e) => (e.state as { lock: LockRecord }).lock.slots ?? 1),
+  );
+  const held = entries.filter(isHeld).length;
+  return { records, slots, held, waiters: listQueue(ctx, name) };
+}
+
+/** What `status NAME --json` prints for a name taken with slots. */
+function slotsJson(ctx: LockContext, name: string, entries: Entry[]): Record<string, unknown> {
+  const now = ctx.now();
+  const { records, slots, held, waiters } = readSlots(ctx, name, entries);
+  return {
+    name,
+    slots,
+    held,
+    holders: records.map((e) => recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)),
+    unreadable: entries.filter((e) => e.state.kind !== "ok").map((e) => ({
+      slot: e.slot ?? 1,
+      problem: problemOf(e),
+    })),
+    waiters: waiters.map((t) => ticketJson(t, now)),
+  };
+}
+
+/** `status NAME` on a name with slots: how many of its N are held, then every holder. */
+function showSlots(session: Session, ctx: LockContext, name: string, entries: Entry[]): number {
+  const now = ctx.now();
+  const { slots, held, waiters } = readSlots(ctx, name, entries);
+  const rows = [["SLOT", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
+  for (const e of entries) {
+    if (e.state.kind !== "ok") {
+      rows.push([String(e.slot ?? 1), stateWord(e), "?", "?", "?", "?", problemOf(e)]);
+      continue;
+    }
+    const lock = e.state.lock;
+    rows.push([
+      String(e.slot ?? 1),
+      stateWord(e),
+      holderCell(lock),
+      formatAge(now, lock.acquiredMs),
+      expiryText(lock, now).replace("expires in ", "").replace("no TTL", "-"),
+      String(lock.fence),
+      verdictText(e.verdict!),
+    ]);
+  }
+  session.out(`${name}: ${held}/${slots} held\n`);
+  session.out(table(rows));
+  session.out(
+    `waiters: ${
+      waiters.length === 0 ? "none" : waiters.map((t) => `${t.owner} (pid ${t.pid})`).join(", ")
+    }\n`,
+  );
+  return 0;
+}
+
 /** The lock `name`, judged now, and its queue; throws when there is none or it is unreadable. */
 function readOne(ctx: LockContext, name: string) {
   const entry = inspect(ctx, name, "lock");
@@ -197,6 +279,8 @@ function readOne(ctx: LockContext, name: string) {
 
 /** What `status NAME --json` prints (and the MCP server's `status` tool with a name). */
 export function lockJson(ctx: LockContext, name: string): Record<string, unknown> {
+  const entries = slotEntries(ctx, name);
+  if (entries !== undefined) return slotsJson(ctx, name, entries);
   const { lock, verdict, waiters } = readOne(ctx, name);
   const now = ctx.now();
   return { ...recordJson(lock, verdict, now), waiters: waiters.map((t) => ticketJson(t, now)) };
@@ -207,6 +291,8 @@ function showOne(session: Session, ctx: LockContext, name: string, json: boolean
     session.json(lockJson(ctx, name));
     return 0;
   }
+  const entries = slotEntries(ctx, name);
+  if (entries !== undefined) return showSlots(session, ctx, name, entries);
   const { lock, verdict, waiters } = readOne(ctx, name);
   const now = ctx.now();
   const lines: [string, string][] = [

@@ -51,10 +51,18 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   let text: string;
   switch (outcome.kind) {
     case "released":
-      text = `released lock "${name}"`;
+      text = outcome.lock.slots === undefined
+        ? `released lock "${name}"`
+        : `released slot ${outcome.lock.slot} of ${outcome.lock.slots} of lock "${name}"`;
       break;
     case "broken":
-      text = outcome.how === "force"
+      text = (outcome.count ?? 0) > 1
+        ? `${outcome.how === "force" ? "broke" : "removed"} ${outcome.count} ${
+          outcome.how === "force" ? "slot holders" : "stale slot holders"
+        } of lock "${name}", the first ${describeHolder(outcome.lock)}${
+          outcome.how === "force" ? " (--force)" : ""
+        }`
+        : outcome.how === "force"
         ? `broke lock "${name}" held by ${describeHolder(outcome.lock)} (--force)`
         : `removed stale lock "${name}" of ${describeHolder(outcome.lock)} (${
           verdictText(outcome.verdict)
@@ -84,7 +92,8 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   }
   if (json) {
     const lock = "lock" in outcome ? recordJson(outcome.lock, undefined, now) : null;
-    session.json({ status: outcome.kind, name, lock });
+    const count = outcome.kind === "broken" ? outcome.count ?? 1 : lock === null ? 0 : 1;
+    session.json({ status: outcome.kind, name, lock, count });
   } else {
     session.out(`${text}\n`);
   }

@@ -10,6 +10,7 @@ import {
   diagnose,
   type Diagnosis,
   processText,
+  type SlotsView,
   type WaiterView,
   type WhyReason,
 } from "../../locks/why.ts";
@@ -171,6 +172,13 @@ export function diagnosisJson(d: Diagnosis): Record<string, unknown> {
     suggestions: d.suggestions.map((s) => s.action),
     suggestion_notes: d.suggestions.map((s) => s.note ?? ""),
     root_exists: d.rootExists,
+    slots: d.slots?.slots ?? 1,
+    held: d.slots?.held ?? (holder?.verdict.kind === "live" ? 1 : 0),
+    holders: d.slots === undefined
+      ? (holder === undefined ? [] : [recordJson(holder.lock, holder.verdict, d.nowMs)])
+      : d.slots.seats.flatMap(({ seen }) =>
+        seen.kind === "ok" ? [recordJson(seen.record, seen.verdict, d.nowMs)] : []
+      ),
   };
 }
 
@@ -307,6 +315,7 @@ function waiterLine(w: WaiterView, index: number): string {
 export function diagnosisText(d: Diagnosis, root: string): string {
   const lines = [d.headline];
   for (const reason of d.reasons) lines.push("", ...reasonBlock(reason, d.nowMs));
+  if (d.slots !== undefined) lines.push("", ...slotsBlock(d.slots, d.nowMs));
   lines.push("");
   lines.push(
     d.fence === 0
@@ -328,4 +337,33 @@ export function diagnosisText(d: Diagnosis, root: string): string {
     }
   }
   return lines.join("\n") + "\n";
+}
+
+/** Every slot's holder of a name with N of 2 or more, one line each. */
+function slotsBlock(view: SlotsView, nowMs: number): string[] {
+  const lines = [`  Slots: ${view.held}/${view.slots} held`];
+  for (const { slot, seen } of view.seats) {
+    switch (seen.kind) {
+      case "ok": {
+        const lock = seen.record;
+        lines.push(
+          `    ${slot}: ${
+            holderLine(lock, seen.verdict)
+          }, ${seen.verdict.kind}, fence ${lock.fence}, for ${formatAge(nowMs, lock.acquiredMs)}${
+            lock.command?.length ? `, running \`${lock.command.join(" ")}\`` : ""
+          }`,
+        );
+        break;
+      }
+      case "unreadable":
+        lines.push(`    ${slot}: unreadable (${seen.problem})`);
+        break;
+      case "unsupported":
+        lines.push(`    ${slot}: written by a newer lokt (format version ${seen.version})`);
+        break;
+      case "absent":
+        break;
+    }
+  }
+  return lines;
 }
