@@ -34,7 +34,10 @@ export interface ReleaseRequest {
   claim: Claim;
   /** Release exactly this hold (guards, library handles): nothing else is touched. */
   lockId?: string;
-  /** With `lockId`: the hold's slot and the name's N, when it has slots (where its file is). */
+  /**
+   * With `lockId`: the hold's slot and the name's N, when it has slots (where its file is; without
+   * them the hold is looked for among the name's files).
+   */
   slot?: number;
   /** With `lockId`: the name's N, when the hold has a slot. */
   slots?: number;
@@ -99,7 +102,9 @@ function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
   }
   const path = req.lockId === undefined
     ? lockPath(ctx.layout, req.name)
-    : recordPath(ctx.layout, { name: req.name, slot: req.slot, slots: req.slots });
+    : req.slot !== undefined
+    ? recordPath(ctx.layout, { name: req.name, slot: req.slot, slots: req.slots })
+    : seatOf(ctx, req.name, req.lockId);
   const state = readRecord(path, ctx.now());
   const audit = auditFor(ctx, req.name, path);
 
@@ -131,6 +136,13 @@ function releaseHeld(ctx: LockContext, req: ReleaseRequest): ReleaseOutcome {
     case "ok":
       return releaseRecord(ctx, req, path, state.lock, audit);
   }
+}
+
+/** Where the hold `lockId` of `name` is, when the caller did not say its slot. */
+function seatOf(ctx: LockContext, name: string, lockId: string): string {
+  const seats = readSeats(ctx.layout, name, ctx.now());
+  const mine = seats.find((seat) => seat.state.kind === "ok" && seat.state.lock.lockId === lockId);
+  return mine?.path ?? lockPath(ctx.layout, name);
 }
 
 function releaseRecord(

@@ -127,8 +127,6 @@ export class Holdings {
       name,
       mode: "owner",
       lockId: mine.lock.lockId,
-      slot: mine.lock.slot,
-      slots: mine.lock.slots,
       claim: this.#claim(),
     });
     this.#onChange();
