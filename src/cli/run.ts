@@ -3,6 +3,7 @@
 import { asIoError, describeError, LoktError, UsageError } from "../errors.ts";
 import { BUILD_INFO } from "../build_info.ts";
 import { closest, parseArgs } from "./args.ts";
+import { phase } from "../phases.ts";
 import { EXIT, exitCodeFor } from "./exit.ts";
 import { commandHelp, rootHelp } from "./help.ts";
 import { Session } from "./session.ts";
@@ -84,7 +85,9 @@ export async function run(argv: readonly string[], world: World): Promise<number
       world.out(commandHelp(spec));
       return EXIT.ok;
     }
+    phase("parsed");
     const module = await spec.load();
+    phase("loaded");
     return await module.run(parsed.args, session);
   } catch (error) {
     return await report(session, error, json);

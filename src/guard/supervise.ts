@@ -11,6 +11,7 @@ import type { LockRecord } from "../locks/lockfile.ts";
 import { rehearse } from "../locks/rehearse.ts";
 import { release } from "../locks/release.ts";
 import type { RecordState } from "../locks/store.ts";
+import { phase } from "../phases.ts";
 import { haltPoint } from "../testing/halt.ts";
 import { FORWARDED_SIGNALS, type SignalSource } from "./signals.ts";
 import type { Child, Spawner, SpawnFailure } from "./spawn.ts";
@@ -81,6 +82,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     if ("kind" in started) return { kind: "spawn-failed", failure: started };
     const running = child = started;
     haltPoint("guard.spawned");
+    phase("spawned");
     // A signal that came while the command was being started is still owed to it.
     if (early) running.kill(early);
     if (!plan.nested) {
@@ -95,12 +97,17 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
         },
       });
       keeper.start({ pid: running.pid, start: ctx.probe.info(running.pid)?.start });
+      phase("keeper-started");
       // While the command runs, warm the release (a no-op if the wait already did): it lies on
       // the path to the next holder. After the command is recorded, so that nothing of the
       // guard's own runs during the rehearsal (whose halt points are off).
-      rehearsal = keeper.idle().then(() => rehearse(ctx, rehearsalRequest(ctx, plan.lock)));
+      rehearsal = keeper.idle().then(() => {
+        phase("recorded");
+        return rehearse(ctx, rehearsalRequest(ctx, plan.lock));
+      }).then(() => phase("rehearsed"));
     }
     const status = await running.status;
+    phase("command-exited");
     await keeper?.stop();
     const lost = keeper?.lost;
     if (lost) return { kind: "lost", code: status.code, current: lost };
@@ -117,6 +124,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
         lockId: plan.lock.lockId,
         claim: { owner: "", host: "", agentId: "", ancestors: [], pid: ctx.actor.pid },
       });
+      phase("released");
     }
   }
 }
