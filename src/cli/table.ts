@@ -3,7 +3,13 @@
  * shell completions are all generated from it. Implementations load lazily.
  */
 
-import type { CommandSpec, FlagSpec } from "./spec.ts";
+import { lazy } from "../lazy.ts";
+import type { CommandModule, CommandSpec, FlagSpec } from "./spec.ts";
+
+/** Imports `commands/<name>.ts` when the command runs, and no other command's modules. */
+function loadCommand(name: string): Promise<CommandModule> {
+  return import(lazy(`./commands/${name}.ts`));
+}
 
 const JSON_FLAG: FlagSpec = {
   name: "json",
@@ -92,7 +98,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt guard migrate --wait --timeout 5m -- ./scripts/migrate.sh",
       "lokt guard test -E 99 -- sh -c 'npm test && npm run lint'",
     ],
-    load: () => import("./commands/guard.ts"),
+    load: () => loadCommand("guard"),
   },
   {
     name: "lock",
@@ -129,7 +135,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt lock migrate --ttl 10m --wait --timeout 2m",
       "lokt lock build --ttl 5m --pid $$",
     ],
-    load: () => import("./commands/lock.ts"),
+    load: () => loadCommand("lock"),
   },
   {
     name: "unlock",
@@ -164,7 +170,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt unlock build --force",
       "lokt unlock --all",
     ],
-    load: () => import("./commands/unlock.ts"),
+    load: () => loadCommand("unlock"),
   },
   {
     name: "status",
@@ -186,7 +192,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Also shows who you are to lokt: the owner and agent id your own locks carry.",
     ],
     examples: ["lokt status", "lokt status build --json"],
-    load: () => import("./commands/status.ts"),
+    load: () => loadCommand("status"),
   },
   {
     name: "why",
@@ -205,7 +211,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "64 bad usage.",
     ],
     examples: ["lokt why build", "lokt why deploy --json"],
-    load: () => import("./commands/why.ts"),
+    load: () => loadCommand("why"),
   },
   {
     name: "exists",
@@ -218,7 +224,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "counts as not held. Freezes are not locks: use `lokt why NAME` to see them.",
     ],
     examples: ["lokt exists build || make build"],
-    load: () => import("./commands/exists.ts"),
+    load: () => loadCommand("exists"),
   },
   {
     name: "freeze",
@@ -254,7 +260,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'lokt freeze deploy --ttl 30m --reason "incident 4711"',
       "lokt freeze migrate --ttl 2h --json",
     ],
-    load: () => import("./commands/freeze.ts"),
+    load: () => loadCommand("freeze"),
   },
   {
     name: "unfreeze",
@@ -277,7 +283,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "64 bad usage.",
     ],
     examples: ["lokt unfreeze deploy", "lokt unfreeze deploy --force"],
-    load: () => import("./commands/unfreeze.ts"),
+    load: () => loadCommand("unfreeze"),
   },
   {
     name: "audit",
@@ -340,7 +346,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt audit --since 2026-05-01 --until 2026-05-02T12:00:00Z --json",
       "lokt audit --tail --json | jq .",
     ],
-    load: () => import("./commands/audit.ts"),
+    load: () => loadCommand("audit"),
   },
   {
     name: "doctor",
@@ -359,7 +365,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Exit codes: 0 when nothing failed (warnings allowed), 1 when a check failed.",
     ],
     examples: ["lokt doctor", "lokt doctor --json"],
-    load: () => import("./commands/doctor.ts"),
+    load: () => loadCommand("doctor"),
   },
   {
     name: "prime",
@@ -391,7 +397,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt prime --format cursorrules > .cursorrules",
       "lokt prime --format aider > CONVENTIONS.md",
     ],
-    load: () => import("./commands/prime.ts"),
+    load: () => loadCommand("prime"),
   },
   {
     name: "rules",
@@ -408,7 +414,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "is named with its line and column).",
     ],
     examples: ["lokt rules", 'lokt rules "git push origin main"', "lokt rules -- npm test"],
-    load: () => import("./commands/rules.ts"),
+    load: () => loadCommand("rules"),
   },
   {
     name: "hook",
@@ -443,7 +449,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt hook install claude-code",
       "lokt hook uninstall codex",
     ],
-    load: () => import("./commands/hook.ts"),
+    load: () => loadCommand("hook"),
   },
   {
     name: "demo",
@@ -487,7 +493,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "command still exits 0, since showing them is what it was asked to do.",
     ],
     examples: ["lokt demo", "lokt demo --workers 8 --rounds 5", "lokt demo --no-lock"],
-    load: () => import("./commands/demo.ts"),
+    load: () => loadCommand("demo"),
   },
   {
     name: "completions",
@@ -504,7 +510,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "fish: `lokt completions fish > ~/.config/fish/completions/lokt.fish`.",
     ],
     examples: ["source <(lokt completions bash)", "lokt completions fish | source"],
-    load: () => import("./commands/completions.ts"),
+    load: () => loadCommand("completions"),
   },
   {
     name: "version",
@@ -514,7 +520,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [JSON_FLAG],
     description: ["Prints lokt's version, the commit it was built from and the build date."],
     examples: ["lokt version", "lokt version --json"],
-    load: () => import("./commands/version.ts"),
+    load: () => loadCommand("version"),
   },
 ];
 
