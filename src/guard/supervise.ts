@@ -13,6 +13,7 @@ import { release } from "../locks/release.ts";
 import type { RecordState } from "../locks/store.ts";
 import { phase } from "../phases.ts";
 import { haltPoint } from "../testing/halt.ts";
+import { type Cancel, timeout } from "../timers.ts";
 import { FORWARDED_SIGNALS, type SignalSource } from "./signals.ts";
 import type { Child, Spawner, SpawnFailure } from "./spawn.ts";
 
@@ -71,7 +72,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     else early ??= signal;
   });
   let keeper: LeaseKeeper | undefined;
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
+  let cancelKill: Cancel | undefined;
   let rehearsal: Promise<void> | undefined;
   try {
     if (early) return { kind: "interrupted", signal: early };
@@ -89,7 +90,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
       keeper = new LeaseKeeper(ctx, plan.lock, {
         lostExtra: { child_pid: running.pid, action: plan.onLost },
         onLost: (current) => {
-          killTimer = stopOnLoss(deps, plan, running, current);
+          cancelKill = stopOnLoss(deps, plan, running, current);
         },
         onError: (error) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -115,7 +116,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
   } finally {
     unsubscribe();
     await keeper?.stop();
-    clearTimeout(killTimer);
+    cancelKill?.();
     await rehearsal;
     if (!plan.nested && !keeper?.lost) {
       await release(ctx, {
@@ -131,14 +132,14 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
 
 /**
  * Says that the lock was lost, and stops the command unless it may finish (TERM, then KILL after
- * the grace period); returns the KILL timer.
+ * the grace period); returns what cancels the KILL.
  */
 function stopOnLoss(
   deps: GuardDeps,
   plan: GuardPlan,
   child: Child,
   current: RecordState,
-): ReturnType<typeof setTimeout> | undefined {
+): Cancel | undefined {
   const { lock, onLost } = plan;
   const holder = current.kind === "ok"
     ? `now held by ${current.lock.owner}@${current.lock.host}` +
@@ -152,7 +153,7 @@ function stopOnLoss(
   }
   deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command`);
   child.kill("SIGTERM");
-  return setTimeout(() => child.kill("SIGKILL"), plan.killGraceMs ?? KILL_GRACE_MS);
+  return timeout(() => child.kill("SIGKILL"), plan.killGraceMs ?? KILL_GRACE_MS);
 }
 
 /** An acquisition like the guard's own, for the rehearsal. */
