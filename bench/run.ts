@@ -18,7 +18,7 @@ import { benchContention, FULL as CONTENTION, QUICK as CONTENTION_QUICK } from "
 import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff.ts";
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
-import { REPO } from "./setup.ts";
+import { MAIN, REPO } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
@@ -60,7 +60,9 @@ const header = [
   }`,
   "",
   ...describeMachine().map((line) => `- ${line}`),
-  `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`,
+  MAIN === `${REPO}/main.ts`
+    ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`
+    : `- The CLI runs ${MAIN} (LOKT_BENCH_MAIN); the benchmarks are those of ${gitDescription()}`,
   `- Load average before: ${loadAverage()}`,
 ];
 console.log(header.join("\n"));
