@@ -9,7 +9,7 @@ import type { AcquireRequest } from "../locks/acquire.ts";
 import type { LockContext } from "../locks/context.ts";
 import { LeaseKeeper } from "../locks/lease.ts";
 import type { LockRecord } from "../locks/lockfile.ts";
-import { rehearse } from "../locks/rehearse.ts";
+import { lazy } from "../lazy.ts";
 import { release } from "../locks/release.ts";
 import type { RecordState } from "../locks/store.ts";
 import { phase } from "../phases.ts";
@@ -113,7 +113,11 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
       rehearsal = keeper.idle().then(() => {
         phase("recorded");
         if (ended || hasEnded(ctx.probe, running.pid)) return;
-        return rehearse(ctx, rehearsalRequest(ctx, plan.lock));
+        // Loaded only now: a guard whose command ends at once never needs it.
+        const loading: Promise<typeof import("../locks/rehearse.ts")> = import(
+          lazy("../locks/rehearse.ts")
+        );
+        return loading.then(({ rehearse }) => rehearse(ctx, rehearsalRequest(ctx, plan.lock)));
       }).then(() => phase("rehearsed"));
     }
     const status = await exit;

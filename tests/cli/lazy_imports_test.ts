@@ -57,7 +57,7 @@ function compiledIncludes(): Set<string> {
   const loop = workflow.match(/for module in ([^;]+); do\s+include\+=\(--include "\$module"\)/);
   assert(loop, "the compile step builds its --include list in a for loop");
   const files = new Set<string>();
-  for (const glob of loop[1].trim().split(/\s+/)) {
+  for (const glob of loop[1].trim().split(/\s+/).filter((word) => word !== "\\")) {
     const dir = glob.slice(0, glob.lastIndexOf("/"));
     const name = new RegExp(
       "^" + glob.slice(dir.length + 1).replace(/[.+?^()|[\]\\]/g, "\\$&").replaceAll("*", ".*") +

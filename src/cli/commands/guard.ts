@@ -8,7 +8,7 @@ import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT, exitCodeFor, exitCodeForSignal } from "../exit.ts";
-import { hintFor } from "../hints.ts";
+import { lazy } from "../../lazy.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
@@ -48,6 +48,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   } catch (error) {
     if (conflictExit === undefined || exitCodeFor(error) !== EXIT.held) throw error;
     const e = error as LoktError;
+    const { hintFor }: typeof import("../hints.ts") = await import(lazy("../hints.ts"));
     const hint = hintFor(e);
     session.err(`error: ${e.message}\n`);
     if (hint) session.err(`hint: ${hint}\n`);
