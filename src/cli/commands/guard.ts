@@ -2,7 +2,7 @@
 
 import { LoktError, UsageError } from "../../errors.ts";
 import { realSignals } from "../../guard/signals.ts";
-import { realSpawn } from "../../guard/spawn.ts";
+import { prepareSpawn, realSpawn } from "../../guard/spawn.ts";
 import { type OnLost, superviseGuard } from "../../guard/supervise.ts";
 import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
@@ -35,6 +35,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   }
   const onLost = (args.flags["on-lost"] ?? "stop") as OnLost;
 
+  if (wait === true) prepareSpawn();
   let outcome;
   try {
     outcome = await acquireOrWait(session, {
