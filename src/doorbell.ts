@@ -6,6 +6,8 @@
  * @module
  */
 
+import { timeout } from "./timers.ts";
+
 /**
  * Rings on the file-system events a caller cares about; {@link Doorbell.wait} resolves on a ring,
  * a timeout or an abort. The watch can move to other paths. A path already gone when its watch
@@ -66,13 +68,13 @@ export class Doorbell {
     }
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancel();
         signal?.removeEventListener("abort", done);
         this.#wake = undefined;
         this.#rang = false;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const cancel = timeout(done, ms);
       this.#wake = done;
       signal?.addEventListener("abort", done, { once: true });
     });
