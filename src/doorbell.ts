@@ -6,8 +6,6 @@
  * @module
  */
 
-import { timeout } from "./timers.ts";
-
 /**
  * Rings on the file-system events a caller cares about; {@link Doorbell.wait} resolves on a ring,
  * a timeout or an abort. The watch can move to other paths. A path already gone when its watch
@@ -68,13 +66,13 @@ export class Doorbell {
     }
     return new Promise((resolve) => {
       const done = () => {
-        cancel();
+        clearTimeout(timer);
         signal?.removeEventListener("abort", done);
         this.#wake = undefined;
         this.#rang = false;
         resolve();
       };
-      const cancel = timeout(done, ms);
+      const timer = setTimeout(done, ms);
       this.#wake = done;
       signal?.addEventListener("abort", done, { once: true });
     });
