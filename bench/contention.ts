@@ -1,6 +1,10 @@
 /**
  * Contention: many processes after one name at once.
  *
+ * Guarded sections: W workers each run S guarded sections of M ms one after another (`lokt guard
+ * x --wait -- sleep`, against `flock f sleep`): the wall time of the whole batch. On a machine
+ * with few CPUs that is set by the CPU each guard burns as much as by its hand-offs.
+ *
  * Throughput: P processes each take and release the lock K times; acquisitions per second.
  * From the command line (`lokt guard x --wait -- true` in a shell loop, against `flock f true` and
  * against `deno run empty.ts`, which needs no lock at all and bounds any Deno CLI), and in-process
@@ -44,6 +48,10 @@ export interface ContentionSizes {
   /** Fairness: iterations per process and hold time. */
   fairLoops: number;
   fairHoldMs: number;
+  /** Guarded sections: workers, sections per worker, and how long each section sleeps. */
+  sectionWorkers: number;
+  sections: number;
+  sectionMs: number;
 }
 
 /** Full-size run. */
@@ -54,6 +62,9 @@ export const FULL: ContentionSizes = {
   libLoops: 40,
   fairLoops: 8,
   fairHoldMs: 10,
+  sectionWorkers: 8,
+  sections: 6,
+  sectionMs: 10,
 };
 /** Smoke-test size. */
 export const QUICK: ContentionSizes = {
@@ -63,7 +74,13 @@ export const QUICK: ContentionSizes = {
   libLoops: 2,
   fairLoops: 2,
   fairHoldMs: 5,
+  sectionWorkers: 2,
+  sections: 1,
+  sectionMs: 5,
 };
+
+/** The guarded sections' budget: the batch within 1.5x of flock(1)'s wall time. */
+const SECTIONS_BUDGET = 1.5;
 
 /** Runs `cmd` in P copies at once; returns the wall time from the first spawn to the last exit. */
 async function wallOf(
@@ -184,6 +201,7 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
   const withBashTime = withFlock && bashHasEpochTime();
   const P = sizes.processes;
   const cliRates = new Map<string, number[]>();
+  const sectionWalls = new Map<string, number[]>();
   const libRates = new Map<string, number[]>();
   const fair = new Map<string, Fairness[]>();
   let overlaps = 0;
@@ -216,6 +234,16 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
       const file = `${dir}/lockfile`;
       Deno.writeTextFileSync(file, "");
       const n = P * sizes.cliLoops;
+
+      // Guarded sections, each worker's one after another.
+      const sleep = ["sleep", String(sizes.sectionMs / 1000)];
+      const W = sizes.sectionWorkers;
+      const guarded = shellLine(lokt("guard", "x", "--wait", "--quiet", "--", ...sleep));
+      push(sectionWalls, "guard", await wallOf(W, loop(sizes.sections, guarded), env));
+      if (withFlock) {
+        const flocked = shellLine(["flock", file, ...sleep]);
+        push(sectionWalls, "flock", await wallOf(W, loop(sizes.sections, flocked), env));
+      }
 
       // Throughput from the command line.
       const guard = shellLine(lokt("guard", "x", "--wait", "--quiet", "--", "true"));
@@ -277,6 +305,28 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
       vsDeno: deno ? ratio(median(values), median(deno)) : "",
       budget: "",
     });
+  const sectionBench =
+    `${sizes.sectionWorkers} workers x ${sizes.sections} guarded ${sizes.sectionMs} ms sections`;
+  const flockWall = withFlock ? median(sectionWalls.get("flock")!) : undefined;
+  const sectionRow = (subject: string, key: string, budget: boolean) => {
+    const walls = sectionWalls.get(key)!;
+    const m = median(walls);
+    rows.push({
+      bench: sectionBench,
+      subject,
+      n: walls.length,
+      median: ms(m),
+      p99: ms(quantile(walls, 1)),
+      vsFlock: ratio(m, flockWall),
+      vsDeno: "",
+      budget: budget && flockWall !== undefined
+        ? verdict(`<= ${SECTIONS_BUDGET}x flock`, m <= SECTIONS_BUDGET * flockWall)
+        : "",
+    });
+  };
+  sectionRow("lokt guard x --wait -- sleep, wall", "guard", true);
+  if (withFlock) sectionRow("flock f sleep, wall", "flock", false);
+
   const cliBench = `throughput, ${P} processes (CLI)`;
   rateRow(
     cliBench,
@@ -348,6 +398,9 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
   fairRow("kernel flock from Deno", "kernel");
 
   const notes = [
+    `guarded sections: ${sizes.rounds} interleaved rounds; each of ${sizes.sectionWorkers} ` +
+    `workers runs ${sizes.sections} sections in a shell loop; wall time from the first spawn ` +
+    `to the last exit (p99 column: the slowest round).`,
     `throughput: ${sizes.rounds} interleaved rounds; CLI rows run ${sizes.cliLoops} commands per ` +
     `process in a shell loop (rate = commands / wall time); in-process rows take the lock ` +
     `${sizes.libLoops} times per process (rate over the span of the holds, start-up left out). ` +

@@ -19,7 +19,7 @@ import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchMcp, FULL as MCP, QUICK as MCP_QUICK } from "./mcp.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
-import { REPO } from "./setup.ts";
+import { MAIN, REPO } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
@@ -61,7 +61,9 @@ const header = [
   }`,
   "",
   ...describeMachine().map((line) => `- ${line}`),
-  `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`,
+  MAIN === `${REPO}/main.ts`
+    ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`
+    : `- The CLI runs ${MAIN} (LOKT_BENCH_MAIN); the benchmarks are those of ${gitDescription()}`,
   `- Load average before: ${loadAverage()}`,
 ];
 console.log(header.join("\n"));

@@ -9,9 +9,15 @@ export const EMPTY = `${REPO}/bench/empty.ts`;
 /** The benchmark worker: waits for a lock (lokt library or kernel flock) and reports times. */
 export const WORKER = `${REPO}/bench/worker.ts`;
 
+/**
+ * The CLI's entry: this checkout's `main.ts`, or another's from `LOKT_BENCH_MAIN` (to measure an
+ * older commit with the same benchmarks, e.g. a `git archive` of it).
+ */
+export const MAIN = Deno.env.get("LOKT_BENCH_MAIN") || `${REPO}/main.ts`;
+
 /** `deno run -A main.ts ...args`: the CLI as a checkout runs it. */
 export function lokt(...args: string[]): string[] {
-  return [DENO, "run", "-A", `${REPO}/main.ts`, ...args];
+  return [DENO, "run", "-A", MAIN, ...args];
 }
 
 /** `deno run -A bench/empty.ts`. */

@@ -17,6 +17,34 @@ export function median(values: readonly number[]): number {
 }
 
 /**
+ * Runs a command to completion under bash with stdio discarded; returns the CPU time (user +
+ * system, milliseconds) it and the processes it waited for used, from bash's `times` (getrusage
+ * of its children, 1 ms resolution). Throws if `expectCode` is given and the command exits
+ * otherwise.
+ */
+export async function runCpu(
+  cmd: string[],
+  env: Record<string, string>,
+  expectCode?: number,
+): Promise<number> {
+  const out = await new Deno.Command("bash", {
+    args: ["-c", '"$@" </dev/null >/dev/null 2>&1; code=$?; times; exit $code', "bash", ...cmd],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (expectCode !== undefined && out.code !== expectCode) {
+    throw new Error(`\`${cmd.join(" ")}\` exited ${out.code}, expected ${expectCode}`);
+  }
+  // Two lines: bash's own user and system times, then its children's.
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n")[1] ?? "";
+  const times = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  if (times.length !== 2) throw new Error(`cannot read bash's times: ${line}`);
+  return (times[0] + times[1]) * 1000;
+}
+
+/**
  * Runs a command to completion with stdio discarded; returns its wall time in milliseconds.
  * Throws if `expectCode` is given and the command exits otherwise.
  */

@@ -3,11 +3,17 @@
 import { asIoError, describeError, LoktError, UsageError } from "../errors.ts";
 import { BUILD_INFO } from "../build_info.ts";
 import { closest, parseArgs } from "./args.ts";
+import { phase } from "../phases.ts";
 import { EXIT, exitCodeFor } from "./exit.ts";
-import { commandHelp, rootHelp } from "./help.ts";
+import { lazy } from "../lazy.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
+
+/** The help texts, loaded only to print one. */
+function loadHelp(): Promise<typeof import("./help.ts")> {
+  return import(lazy("./help.ts"));
+}
 
 async function report(session: Session, thrown: unknown, json: boolean): Promise<number> {
   // A file-system error that nothing wrapped is still the machine's state, not a bug in lokt.
@@ -16,7 +22,7 @@ async function report(session: Session, thrown: unknown, json: boolean): Promise
   if (error instanceof LoktError) {
     // Loaded only on this path: it knows every engine error, which a command that succeeds
     // should not have to load.
-    const { hintFor } = await import("./hints.ts");
+    const { hintFor }: typeof import("./hints.ts") = await import(lazy("./hints.ts"));
     const hint = hintFor(error);
     session.err(`error: ${error.message}\n`);
     if (hint) session.err(`hint: ${hint}\n`);
@@ -52,11 +58,13 @@ export async function run(argv: readonly string[], world: World): Promise<number
   // `deno task lokt -- status` hands the task's own `--` through as the first word.
   const [name, ...rest] = argv[0] === "--" ? argv.slice(1) : argv;
   if (name === undefined) {
+    const { rootHelp } = await loadHelp();
     world.out(rootHelp(COMMANDS, BUILD_INFO.version));
     return EXIT.usage;
   }
   if (name === "--help" || name === "-h" || name === "help") {
     const topic = rest[0] === undefined ? undefined : findCommand(rest[0]);
+    const { commandHelp, rootHelp } = await loadHelp();
     world.out(topic ? commandHelp(topic) : rootHelp(COMMANDS, BUILD_INFO.version));
     return rest[0] !== undefined && topic === undefined ? EXIT.usage : EXIT.ok;
   }
@@ -81,10 +89,13 @@ export async function run(argv: readonly string[], world: World): Promise<number
   try {
     const parsed = parseArgs(spec, rest);
     if (parsed.kind === "help") {
+      const { commandHelp } = await loadHelp();
       world.out(commandHelp(spec));
       return EXIT.ok;
     }
+    phase("parsed");
     const module = await spec.load();
+    phase("loaded");
     return await module.run(parsed.args, session);
   } catch (error) {
     return await report(session, error, json);

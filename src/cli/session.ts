@@ -10,6 +10,7 @@ import { detectionOf, type Identity, resolveIdentity } from "../identity/identit
 import type { LockContext } from "../locks/context.ts";
 import type { Claim } from "../locks/holder.ts";
 import { type Layout, layoutOf } from "../locks/layout.ts";
+import { phase } from "../phases.ts";
 import { findRoot, type RootInfo } from "../root.ts";
 import type { World } from "./world.ts";
 
@@ -26,7 +27,10 @@ export class Session {
 
   /** The lock root (not created). */
   root(): RootInfo {
-    return this.#root ??= findRoot((name) => this.world.env(name), this.world.cwd());
+    if (this.#root) return this.#root;
+    this.#root = findRoot((name) => this.world.env(name), this.world.cwd());
+    phase("root");
+    return this.#root;
   }
 
   layout(): Layout {
@@ -34,7 +38,8 @@ export class Session {
   }
 
   identity(): Identity {
-    return this.#identity ??= resolveIdentity({
+    if (this.#identity) return this.#identity;
+    this.#identity = resolveIdentity({
       env: (name) => this.world.env(name),
       probe: this.world.probe(),
       pid: this.world.pid,
@@ -42,6 +47,8 @@ export class Session {
       userName: () => this.world.userName(),
       nonce: () => crypto.randomUUID().slice(0, 8),
     });
+    phase("identity");
+    return this.#identity;
   }
 
   actor(): Actor {
@@ -69,6 +76,7 @@ export class Session {
       ),
       actor: this.actor(),
     };
+    phase("context");
     return this.#context;
   }
 

@@ -3,7 +3,13 @@
  * shell completions are all generated from it. Implementations load lazily.
  */
 
-import type { CommandSpec, FlagSpec } from "./spec.ts";
+import { lazy } from "../lazy.ts";
+import type { CommandModule, CommandSpec, FlagSpec } from "./spec.ts";
+
+/** Imports `commands/<name>.ts` when the command runs, and no other command's modules. */
+function loadCommand(name: string): Promise<CommandModule> {
+  return import(lazy(`./commands/${name}.ts`));
+}
 
 const JSON_FLAG: FlagSpec = {
   name: "json",
@@ -110,7 +116,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt guard test -E 99 -- sh -c 'npm test && npm run lint'",
       "lokt guard test-db --slots 2 --wait -- sh -c 'DB=test_$LOKT_SLOT npm test'",
     ],
-    load: () => import("./commands/guard.ts"),
+    load: () => loadCommand("guard"),
   },
   {
     name: "lock",
@@ -150,7 +156,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt lock build --ttl 5m --pid $$",
       "lokt lock api-key --slots 4 --ttl 10m --wait",
     ],
-    load: () => import("./commands/lock.ts"),
+    load: () => loadCommand("lock"),
   },
   {
     name: "unlock",
@@ -187,7 +193,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt unlock build --force",
       "lokt unlock --all",
     ],
-    load: () => import("./commands/unlock.ts"),
+    load: () => loadCommand("unlock"),
   },
   {
     name: "status",
@@ -210,7 +216,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Also shows who you are to lokt: the owner and agent id your own locks carry.",
     ],
     examples: ["lokt status", "lokt status build --json"],
-    load: () => import("./commands/status.ts"),
+    load: () => loadCommand("status"),
   },
   {
     name: "why",
@@ -229,7 +235,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "64 bad usage.",
     ],
     examples: ["lokt why build", "lokt why deploy --json"],
-    load: () => import("./commands/why.ts"),
+    load: () => loadCommand("why"),
   },
   {
     name: "exists",
@@ -242,7 +248,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "counts as not held. Freezes are not locks: use `lokt why NAME` to see them.",
     ],
     examples: ["lokt exists build || make build"],
-    load: () => import("./commands/exists.ts"),
+    load: () => loadCommand("exists"),
   },
   {
     name: "freeze",
@@ -278,7 +284,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'lokt freeze deploy --ttl 30m --reason "incident 4711"',
       "lokt freeze migrate --ttl 2h --json",
     ],
-    load: () => import("./commands/freeze.ts"),
+    load: () => loadCommand("freeze"),
   },
   {
     name: "unfreeze",
@@ -301,7 +307,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "64 bad usage.",
     ],
     examples: ["lokt unfreeze deploy", "lokt unfreeze deploy --force"],
-    load: () => import("./commands/unfreeze.ts"),
+    load: () => loadCommand("unfreeze"),
   },
   {
     name: "audit",
@@ -364,7 +370,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt audit --since 2026-05-01 --until 2026-05-02T12:00:00Z --json",
       "lokt audit --tail --json | jq .",
     ],
-    load: () => import("./commands/audit.ts"),
+    load: () => loadCommand("audit"),
   },
   {
     name: "doctor",
@@ -383,7 +389,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "Exit codes: 0 when nothing failed (warnings allowed), 1 when a check failed.",
     ],
     examples: ["lokt doctor", "lokt doctor --json"],
-    load: () => import("./commands/doctor.ts"),
+    load: () => loadCommand("doctor"),
   },
   {
     name: "prime",
@@ -427,7 +433,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt prime --format aider > CONVENTIONS.md",
       "lokt prime --mcp cursor > .cursor/mcp.json",
     ],
-    load: () => import("./commands/prime.ts"),
+    load: () => loadCommand("prime"),
   },
   {
     name: "rules",
@@ -444,7 +450,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "is named with its line and column).",
     ],
     examples: ["lokt rules", 'lokt rules "git push origin main"', "lokt rules -- npm test"],
-    load: () => import("./commands/rules.ts"),
+    load: () => loadCommand("rules"),
   },
   {
     name: "hook",
@@ -479,7 +485,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "lokt hook install claude-code",
       "lokt hook uninstall codex",
     ],
-    load: () => import("./commands/hook.ts"),
+    load: () => loadCommand("hook"),
   },
   {
     name: "mcp",
@@ -506,7 +512,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "claude mcp add lokt -- lokt mcp",
       "lokt prime --mcp codex >> ~/.codex/config.toml",
     ],
-    load: () => import("./commands/mcp.ts"),
+    load: () => loadCommand("mcp"),
   },
   {
     name: "demo",
@@ -550,7 +556,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "command still exits 0, since showing them is what it was asked to do.",
     ],
     examples: ["lokt demo", "lokt demo --workers 8 --rounds 5", "lokt demo --no-lock"],
-    load: () => import("./commands/demo.ts"),
+    load: () => loadCommand("demo"),
   },
   {
     name: "completions",
@@ -567,7 +573,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "fish: `lokt completions fish > ~/.config/fish/completions/lokt.fish`.",
     ],
     examples: ["source <(lokt completions bash)", "lokt completions fish | source"],
-    load: () => import("./commands/completions.ts"),
+    load: () => loadCommand("completions"),
   },
   {
     name: "version",
@@ -577,7 +583,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [JSON_FLAG],
     description: ["Prints lokt's version, the commit it was built from and the build date."],
     examples: ["lokt version", "lokt version --json"],
-    load: () => import("./commands/version.ts"),
+    load: () => loadCommand("version"),
   },
 ];
 

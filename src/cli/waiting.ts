@@ -8,6 +8,7 @@ import type { AcquireRequest, BlockedOutcome, HeldOutcome } from "../locks/acqui
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
 import { blockedError } from "../locks/errors.ts";
 import { hold } from "../locks/hold.ts";
+import { phase } from "../phases.ts";
 import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
 
@@ -53,7 +54,11 @@ export async function acquireOrWait(
   options: AcquireCliOptions,
 ): Promise<HeldOutcome & { waitedMs: number }> {
   const ctx = session.lockContext();
-  if (!options.wait) return hold(ctx, req, { wait: false });
+  if (!options.wait) {
+    const held = await hold(ctx, req, { wait: false });
+    phase("acquired");
+    return held;
+  }
 
   const abort = new AbortController();
   let caught: Deno.Signal | undefined;
@@ -72,7 +77,7 @@ export async function acquireOrWait(
 
   let printed: Printed | undefined;
   try {
-    return await hold(ctx, req, {
+    const held = await hold(ctx, req, {
       wait: true,
       timeoutMs: options.timeoutMs,
       signal: abort.signal,
@@ -88,6 +93,8 @@ export async function acquireOrWait(
         printed = { key, atMs: now };
       },
     });
+    phase("acquired");
+    return held;
   } catch (error) {
     // The only abort here is a signal's: say which.
     if (error instanceof InterruptedError && caught !== undefined) {

@@ -2,6 +2,7 @@
 
 import type { ProcessProbe } from "../identity/process.ts";
 import { osUserName } from "../identity/user.ts";
+import { lazy } from "../lazy.ts";
 
 /** Everything the CLI reads from or writes to outside itself. */
 export interface World {
@@ -73,15 +74,21 @@ async function loadProbe(): Promise<ProcessProbe> {
   switch (Deno.build.os) {
     case "linux":
     case "android": {
-      const { LinuxProbe } = await import("../identity/proc_linux.ts");
+      const { LinuxProbe }: typeof import("../identity/proc_linux.ts") = await import(
+        lazy("../identity/proc_linux.ts")
+      );
       return new LinuxProbe();
     }
     case "darwin": {
-      const { DarwinProbe } = await import("../identity/proc_darwin.ts");
+      const { DarwinProbe }: typeof import("../identity/proc_darwin.ts") = await import(
+        lazy("../identity/proc_darwin.ts")
+      );
       return new DarwinProbe();
     }
     default: {
-      const { OpaqueProbe } = await import("../identity/proc_other.ts");
+      const { OpaqueProbe }: typeof import("../identity/proc_other.ts") = await import(
+        lazy("../identity/proc_other.ts")
+      );
       return new OpaqueProbe();
     }
   }

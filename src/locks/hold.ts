@@ -8,6 +8,7 @@ import { type AcquireRequest, type HeldOutcome, isHold, tryAcquire } from "./acq
 import type { LockContext } from "./context.ts";
 import { blockedError, WaitTimeoutError } from "./errors.ts";
 import type { WaitOptions } from "./wait.ts";
+import { lazy } from "../lazy.ts";
 
 /** How to take a name. */
 export interface HoldOptions extends Omit<WaitOptions, "random"> {
@@ -31,7 +32,7 @@ export async function hold(
     throw blockedError(req.name, outcome, ctx.now());
   }
   // Loaded only for a wait, so that a single attempt does not pay for it.
-  const { acquireWaiting } = await import("./wait.ts");
+  const { acquireWaiting }: typeof import("./wait.ts") = await import(lazy("./wait.ts"));
   const outcome = await acquireWaiting(ctx, req, options);
   switch (outcome.kind) {
     case "timeout":

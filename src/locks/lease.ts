@@ -14,6 +14,7 @@ import { recordPath } from "./layout.ts";
 import type { LockRecord, ProcessRef } from "./lockfile.ts";
 import { renew } from "./renew.ts";
 import { readRecord, type RecordState } from "./store.ts";
+import { type Cancel, timeout } from "../timers.ts";
 
 /** The longest time between two checks that a hold is still ours. */
 export const CHECK_EVERY_MAX_MS = 1_000;
@@ -43,7 +44,7 @@ export class LeaseKeeper {
   readonly #ctx: LockContext;
   readonly #lock: LockRecord;
   readonly #options: LeaseOptions;
-  #timer?: ReturnType<typeof setTimeout>;
+  #cancelTimer?: Cancel;
   #busy: Promise<void> = Promise.resolve();
   #stopped = false;
   #failing = false;
@@ -79,17 +80,25 @@ export class LeaseKeeper {
   /** Stops keeping; waits for a check in flight, so that a release comes after it. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     await this.#busy;
   }
 
   #schedule(): void {
     if (this.#stopped || this.#lost) return;
-    this.#timer = setTimeout(() => {
+    const due = () => {
       this.#run(() => this.#check());
       this.#busy.then(() => this.#schedule());
-    }, checkInterval(this.#lock.ttlMs));
-    if (this.#options.unref) Deno.unrefTimer(this.#timer);
+    };
+    const ms = checkInterval(this.#lock.ttlMs);
+    if (this.#options.unref) {
+      const timer = setTimeout(due, ms);
+      Deno.unrefTimer(timer);
+      this.#cancelTimer = () => clearTimeout(timer);
+    } else {
+      // Not the global setTimeout: its first use costs a guard about 4 ms (src/timers.ts).
+      this.#cancelTimer = timeout(due, ms);
+    }
   }
 
   /** Runs `step` after whatever is in flight; a failure is reported, never thrown. */
@@ -141,7 +150,7 @@ export class LeaseKeeper {
   #lose(current: RecordState): void {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     this.#record("lost", {
       ...this.#options.lostExtra,
       current_lock_id: current.kind === "ok" ? current.lock.lockId : "",

@@ -40,15 +40,20 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
   assertMatch(written, /^- Deno: \d+\.\d+\.\d+/m);
   for (
     const row of [
-      /^\| start-up +\| lokt exists x /m,
-      /^\| start-up +\| lokt lock x \(free\) /m,
-      /^\| start-up +\| lokt unlock x \(held\) /m,
+      /^\| start-up, wall +\| lokt exists x /m,
+      /^\| start-up, wall +\| lokt status /m,
+      /^\| start-up, wall +\| lokt lock x \(free\) /m,
+      /^\| start-up, wall +\| lokt unlock x \(held\) /m,
+      /^\| start-up, wall +\| lokt guard x -- true /m,
+      /^\| start-up, CPU +\| lokt exists x /m,
+      /^\| start-up, CPU +\| lokt guard x -- true /m,
       /^\| guard overhead +\| lokt guard x -- true /m,
       /^\| hand-off, 1 waiter +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
       /^\| hand-off, 2 queued waiters +\| kernel flock from Deno /m,
       /^\| queue order, 2 queued waiters +\| lokt, library waiters +\| 1 +\| 0 of 2 out of order /m,
+      /^\| 2 workers x 1 guarded 5 ms sections +\| lokt guard x --wait -- sleep, wall /m,
       /^\| throughput, 2 processes \(CLI\) +\| lokt guard x --wait -- true /m,
       /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
       /^\| hand-off, 2 processes looping \(warm\) +\| lokt, library waiters /m,

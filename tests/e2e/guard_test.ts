@@ -23,6 +23,15 @@ function readLock(root: string, name: string): Record<string, unknown> | undefin
   }
 }
 
+function existsFile(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");
@@ -167,6 +176,33 @@ Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, 
   const lost = auditEvents(dir.path).filter((e) => e.event === "lost");
   assertEquals(lost.length, 1);
   assertEquals((lost[0].extra as Record<string, unknown>).action, "stop");
+});
+
+Deno.test("a command that ignores TERM after its lock was lost is killed once the grace period ends", async () => {
+  using dir = tempDir();
+  const ready = `${dir.path}/ready`;
+  // exec: the guard's child is the shell that ignores TERM, and sleep inherits the ignore.
+  const guard = startLokt(
+    ["guard", "x", "--", "sh", "-c", `trap '' TERM; touch ${ready}; exec sleep 600`],
+    holderEnv(dir.path, "a"),
+  );
+  const pid = await until("the command to start", () => childPid(dir.path, "x"));
+  await until("the command to ignore TERM", () => existsFile(ready));
+  assertEquals((await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") })).code, 0);
+  // The grace period is 5 s; a guard still there after 120 s never sent KILL.
+  let hung: ReturnType<typeof setTimeout> | undefined;
+  const r = await Promise.race([
+    finish(guard),
+    new Promise<never>((_, reject) => {
+      hung = setTimeout(() => {
+        Deno.kill(pid, "SIGKILL");
+        reject(new Error("the guard never killed its command"));
+      }, 120_000);
+    }),
+  ]).finally(() => clearTimeout(hung));
+  assertEquals(r.code, 75, r.stderr);
+  assertMatch(r.stderr, /stopping the command/);
+  assertEquals(alive(pid), false, "KILL must follow the ignored TERM");
 });
 
 Deno.test("renewals that fail (fences/x replaced by a directory) are said and audited once, and the guard carries on", async () => {

@@ -77,13 +77,15 @@ Deno.test("a waiter killed inside its rehearsal leaves a scratch root that the n
 Deno.test("a guard killed inside the rehearsal it runs beside its command leaves nothing behind", async () => {
   using dir = tempDir();
   const root = `${dir.path}/root`;
-  const guard = await lokt(["guard", "x", "--", "true"], {
+  // A command that outlasts the rehearsal: a guard whose command has ended does not rehearse.
+  // Killed, the guard leaves it running, holding the lock until it ends.
+  const guard = await lokt(["guard", "x", "--", "sleep", "1"], {
     env: holderEnv(root, "g", { LOKT_HALT_AT: "rehearsal.release.removed" }),
     entry: HALTING_MAIN,
   });
   assertEquals(guard.code, 137, guard.stderr);
   assertEquals(scratchRoots(root).length, 1);
-  const next = await lokt(["guard", "x", "--", "true"], { env: holderEnv(root, "h") });
+  const next = await lokt(["guard", "x", "--wait", "--", "true"], { env: holderEnv(root, "h") });
   assertEquals(next.code, 0, next.stderr);
   assertEquals(dirNames(`${root}/tmp`), []);
   assertEquals(dirNames(`${root}/locks`), []);

@@ -2,13 +2,13 @@
 
 import { LoktError, UsageError } from "../../errors.ts";
 import { realSignals } from "../../guard/signals.ts";
-import { realSpawn } from "../../guard/spawn.ts";
+import { prepareSpawn, realSpawn } from "../../guard/spawn.ts";
 import { type OnLost, superviseGuard } from "../../guard/supervise.ts";
 import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals, slotsFlag } from "../args.ts";
 import { EXIT, exitCodeFor, exitCodeForSignal } from "../exit.ts";
-import { hintFor } from "../hints.ts";
+import { lazy } from "../../lazy.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
@@ -36,6 +36,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const onLost = (args.flags["on-lost"] ?? "stop") as OnLost;
   const slots = slotsFlag(args.flags);
 
+  if (wait === true) prepareSpawn();
   let outcome;
   try {
     outcome = await acquireOrWait(session, {
@@ -50,6 +51,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   } catch (error) {
     if (conflictExit === undefined || exitCodeFor(error) !== EXIT.held) throw error;
     const e = error as LoktError;
+    const { hintFor }: typeof import("../hints.ts") = await import(lazy("../hints.ts"));
     const hint = hintFor(e);
     session.err(`error: ${e.message}\n`);
     if (hint) session.err(`hint: ${hint}\n`);
