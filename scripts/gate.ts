@@ -32,6 +32,12 @@ async function step(
   return status.success;
 }
 
+/** Where this Deno keeps its module cache (`deno info --json`). */
+async function moduleCache(): Promise<string> {
+  const out = await new Deno.Command(deno, { args: ["info", "--json"], stderr: "null" }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout)).denoDir as string;
+}
+
 let passed = 0;
 let failed = 0;
 const count = (ok: boolean) => ok ? passed++ : failed++;
@@ -58,7 +64,16 @@ try {
 } catch {
   // first run
 }
-const testsOk = await step("tests", ["test", "-A", `--junit-path=${junit}`, ...testPaths]);
+// Tests spawn lokt and deno with a HOME of their own; one module cache for all of them (the MCP
+// SDK and its test client come from npm) keeps each from fetching the packages again.
+const cache: Record<string, string> = Deno.env.get("DENO_DIR")
+  ? {}
+  : { DENO_DIR: await moduleCache() };
+const testsOk = await step(
+  "tests",
+  ["test", "-A", `--junit-path=${junit}`, ...testPaths],
+  cache,
+);
 let counted = false;
 try {
   const xml = Deno.readTextFileSync(junit);

@@ -85,7 +85,15 @@ function validRecord(rng: Rng): LockRecord {
     expiresMs: ttlMs === undefined ? undefined : acquiredMs + ttlMs,
     fence: rng.range(0, 2 ** 31),
     reason: kind === "freeze" && rng.chance(0.5) ? text(rng) : undefined,
+    client: kind === "guard" && rng.chance(0.4) ? text(rng) : undefined,
+    ...(kind !== "freeze" && rng.chance(0.3) ? slotted(rng) : {}),
   };
+}
+
+/** A slot of a name with N of 2 or more (a plain lock has neither field). */
+function slotted(rng: Rng): { slot: number; slots: number } {
+  const slots = rng.range(2, 256);
+  return { slot: rng.range(1, slots), slots };
 }
 
 const TIMES = [
