@@ -24,7 +24,8 @@ const ROTATED = /^audit\.log\.[0-9]+$/;
 
 /**
  * Looks at every place lokt uses, never following a link: the root's directories, the entries
- * of each (lock, freeze and fence files, queue directories and their tickets, temporary files),
+ * of each (lock, freeze and fence files, queue directories and their tickets, slot directories
+ * and their files, temporary files),
  * the audit log and its rotations. Entries that cannot be examined are left to the other checks.
  */
 export function scanLayout(layout: Layout): Misplaced[] {
@@ -68,11 +69,13 @@ export function scanLayout(layout: Layout): Misplaced[] {
   if (look(layout.fences, "directory")) {
     for (const name of names(layout.fences)) look(`${layout.fences}/${name}`, "file");
   }
-  if (look(layout.queue, "directory")) {
-    for (const name of names(layout.queue)) {
-      const dir = `${layout.queue}/${name}`;
+  // One directory per name: its queue's tickets, or the files of its slots.
+  for (const parent of [layout.queue, layout.slots]) {
+    if (!look(parent, "directory")) continue;
+    for (const name of names(parent)) {
+      const dir = `${parent}/${name}`;
       if (look(dir, "directory")) {
-        for (const ticket of names(dir)) look(`${dir}/${ticket}`, "any");
+        for (const entry of names(dir)) look(`${dir}/${entry}`, "any");
       }
     }
   }

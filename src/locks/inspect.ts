@@ -4,7 +4,7 @@ import { IoError, LoktError } from "../errors.ts";
 import { refuseLinkedDirs } from "../nofollow.ts";
 import { judgeNow, type LockContext } from "./context.ts";
 import { freezePath, lockPath } from "./layout.ts";
-import { readSlotSeats, slottedNames } from "./slots.ts";
+import { listSlotFiles, slottedNames } from "./slots.ts";
 import { nameProblem } from "./name.ts";
 import type { Verdict } from "./stale.ts";
 import { isAbandoned, readRecord, type RecordState } from "./store.ts";
@@ -29,13 +29,7 @@ export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze")
   const dir = kind === "lock" ? ctx.layout.locks : ctx.layout.freezes;
   refuseLinkedDirs([dir]);
   const path = kind === "lock" ? lockPath(ctx.layout, name) : freezePath(ctx.layout, name);
-  let state: Entry["state"];
-  try {
-    state = readRecord(path, ctx.now());
-  } catch (error) {
-    const io = error instanceof LoktError ? error : new IoError(`cannot read ${path}`, error);
-    state = { kind: "unreadable", problem: io.message, error: io };
-  }
+  const state = readForView(path, ctx.now());
   return {
     name,
     kind,
@@ -45,24 +39,40 @@ export function inspect(ctx: LockContext, name: string, kind: "lock" | "freeze")
 }
 
 /**
+ * A record as a view shows it: a file that cannot be read (a link in its place, an I/O error) is
+ * an unreadable state that names the problem, not an error that hides the other records.
+ */
+function readForView(path: string, nowMs: number): Entry["state"] {
+  try {
+    return readRecord(path, nowMs);
+  } catch (error) {
+    const io = error instanceof LoktError ? error : new IoError(`cannot read ${path}`, error);
+    return { kind: "unreadable", problem: io.message, error: io };
+  }
+}
+
+/**
  * The slot holders' files of `name` (none for a plain name), read and judged like
- * {@link inspect} does; an unreadable directory is one unreadable entry.
+ * {@link inspect} does, each on its own; an unreadable directory is one unreadable entry.
  */
 export function inspectSlots(ctx: LockContext, name: string): Entry[] {
-  let seats;
+  let files;
   try {
-    seats = readSlotSeats(ctx.layout, name, ctx.now());
+    files = listSlotFiles(ctx.layout, name);
   } catch (error) {
     const io = error instanceof LoktError ? error : new IoError(`cannot read slots`, error);
     return [{ name, kind: "lock", state: { kind: "unreadable", problem: io.message, error: io } }];
   }
-  return seats.map((seat) => ({
-    name,
-    kind: "lock",
-    slot: seat.slot,
-    state: seat.state,
-    verdict: seat.state.kind === "ok" ? judgeNow(ctx, seat.state.lock) : undefined,
-  }));
+  return files.map(({ slot, path }) => {
+    const state = readForView(path, ctx.now());
+    return {
+      name,
+      kind: "lock",
+      slot,
+      state,
+      verdict: state.kind === "ok" ? judgeNow(ctx, state.lock) : undefined,
+    };
+  });
 }
 
 /** Every holder's file of `name`: the plain lock file (even when absent) and its slots' files. */

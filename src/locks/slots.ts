@@ -46,11 +46,12 @@ function slotOf(fileName: string): number | undefined {
 }
 
 /**
- * The slot files of `name`, by slot number; none when `slots/<name>/` does not exist (one
- * `lstat`, the common case of a plain name). A link in place of `slots/` or `slots/<name>/` is
- * refused (`SymlinkError`): lokt never reads, creates or removes files through one.
+ * The slot files of `name` as slot numbers and paths, in slot order; none when `slots/<name>/`
+ * does not exist (one `lstat`, the common case of a plain name). A link in place of `slots/` or
+ * `slots/<name>/` is refused (`SymlinkError`): lokt never reads, creates or removes files
+ * through one.
  */
-export function readSlotSeats(layout: Layout, name: string, nowMs: number): Seat[] {
+export function listSlotFiles(layout: Layout, name: string): { slot: number; path: string }[] {
   const dir = slotDir(layout, name);
   // One lstat on a root where no name ever had slots, the common case.
   if (lstatOrUndefined(layout.slots) === undefined) return [];
@@ -64,14 +65,22 @@ export function readSlotSeats(layout: Layout, name: string, nowMs: number): Seat
     }
     throw new IoError(`cannot list ${dir}`, error);
   }
-  const seats: Seat[] = [];
+  const files: { slot: number; path: string }[] = [];
   for (const entry of entries) {
     const slot = slotOf(entry.name);
-    if (slot === undefined) continue;
-    const path = slotPath(layout, name, slot);
-    seats.push({ slot, plain: false, path, state: readRecord(path, nowMs) });
+    if (slot !== undefined) files.push({ slot, path: slotPath(layout, name, slot) });
   }
-  return seats.sort((a, b) => a.slot - b.slot);
+  return files.sort((a, b) => a.slot - b.slot);
+}
+
+/** The slot files of `name`, read, by slot number (see {@link listSlotFiles}). */
+export function readSlotSeats(layout: Layout, name: string, nowMs: number): Seat[] {
+  return listSlotFiles(layout, name).map(({ slot, path }) => ({
+    slot,
+    plain: false,
+    path,
+    state: readRecord(path, nowMs),
+  }));
 }
 
 /** Every seat of `name` that has a file: the plain lock file first, then the slots in order. */

@@ -33,6 +33,9 @@ Deno.test("every link and misplaced entry is found, each with the command that f
   Deno.symlinkSync(`${elsewhere}/l`, `${layout.locks}/build.json`);
   Deno.symlinkSync(`${elsewhere}/a`, layout.audit);
   Deno.symlinkSync(`${elsewhere}/a1`, `${layout.audit}.1`);
+  Deno.mkdirSync(`${layout.slots}/testdb`, { recursive: true });
+  Deno.symlinkSync(`${elsewhere}/s`, `${layout.slots}/testdb/2.json`);
+  Deno.symlinkSync(elsewhere, `${layout.slots}/pool`);
 
   const found = scanLayout(layout);
   assertEquals(found.map((m) => [m.path, m.problem, m.fix]), [
@@ -51,6 +54,8 @@ Deno.test("every link and misplaced entry is found, each with the command that f
       "not a directory",
       `mv ${root}/queue/stray ${root}/queue/stray.moved && mkdir -m 700 ${root}/queue/stray`,
     ],
+    ["slots/pool", "symbolic link", `rm ${root}/slots/pool && mkdir -m 700 ${root}/slots/pool`],
+    ["slots/testdb/2.json", "symbolic link", `rm ${root}/slots/testdb/2.json`],
     ["audit.log", "symbolic link", `rm ${root}/audit.log`],
     ["audit.log.1", "symbolic link", `rm ${root}/audit.log.1`],
   ]);
@@ -58,7 +63,7 @@ Deno.test("every link and misplaced entry is found, each with the command that f
   assertEquals(judged.status, "fail");
   assertMatch(
     judged.message,
-    /^9 entries lokt refuses to use: locks\/build\.json \(symbolic link\), /,
+    /^11 entries lokt refuses to use: locks\/build\.json \(symbolic link\), /,
   );
   assertEquals(judged.hint, found.map((m) => m.fix).join("; "));
 });

@@ -271,3 +271,26 @@ Deno.test("a dead holder's slot is taken over, and a freeze closes every slot", 
   const forced = await lokt(["unlock", "db", "--force", "--json"], { env: holderEnv(root, "ops") });
   assertEquals(JSON.parse(forced.stdout).count, 1, forced.stderr);
 });
+
+Deno.test("a link in place of one slot's file is refused by a take and shown by status beside the live holders", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const took = await lokt(["lock", "db", "--slots", "2"], { env: holderEnv(root, "a") });
+  assertEquals(took.code, 0, took.stderr);
+  Deno.writeTextFileSync(`${dir.path}/elsewhere.json`, "{}");
+  Deno.symlinkSync(`${dir.path}/elsewhere.json`, `${root}/slots/db/2.json`);
+
+  const take = await lokt(["lock", "db", "--slots", "2"], { env: holderEnv(root, "b") });
+  assertEquals(take.code, 1, take.stderr);
+  assertMatch(take.stderr, /slots\/db\/2\.json is a symbolic link/);
+
+  const status = await lokt(["status", "db"], { env: holderEnv(root, "b") });
+  assertEquals(status.code, 0, status.stderr);
+  assertMatch(status.stdout, /^db: 2\/2 held\n/);
+  assertMatch(status.stdout, /\n1 +live +tester@/);
+  assertMatch(status.stdout, /\n2 +UNREADABLE .*is a symbolic link/);
+  const json = await lokt(["status", "db", "--json"], { env: holderEnv(root, "b") });
+  const shown = JSON.parse(json.stdout);
+  assertEquals([shown.slots, shown.holders.length, shown.unreadable[0].slot], [2, 1, 2]);
+  assertEquals(Deno.readTextFileSync(`${dir.path}/elsewhere.json`), "{}", "the link's target");
+});

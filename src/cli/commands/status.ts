@@ -204,9 +204,9 @@ function slotEntries(ctx: LockContext, name: string): Entry[] | undefined {
 /** How many of a slotted name's N are held, by whom, and its queue. */
 function readSlots(ctx: LockContext, name: string, entries: Entry[]) {
   const records = entries.filter((e) => e.state.kind === "ok");
-  const slots = Math.max(
-    ...records.map((e) => (e.state as { lock: LockRecord }).lock.slots ?? 1),
-  );
+  // The name's N, as its readable records say (undefined when none of them can be read).
+  const counts = records.map((e) => (e.state as { lock: LockRecord }).lock.slots ?? 1);
+  const slots = counts.length === 0 ? undefined : Math.max(...counts);
   const held = entries.filter(isHeld).length;
   return { records, slots, held, waiters: listQueue(ctx, name) };
 }
@@ -217,7 +217,7 @@ function slotsJson(ctx: LockContext, name: string, entries: Entry[]): Record<str
   const { records, slots, held, waiters } = readSlots(ctx, name, entries);
   return {
     name,
-    slots,
+    slots: slots ?? null,
     held,
     holders: records.map((e) => recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)),
     unreadable: entries.filter((e) => e.state.kind !== "ok").map((e) => ({
@@ -249,7 +249,7 @@ function showSlots(session: Session, ctx: LockContext, name: string, entries: En
       verdictText(e.verdict!),
     ]);
   }
-  session.out(`${name}: ${held}/${slots} held\n`);
+  session.out(`${name}: ${held}/${slots ?? "?"} held\n`);
   session.out(table(rows));
   session.out(
     `waiters: ${
