@@ -1,0 +1,54 @@
+/**
+ * The PostgreSQL backend: locks shared by every machine that reaches one database. Opening it
+ * loads the client (npm `postgres`), connects within the connect timeout, and creates lokt's
+ * schema on first use; a schema of a newer version is refused.
+ *
+ * @module
+ */
+
+import { DEFAULT_AUDIT_RETENTION_MS } from "./audit.ts";
+import { connect, type ConnectOptions } from "./client.ts";
+import { type EngineOptions, PostgresBackend } from "./engine.ts";
+import { BackendUnavailableError, SchemaVersionError } from "./errors.ts";
+import { createSchema, SCHEMA_VERSION, schemaState } from "./schema.ts";
+import { parseDatabaseUrl } from "./url.ts";
+
+export { BackendUnavailableError, PostgresBackend, SCHEMA_VERSION, SchemaVersionError };
+export { maskPassword } from "./url.ts";
+
+/** How to open the backend. */
+export interface OpenOptions extends EngineOptions, ConnectOptions {
+  /** The environment (`PGPASSWORD`, `PGHOST`, ...); default none. */
+  env?: (name: string) => string | undefined;
+}
+
+/**
+ * Connects to the database at `url` and returns the backend for `options.namespace`. Throws a
+ * {@link BackendUnavailableError} (malformed URL, unreachable, refused, no answer within the
+ * connect timeout) or a {@link SchemaVersionError}.
+ */
+export async function openPostgres(url: string, options: OpenOptions): Promise<PostgresBackend> {
+  const settings = parseDatabaseUrl(url, options.env ?? (() => undefined));
+  const sql = await connect(settings, options);
+  try {
+    let schema = await schemaState(sql);
+    if (schema.kind === "missing") schema = await createSchema(sql);
+    if (schema.kind === "at" && schema.version > SCHEMA_VERSION) {
+      throw new SchemaVersionError(settings.display, schema.version, SCHEMA_VERSION);
+    }
+    const backend = new PostgresBackend(sql, settings, options);
+    await backend.audit.prune(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
+    return backend;
+  } catch (error) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    if (error instanceof SchemaVersionError) throw error;
+    throw new BackendUnavailableError(
+      settings.display,
+      `preparing lokt's tables failed: ${(error as Error).message ?? String(error)}`,
+      {
+        cause: error,
+        hint: "the role needs CREATE on the database (once) and USAGE on schema lokt",
+      },
+    );
+  }
+}
