@@ -17,7 +17,7 @@ import {
 } from "../../audit/event.ts";
 import type { AuditFilter } from "../../audit/reader.ts";
 import type { AuditStore } from "../backend.ts";
-import type { PendingQuery, Row, Sql } from "./client.ts";
+import type { Fragment, PendingQuery, Row, Sql } from "./client.ts";
 
 /** Default retention of audit rows: 30 days. */
 export const DEFAULT_AUDIT_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -42,20 +42,38 @@ export class PostgresAudit implements AuditStore {
     this.#fault = fault;
   }
 
-  /** The statements that write `events` on `sql` (a name's transaction) and announce them. */
-  inserts(sql: Sql, events: readonly AuditEvent[]): PendingQuery<Row[]>[] {
+  /**
+   * The statements that write `events` on `sql` (in their order) and announce them. With
+   * `guard`, a condition that holds only inside the name's transaction, they write nothing
+   * elsewhere.
+   */
+  inserts(sql: Sql, events: readonly AuditEvent[], guard?: Fragment): PendingQuery<Row[]>[] {
     if (events.length === 0) return [];
+    const ns = this.#namespace;
     const rows = events.map((e) => ({
-      namespace: this.#namespace,
+      namespace: ns,
       ts: new Date(e.ts),
       event: e.event,
       name: e.name,
       owner: e.actor.owner,
       line: encodeEvent(e).trimEnd(),
     }));
+    if (guard === undefined) {
+      return [
+        sql`insert into lokt.audit ${
+          sql(rows, "namespace", "ts", "event", "name", "owner", "line")
+        }`,
+        sql`select pg_notify(${AUDIT_CHANNEL}, ${ns})`,
+      ];
+    }
     return [
-      sql`insert into lokt.audit ${sql(rows, "namespace", "ts", "event", "name", "owner", "line")}`,
-      sql`select pg_notify(${AUDIT_CHANNEL}, ${this.#namespace})`,
+      ...rows.map((r) =>
+        sql`insert into lokt.audit (namespace, ts, event, name, owner, line)
+            select ${r.namespace}::text, ${r.ts}::timestamptz, ${r.event}::text, ${r.name}::text,
+                   ${r.owner}::text, ${r.line}::text
+            where ${guard}`
+      ),
+      sql`select pg_notify(${AUDIT_CHANNEL}, ${ns}) where ${guard}`,
     ];
   }
 
@@ -154,21 +172,19 @@ export class PostgresAudit implements AuditStore {
       await listening?.unlisten().catch(() => {});
     }
   }
+}
 
-  /** Removes rows older than `retentionMs`, at most once an hour across all processes. */
-  async prune(retentionMs: number): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      const due = await tx`
-        update lokt.meta set value = now()::text
-        where key = 'audit_pruned_at' and value::timestamptz < now() - interval '1 hour'
-        returning key`;
-      const fresh =
-        await tx`insert into lokt.meta (key, value) values ('audit_pruned_at', now()::text)
-                             on conflict (key) do nothing returning key`;
-      if (due.length + fresh.length === 0) return;
-      await tx`delete from lokt.audit where ts < now() - ${
-        retentionMs / 1000
-      } * interval '1 second'`;
-    });
-  }
+/** Removes audit rows older than `retentionMs`, at most once an hour across all processes. */
+export async function pruneAudit(sql: Sql, retentionMs: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    const due = await tx`
+      update lokt.meta set value = now()::text
+      where key = 'audit_pruned_at' and value::timestamptz < now() - interval '1 hour'
+      returning key`;
+    const fresh = await tx`
+      insert into lokt.meta (key, value) values ('audit_pruned_at', now()::text)
+      on conflict (key) do nothing returning key`;
+    if (due.length + fresh.length === 0) return;
+    await tx`delete from lokt.audit where ts < now() - ${retentionMs / 1000} * interval '1 second'`;
+  });
 }

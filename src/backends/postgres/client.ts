@@ -14,6 +14,8 @@ export type Sql = postgres.Sql;
 export type Row = postgres.Row;
 /** A query not yet sent: the client sends it on `execute()` or when awaited. */
 export type PendingQuery<T extends readonly Row[]> = postgres.PendingQuery<T>;
+/** A piece of SQL with its parameters, to put into another query. */
+export type Fragment = postgres.Fragment;
 
 /** How to connect. */
 export interface ConnectOptions {
@@ -57,17 +59,14 @@ export function isConnectionFault(error: unknown): boolean {
   return /^(E[A-Z]+|CONNECTION_\w+|CONNECT_TIMEOUT|57P0[1-3]|08\w{3})$/.test(code);
 }
 
-/**
- * Opens a pool and proves it with one round trip, all within the connect timeout. Throws a
- * {@link BackendUnavailableError}; never hangs past the deadline.
- */
-export async function connect(
+/** A client for `settings`; it connects on its first query. */
+export async function createClient(
   settings: ConnectionSettings,
   options: ConnectOptions = {},
 ): Promise<Sql> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const { default: open } = await import("npm:postgres@3.4.7");
-  const sql = open({
+  return open({
     host: settings.host,
     port: settings.port,
     path: settings.socketPath,
@@ -83,6 +82,18 @@ export async function connect(
     onnotice: () => {},
     connection: { application_name: "lokt" },
   });
+}
+
+/**
+ * Opens a client and proves it with one round trip, all within the connect timeout. Throws a
+ * {@link BackendUnavailableError}; never hangs past the deadline.
+ */
+export async function connect(
+  settings: ConnectionSettings,
+  options: ConnectOptions = {},
+): Promise<Sql> {
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const sql = await createClient(settings, options);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -38,6 +38,7 @@ import { sabotaged } from "../../testing/sabotage.ts";
 import { PostgresAudit } from "./audit.ts";
 import {
   connectProblem,
+  type Fragment,
   isConnectionFault,
   type PendingQuery,
   type Row,
@@ -68,8 +69,11 @@ export interface EngineOptions {
 
 type Event = Omit<AuditEvent, "ts" | "name" | "actor">;
 
-/** A write of a name's transaction, built on its connection when the transaction commits. */
-type Write = (sql: Sql) => PendingQuery<Row[]>;
+/**
+ * A write of a name's transaction, built when the transaction commits: on its connection, with
+ * `guard`, a condition true only inside that transaction, in its WHERE clause.
+ */
+type Write = (sql: Sql, guard: Fragment) => PendingQuery<Row[]>;
 
 /** One name's critical section: its state, and what the transaction will write. */
 interface Section {
@@ -82,12 +86,17 @@ interface Section {
 export class PostgresBackend implements Backend {
   readonly info: BackendInfo;
   readonly audit: AuditStore & PostgresAudit;
+  /** The one connection of the names' transactions, used by one transaction at a time. */
+  readonly #ops: Sql;
+  #opsQueue: Promise<unknown> = Promise.resolve();
+  /** Everything else: queue, snapshots, audit reads. */
   readonly #sql: Sql;
   readonly #settings: ConnectionSettings;
   readonly #options: EngineOptions;
   readonly #notifications: Notifications;
 
-  constructor(sql: Sql, settings: ConnectionSettings, options: EngineOptions) {
+  constructor(ops: Sql, sql: Sql, settings: ConnectionSettings, options: EngineOptions) {
+    this.#ops = ops;
     this.#sql = sql;
     this.#settings = settings;
     this.#options = options;
@@ -136,49 +145,79 @@ export class PostgresBackend implements Backend {
   }
 
   /**
-   * Runs `act` in `name`'s critical section: one transaction holding the name's advisory lock.
-   * The lock and the read of the state are sent together (under READ COMMITTED the read's
-   * snapshot is taken once the lock is held); then the writes `act` queued, their audit rows and
-   * the notification, together; then `commit`. A failure anywhere rolls all of it back; a
-   * dropped connection ends the transaction and the lock on the server.
+   * Runs `act` in `name`'s critical section: one transaction holding the name's advisory lock,
+   * in two round trips on the names' connection. First `begin`, the lock, and the read of the
+   * state with the transaction's id (under READ COMMITTED the read's snapshot is taken once the
+   * lock is held). Then the writes `act` queued, their audit rows, the notification, a check of
+   * the transaction's id, and `commit`. A failure anywhere rolls all of it back; a dropped
+   * connection ends the transaction and its lock on the server.
+   *
+   * Race: the connection may drop between the two round trips, and the client would send the
+   * second on a new connection, outside any transaction and without the lock. Every write is
+   * therefore guarded by the transaction's id, which is never reused: elsewhere each writes
+   * nothing, and the check fails the operation.
    */
-  async #inName<T>(name: string, act: (section: Section) => T): Promise<T> {
+  #inName<T>(name: string, act: (section: Section) => T): Promise<T> {
     assertValidName(name);
+    const run = this.#opsQueue.then(() => this.#transaction(name, act));
+    this.#opsQueue = run.catch(() => {});
+    return run;
+  }
+
+  async #transaction<T>(name: string, act: (section: Section) => T): Promise<T> {
     const namespace = this.#options.namespace;
     const key = `${namespace}\n${name}`;
+    const c = this.#ops;
+    let open = false;
     try {
-      return await this.#sql.begin(async (c) => {
-        const opening = [
-          ...(sabotaged("skip-name-lock")
-            ? []
-            : [c`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`]),
-          stateQuery(c, namespace, name),
-        ];
-        for (const q of opening) q.execute();
-        const read = await Promise.all(opening);
-        const state = stateOf(name, read[read.length - 1]);
-        const section: Section = { state, writes: [], events: [] };
-        const result = act(section);
-        const closing = section.writes.map((write) => write(c));
-        if (section.events.length > 0) {
-          closing.push(
-            ...this.audit.inserts(
-              c,
-              section.events.map((e) => ({
-                ...e,
-                ts: state.nowMs,
-                name,
-                actor: this.#options.actor,
-              })),
-            ),
-            c`select pg_notify(${CHANGE_CHANNEL}, ${key})`,
-          );
-        }
-        for (const q of closing) q.execute();
-        await Promise.all(closing);
-        return [result];
-      }).then(([result]) => result as T);
+      const opening = [
+        c`begin`,
+        ...(sabotaged("skip-name-lock")
+          ? []
+          : [c`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`]),
+        c`select pg_current_xact_id()::text as xid`,
+        stateQuery(c, namespace, name),
+      ];
+      open = true;
+      for (const q of opening) q.execute();
+      const read = await Promise.all(opening);
+      const xid: string = read[read.length - 2][0].xid;
+      const state = stateOf(name, read[read.length - 1]);
+      const section: Section = { state, writes: [], events: [] };
+      const result = act(section);
+      const guard = c`pg_current_xact_id_if_assigned() = ${xid}::xid8`;
+      const closing = section.writes.map((write) => write(c, guard));
+      if (section.events.length > 0) {
+        closing.push(
+          ...this.audit.inserts(
+            c,
+            section.events.map((e) => ({
+              ...e,
+              ts: state.nowMs,
+              name,
+              actor: this.#options.actor,
+            })),
+            guard,
+          ),
+          c`select pg_notify(${CHANGE_CHANNEL}, ${key}) where ${guard}`,
+        );
+      }
+      const check = c`select pg_current_xact_id_if_assigned()::text as xid`;
+      closing.push(check, c`commit`);
+      for (const q of closing) q.execute();
+      const done = await Promise.allSettled(closing);
+      open = false;
+      const failed = done.find((d) => d.status === "rejected");
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      const [checked] = await check;
+      if (checked.xid !== xid) {
+        throw Object.assign(new Error("the connection was replaced during the transaction"), {
+          code: "CONNECTION_CLOSED",
+        });
+      }
+      return result;
     } catch (error) {
+      if (open) await c`rollback`.catch(() => {});
       throw this.#fault(error);
     }
   }
@@ -214,7 +253,8 @@ export class PostgresBackend implements Backend {
       const ticketState = this.#ticketState(state.nowMs);
       const dead = state.waiters.filter((t) => ticketState(t) === "dead");
       if (dead.length > 0) {
-        writes.push((c) => c`delete from lokt.tickets where seq in ${c(dead.map((t) => t.seq))}`);
+        const seqs = dead.map((t) => t.seq);
+        writes.push((c, g) => c`delete from lokt.tickets where seq in ${c(seqs)} and ${g}`);
         state.waiters = state.waiters.filter((t) => !dead.includes(t));
       }
       const decision = decideAcquire(state, holders, req, ticketState);
@@ -266,19 +306,19 @@ export class PostgresBackend implements Backend {
     // strictly increasing, and durable together with the holder row that carries it.
     const record = this.#newRecord(req, state.nowMs, state.fence + 1);
     writes.push(
-      (c) =>
+      (c, g) =>
         c`insert into lokt.names (namespace, name, slots, fence)
-          values (${namespace}, ${name}, ${slots}, ${record.fence})
+          select ${namespace}::text, ${name}::text, ${slots}::integer, ${record.fence}::bigint
+          where ${g}
           on conflict (namespace, name) do update set fence = excluded.fence, slots = excluded.slots`,
     );
     if (stale.length > 0) this.#remove(writes, name, stale);
     writes.push(
-      (c) =>
+      (c, g) =>
         c`insert into lokt.holders (namespace, name, lock_id, slot, record, expires_at)
-          values (${namespace}, ${name}, ${record.lockId}, ${slot}, ${
-          recordJson(record)
-        }::text::jsonb,
-                  ${expiresAt(record)})`,
+          select ${namespace}::text, ${name}::text, ${record.lockId}::text, ${slot}::integer,
+                 ${recordJson(record)}::text::jsonb, ${expiresAt(record)}::timestamptz
+          where ${g}`,
     );
     if (req.ticket !== undefined) this.#dropTicket(writes, req.ticket);
     for (const h of stale) {
@@ -327,10 +367,11 @@ export class PostgresBackend implements Backend {
   #rewrite(writes: Write[], name: string, record: LockRecord): void {
     const namespace = this.#options.namespace;
     writes.push(
-      (c) =>
+      (c, g) =>
         c`update lokt.holders set record = ${recordJson(record)}::text::jsonb,
-            expires_at = ${expiresAt(record)}
-          where namespace = ${namespace} and name = ${name} and lock_id = ${record.lockId}`,
+            expires_at = ${expiresAt(record)}::timestamptz
+          where namespace = ${namespace} and name = ${name} and lock_id = ${record.lockId}
+            and ${g}`,
     );
   }
 
@@ -338,14 +379,14 @@ export class PostgresBackend implements Backend {
     const namespace = this.#options.namespace;
     const ids = holders.map((h) => h.record.lockId);
     writes.push(
-      (c) =>
+      (c, g) =>
         c`delete from lokt.holders
-          where namespace = ${namespace} and name = ${name} and lock_id in ${c(ids)}`,
+          where namespace = ${namespace} and name = ${name} and lock_id in ${c(ids)} and ${g}`,
     );
   }
 
   #dropTicket(writes: Write[], ticket: QueueTicket): void {
-    writes.push((c) => c`delete from lokt.tickets where seq = ${ticket.seq}`);
+    writes.push((c, g) => c`delete from lokt.tickets where seq = ${ticket.seq} and ${g}`);
   }
 
   /** Releases or breaks holds of `req.name`. */
@@ -448,9 +489,10 @@ export class PostgresBackend implements Backend {
       };
       const namespace = this.#options.namespace;
       writes.push(
-        (c) =>
+        (c, g) =>
           c`insert into lokt.names (namespace, name, freeze_record)
-            values (${namespace}, ${req.name}, ${recordJson(record)}::text::jsonb)
+            select ${namespace}::text, ${req.name}::text, ${recordJson(record)}::text::jsonb
+            where ${g}
             on conflict (namespace, name) do update set freeze_record = excluded.freeze_record`,
       );
       events.push({
@@ -472,9 +514,9 @@ export class PostgresBackend implements Backend {
       if (forced && !req.force) return { kind: "not-owner", freeze: current };
       const namespace = this.#options.namespace;
       writes.push(
-        (c) =>
+        (c, g) =>
           c`update lokt.names set freeze_record = null
-            where namespace = ${namespace} and name = ${req.name}`,
+            where namespace = ${namespace} and name = ${req.name} and ${g}`,
       );
       events.push({
         event: forced ? "force-unfreeze" : "unfreeze",
@@ -559,7 +601,7 @@ export class PostgresBackend implements Backend {
   /** Closes the pool and the listening connection. */
   async close(): Promise<void> {
     this.#notifications.close();
-    await this.#sql.end({ timeout: 1 });
+    await Promise.all([this.#ops.end({ timeout: 1 }), this.#sql.end({ timeout: 1 })]);
   }
 
   /** Same as {@link close}. */

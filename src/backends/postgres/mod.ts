@@ -6,8 +6,8 @@
  * @module
  */
 
-import { DEFAULT_AUDIT_RETENTION_MS } from "./audit.ts";
-import { connect, type ConnectOptions } from "./client.ts";
+import { DEFAULT_AUDIT_RETENTION_MS, pruneAudit } from "./audit.ts";
+import { connect, type ConnectOptions, createClient } from "./client.ts";
 import { type EngineOptions, PostgresBackend } from "./engine.ts";
 import { BackendUnavailableError, SchemaVersionError } from "./errors.ts";
 import { createSchema, SCHEMA_VERSION, schemaState } from "./schema.ts";
@@ -29,16 +29,18 @@ export interface OpenOptions extends EngineOptions, ConnectOptions {
  */
 export async function openPostgres(url: string, options: OpenOptions): Promise<PostgresBackend> {
   const settings = parseDatabaseUrl(url, options.env ?? (() => undefined));
-  const sql = await connect(settings, options);
+  // One connection for the names' transactions, proved now; a pool for everything else,
+  // connected on first use.
+  const sql = await connect(settings, { ...options, maxConnections: 1 });
   try {
     let schema = await schemaState(sql);
     if (schema.kind === "missing") schema = await createSchema(sql);
     if (schema.kind === "at" && schema.version > SCHEMA_VERSION) {
       throw new SchemaVersionError(settings.display, schema.version, SCHEMA_VERSION);
     }
-    const backend = new PostgresBackend(sql, settings, options);
-    await backend.audit.prune(options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
-    return backend;
+    await pruneAudit(sql, options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
+    const pool = await createClient(settings, options);
+    return new PostgresBackend(sql, pool, settings, options);
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     if (error instanceof SchemaVersionError) throw error;
