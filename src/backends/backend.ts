@@ -99,6 +99,12 @@ export interface AcquireRequest {
   ticket?: QueueTicket;
   /** Event to record when blocked (`deny`; `wait` for a wait's first attempt), or none. */
   denyEvent?: "deny" | "wait" | null;
+  /**
+   * The id the new hold takes (default: a fresh one). An attempt repeated with the same id
+   * after a fault finds the hold it already has, if the first attempt took it but its answer
+   * was lost.
+   */
+  lockId?: string;
 }
 
 /** What one attempt did. */

@@ -23,6 +23,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Connections in the pool (default 4; listening takes one more). */
   maxConnections?: number;
+  /** Server settings for the session (`idle_in_transaction_session_timeout`, ...). */
+  sessionSettings?: Record<string, string>;
 }
 
 /** Default connect timeout. */
@@ -80,7 +82,7 @@ export async function createClient(
     connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     fetch_types: false,
     onnotice: () => {},
-    connection: { application_name: "lokt" },
+    connection: { application_name: "lokt", ...options.sessionSettings },
   });
 }
 

@@ -12,6 +12,8 @@ import { isExpired } from "../../locks/stale.ts";
 
 /** What the attempt will do. */
 export type Decision =
+  /** The request's own hold exists already: an earlier attempt took it. */
+  | { kind: "repeated"; holder: JudgedHolder }
   | { kind: "nested"; holder: JudgedHolder }
   | { kind: "reenter"; holder: JudgedHolder }
   | { kind: "frozen"; freeze: LockRecord }
@@ -47,6 +49,8 @@ export function decideAcquire(
   req: AcquireRequest,
   ticketState: (ticket: QueueTicket) => TicketState,
 ): Decision {
+  const repeated = holders.find((h) => req.lockId !== undefined && h.record.lockId === req.lockId);
+  if (repeated !== undefined) return { kind: "repeated", holder: repeated };
   for (const holder of holders) {
     if (req.enclosingLockId !== undefined && holder.record.lockId === req.enclosingLockId) {
       return { kind: "nested", holder };

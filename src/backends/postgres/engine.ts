@@ -65,7 +65,14 @@ export interface EngineOptions {
   actor: Actor;
   /** Audit rows older than this are removed (default 30 days). */
   auditRetentionMs?: number;
+  /** A name's transaction that has not finished after this long is abandoned (default 10 s). */
+  operationTimeoutMs?: number;
+  /** A new client for the names' connection, to replace one that stopped answering. */
+  reconnect: () => Promise<Sql>;
 }
+
+/** Default {@link EngineOptions.operationTimeoutMs}. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 
 type Event = Omit<AuditEvent, "ts" | "name" | "actor">;
 
@@ -87,7 +94,7 @@ export class PostgresBackend implements Backend {
   readonly info: BackendInfo;
   readonly audit: AuditStore & PostgresAudit;
   /** The one connection of the names' transactions, used by one transaction at a time. */
-  readonly #ops: Sql;
+  #ops: Sql;
   #opsQueue: Promise<unknown> = Promise.resolve();
   /** Everything else: queue, snapshots, audit reads. */
   readonly #sql: Sql;
@@ -159,9 +166,37 @@ export class PostgresBackend implements Backend {
    */
   #inName<T>(name: string, act: (section: Section) => T): Promise<T> {
     assertValidName(name);
-    const run = this.#opsQueue.then(() => this.#transaction(name, act));
+    const run = this.#opsQueue.then(() => this.#bounded(this.#transaction(name, act)));
     this.#opsQueue = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * `transaction`, or a {@link BackendUnavailableError} once it has run for the operation
+   * timeout. Race: the client can leave a pipeline unanswered forever when the server restarts
+   * under it; the names' connection is then replaced, and what was sent on the old one is
+   * abandoned (the server rolls back an unfinished transaction when the connection closes).
+   */
+  async #bounded<T>(transaction: Promise<T>): Promise<T> {
+    const timeoutMs = this.#options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), timeoutMs);
+    });
+    try {
+      const first = await Promise.race([transaction, expired]);
+      if (first !== "expired") return first as T;
+    } finally {
+      clearTimeout(timer);
+    }
+    transaction.catch(() => {});
+    const stuck = this.#ops;
+    this.#ops = await this.#options.reconnect();
+    stuck.end({ timeout: 0 }).catch(() => {});
+    throw new BackendUnavailableError(
+      this.#settings.display,
+      `no answer within ${timeoutMs} ms`,
+    );
   }
 
   async #transaction<T>(name: string, act: (section: Section) => T): Promise<T> {
@@ -227,7 +262,7 @@ export class PostgresBackend implements Backend {
     const proc = req.claim.process;
     return {
       name: req.name,
-      lockId: newLockId(),
+      lockId: req.lockId ?? newLockId(),
       kind: req.kind,
       owner: req.claim.owner,
       host: req.claim.host,
@@ -262,6 +297,9 @@ export class PostgresBackend implements Backend {
         if (req.denyEvent) events.push({ event: req.denyEvent, ttlMs: req.ttlMs, extra });
       };
       switch (decision.kind) {
+        case "repeated":
+          if (req.ticket !== undefined) this.#dropTicket(writes, req.ticket);
+          return { kind: "acquired", holder: strip(decision.holder), replaced: [] };
         case "nested":
           return { kind: "nested", holder: strip(decision.holder) };
         case "reenter":

@@ -16,8 +16,14 @@ import { parseDatabaseUrl } from "./url.ts";
 export { BackendUnavailableError, PostgresBackend, SCHEMA_VERSION, SchemaVersionError };
 export { maskPassword } from "./url.ts";
 
+/**
+ * The names' connection: a transaction left idle (its process stopped between the two round
+ * trips) is ended by the server after 5 s, so that it cannot keep a name's lock forever.
+ */
+const NAMES_SESSION = { idle_in_transaction_session_timeout: "5s" };
+
 /** How to open the backend. */
-export interface OpenOptions extends EngineOptions, ConnectOptions {
+export interface OpenOptions extends Omit<EngineOptions, "reconnect">, ConnectOptions {
   /** The environment (`PGPASSWORD`, `PGHOST`, ...); default none. */
   env?: (name: string) => string | undefined;
 }
@@ -31,7 +37,8 @@ export async function openPostgres(url: string, options: OpenOptions): Promise<P
   const settings = parseDatabaseUrl(url, options.env ?? (() => undefined));
   // One connection for the names' transactions, proved now; a pool for everything else,
   // connected on first use.
-  const sql = await connect(settings, { ...options, maxConnections: 1 });
+  const opsOptions = { ...options, maxConnections: 1, sessionSettings: NAMES_SESSION };
+  const sql = await connect(settings, opsOptions);
   try {
     let schema = await schemaState(sql);
     if (schema.kind === "missing") schema = await createSchema(sql);
@@ -40,7 +47,10 @@ export async function openPostgres(url: string, options: OpenOptions): Promise<P
     }
     await pruneAudit(sql, options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
     const pool = await createClient(settings, options);
-    return new PostgresBackend(sql, pool, settings, options);
+    return new PostgresBackend(sql, pool, settings, {
+      ...options,
+      reconnect: () => createClient(settings, opsOptions),
+    });
   } catch (error) {
     await sql.end({ timeout: 0 }).catch(() => {});
     if (error instanceof SchemaVersionError) throw error;

@@ -166,3 +166,15 @@ Deno.test("a waiter polls at the first lease's end, sooner for holders judged by
   };
   assertEquals(nextPollMs([local], NOW), 250);
 });
+
+Deno.test("an attempt repeated with the id of a hold it already took finds that hold", () => {
+  const mine = [holder(0, "retry-id", "live")];
+  assertEquals(decideAcquire(state(1, mine), mine, req({ lockId: "retry-id" }), allWaiting), {
+    kind: "repeated",
+    holder: mine[0],
+  });
+  assertEquals(
+    decideAcquire(state(1, mine), mine, req({ lockId: "other" }), allWaiting).kind,
+    "held",
+  );
+});
