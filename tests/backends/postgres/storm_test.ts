@@ -1,6 +1,7 @@
 /**
  * Real processes storm one name on the PostgreSQL backend, some waiting in line and some
- * retrying on notifications, while the storm SIGKILLs a few of them. Each writes `enter` and
+ * retrying on notifications, while the storm SIGKILLs a few of them and crashes the server once
+ * (`pg_ctl restart -m immediate`). Each writes `enter` and
  * `exit` around its critical section to a witness file: no two sections may overlap, and fences
  * must increase. The negative control runs the same storm with the name's advisory lock
  * switched off (`skip-name-lock`) and must see double holders. Bounded by work, not time.
@@ -23,6 +24,8 @@ interface Witnessed {
   overlaps: string[];
   /** Entries whose fence did not exceed the one before. */
   fenceFaults: string[];
+  /** Operations that met the server's crash and were repeated. */
+  retried: number;
   lockIds: string[];
 }
 
@@ -34,7 +37,13 @@ interface Witnessed {
 function readWitness(text: string): Witnessed {
   const inside = new Map<string, string>();
   const pending: { a: string; b: string }[] = [];
-  const result: Witnessed = { sections: 0, overlaps: [], fenceFaults: [], lockIds: [] };
+  const result: Witnessed = {
+    sections: 0,
+    overlaps: [],
+    fenceFaults: [],
+    retried: 0,
+    lockIds: [],
+  };
   let lastFence = 0;
   for (const line of text.split("\n").filter((l) => l !== "")) {
     const [what, id, fence, lockId] = line.split(" ");
@@ -58,6 +67,9 @@ function readWitness(text: string): Witnessed {
         inside.delete(id);
         for (const p of pending.filter((p) => p.a === id)) result.overlaps.push(p.b);
         pending.splice(0, pending.length, ...pending.filter((p) => p.a !== id));
+        break;
+      case "fault":
+        result.retried++;
         break;
       case "killed":
         inside.delete(id);
@@ -133,6 +145,7 @@ async function storm(cluster: Cluster, namespace: string, sabotage: boolean): Pr
     const id = nextId++;
     running.set(id, spawn(id, REPLACEMENT_CYCLES));
     watchExit(id, running.get(id)!);
+    if (kill === 0) await cluster.crashRestart();
   }
   await Promise.all(finished.values());
   if (!sabotage) assertEquals(failures, [], "worker failures");
@@ -140,15 +153,19 @@ async function storm(cluster: Cluster, namespace: string, sabotage: boolean): Pr
 }
 
 Deno.test({
-  name:
-    "a storm of processes with SIGKILLs on one name: never two inside, fences increasing, every entry audited",
+  name: "a storm of processes with SIGKILLs and a server crash on one name: never two inside, " +
+    "fences increasing, every entry audited",
   ignore: noPostgres(),
 }, async (t) => {
   await using cluster = await startCluster();
 
   await t.step("with the name's critical section", async () => {
     const seen = await storm(cluster, "safe", false);
-    console.log(`safe storm: ${seen.sections} sections, ${seen.overlaps.length} overlaps`);
+    console.log(
+      `safe storm: ${seen.sections} sections, ${seen.overlaps.length} overlaps, ` +
+        `${seen.retried} operations repeated after the crash`,
+    );
+    assert(seen.retried > 0, "no worker met the server's crash");
     assert(seen.sections >= WORKERS * CYCLES - KILLS * CYCLES, `only ${seen.sections} sections`);
     assertEquals(seen.overlaps, []);
     assertEquals(seen.fenceFaults, []);
