@@ -6,7 +6,7 @@
  * by the server when the connection drops.
  */
 
-import type { Actor, AuditEvent, EventName } from "../../audit/event.ts";
+import type { Actor, EventName } from "../../audit/event.ts";
 import type {
   AcquireRequest,
   AcquireResult,
@@ -34,27 +34,17 @@ import type { LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { TICKET_STALL_MS } from "../../locks/queue.ts";
 import { judge, type JudgeContext, scopeOf } from "../../locks/stale.ts";
-import { sabotaged } from "../../testing/sabotage.ts";
 import { PostgresAudit } from "./audit.ts";
-import {
-  connectProblem,
-  type Fragment,
-  isConnectionFault,
-  type PendingQuery,
-  type Row,
-  type Sql,
-} from "./client.ts";
+import { connectProblem, isConnectionFault, type Sql } from "./client.ts";
 import { activeFreeze, claimHolds, decideAcquire, type TicketState } from "./decide.ts";
 import { BackendUnavailableError } from "./errors.ts";
 import { recordJson, stateOf, stateQuery } from "./state.ts";
+import { CHANGE_CHANNEL, NameTransactions, type Section, type Write } from "./transaction.ts";
 import type { ConnectionSettings } from "./url.ts";
 import { Notifications } from "./watch.ts";
 
 /** A remote waiter whose heartbeat is older than this is gone: its ticket is removed. */
 export const REMOTE_TICKET_DEAD_MS = 30_000;
-
-/** The channel on which every committed change of a name is announced. */
-export const CHANGE_CHANNEL = "lokt";
 
 /** What the backend needs from the world besides the database. */
 export interface EngineOptions {
@@ -71,45 +61,30 @@ export interface EngineOptions {
   reconnect: () => Promise<Sql>;
 }
 
-/** Default {@link EngineOptions.operationTimeoutMs}. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
-
-type Event = Omit<AuditEvent, "ts" | "name" | "actor">;
-
-/**
- * A write of a name's transaction, built when the transaction commits: on its connection, with
- * `guard`, a condition true only inside that transaction, in its WHERE clause.
- */
-type Write = (sql: Sql, guard: Fragment) => PendingQuery<Row[]>;
-
-/** One name's critical section: its state, and what the transaction will write. */
-interface Section {
-  state: NameState;
-  writes: Write[];
-  events: Event[];
-}
-
 /** The PostgreSQL implementation of {@link Backend}. */
 export class PostgresBackend implements Backend {
   readonly info: BackendInfo;
   readonly audit: AuditStore & PostgresAudit;
-  /** The one connection of the names' transactions, used by one transaction at a time. */
-  #ops: Sql;
-  #opsQueue: Promise<unknown> = Promise.resolve();
-  /** Everything else: queue, snapshots, audit reads. */
+  readonly #transactions: NameTransactions;
+  /** Everything but the names' transactions: queue, snapshots, audit reads. */
   readonly #sql: Sql;
   readonly #settings: ConnectionSettings;
   readonly #options: EngineOptions;
   readonly #notifications: Notifications;
 
   constructor(ops: Sql, sql: Sql, settings: ConnectionSettings, options: EngineOptions) {
-    this.#ops = ops;
     this.#sql = sql;
     this.#settings = settings;
     this.#options = options;
     this.info = { kind: "postgres", location: settings.display, namespace: options.namespace };
     this.#notifications = new Notifications(sql, CHANGE_CHANNEL, options.namespace);
     this.audit = new PostgresAudit(sql, options.namespace, (e) => this.#fault(e));
+    this.#transactions = new NameTransactions(ops, {
+      ...options,
+      audit: this.audit,
+      fault: (e) => this.#fault(e),
+      display: settings.display,
+    });
   }
 
   /** A connection fault as a typed error; anything else unchanged. */
@@ -151,110 +126,10 @@ export class PostgresBackend implements Backend {
     };
   }
 
-  /**
-   * Runs `act` in `name`'s critical section: one transaction holding the name's advisory lock,
-   * in two round trips on the names' connection. First `begin`, the lock, and the read of the
-   * state with the transaction's id (under READ COMMITTED the read's snapshot is taken once the
-   * lock is held). Then the writes `act` queued, their audit rows, the notification, a check of
-   * the transaction's id, and `commit`. A failure anywhere rolls all of it back; a dropped
-   * connection ends the transaction and its lock on the server.
-   *
-   * Race: the connection may drop between the two round trips, and the client would send the
-   * second on a new connection, outside any transaction and without the lock. Every write is
-   * therefore guarded by the transaction's id, which is never reused: elsewhere each writes
-   * nothing, and the check fails the operation.
-   */
+  /** Runs `act` in `name`'s critical section (see {@link NameTransactions}). */
   #inName<T>(name: string, act: (section: Section) => T): Promise<T> {
     assertValidName(name);
-    const run = this.#opsQueue.then(() => this.#bounded(this.#transaction(name, act)));
-    this.#opsQueue = run.catch(() => {});
-    return run;
-  }
-
-  /**
-   * `transaction`, or a {@link BackendUnavailableError} once it has run for the operation
-   * timeout. Race: the client can leave a pipeline unanswered forever when the server restarts
-   * under it; the names' connection is then replaced, and what was sent on the old one is
-   * abandoned (the server rolls back an unfinished transaction when the connection closes).
-   */
-  async #bounded<T>(transaction: Promise<T>): Promise<T> {
-    const timeoutMs = this.#options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), timeoutMs);
-    });
-    try {
-      const first = await Promise.race([transaction, expired]);
-      if (first !== "expired") return first as T;
-    } finally {
-      clearTimeout(timer);
-    }
-    transaction.catch(() => {});
-    const stuck = this.#ops;
-    this.#ops = await this.#options.reconnect();
-    stuck.end({ timeout: 0 }).catch(() => {});
-    throw new BackendUnavailableError(
-      this.#settings.display,
-      `no answer within ${timeoutMs} ms`,
-    );
-  }
-
-  async #transaction<T>(name: string, act: (section: Section) => T): Promise<T> {
-    const namespace = this.#options.namespace;
-    const key = `${namespace}\n${name}`;
-    const c = this.#ops;
-    let open = false;
-    try {
-      const opening = [
-        c`begin`,
-        ...(sabotaged("skip-name-lock")
-          ? []
-          : [c`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`]),
-        c`select pg_current_xact_id()::text as xid`,
-        stateQuery(c, namespace, name),
-      ];
-      open = true;
-      for (const q of opening) q.execute();
-      const read = await Promise.all(opening);
-      const xid: string = read[read.length - 2][0].xid;
-      const state = stateOf(name, read[read.length - 1]);
-      const section: Section = { state, writes: [], events: [] };
-      const result = act(section);
-      const guard = c`pg_current_xact_id_if_assigned() = ${xid}::xid8`;
-      const closing = section.writes.map((write) => write(c, guard));
-      if (section.events.length > 0) {
-        closing.push(
-          ...this.audit.inserts(
-            c,
-            section.events.map((e) => ({
-              ...e,
-              ts: state.nowMs,
-              name,
-              actor: this.#options.actor,
-            })),
-            guard,
-          ),
-          c`select pg_notify(${CHANGE_CHANNEL}, ${key}) where ${guard}`,
-        );
-      }
-      const check = c`select pg_current_xact_id_if_assigned()::text as xid`;
-      closing.push(check, c`commit`);
-      for (const q of closing) q.execute();
-      const done = await Promise.allSettled(closing);
-      open = false;
-      const failed = done.find((d) => d.status === "rejected");
-      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-      const [checked] = await check;
-      if (checked.xid !== xid) {
-        throw Object.assign(new Error("the connection was replaced during the transaction"), {
-          code: "CONNECTION_CLOSED",
-        });
-      }
-      return result;
-    } catch (error) {
-      if (open) await c`rollback`.catch(() => {});
-      throw this.#fault(error);
-    }
+    return this.#transactions.run(name, act);
   }
 
   #newRecord(req: AcquireRequest, nowMs: number, fence: number): LockRecord {
@@ -639,7 +514,7 @@ export class PostgresBackend implements Backend {
   /** Closes the pool and the listening connection. */
   async close(): Promise<void> {
     this.#notifications.close();
-    await Promise.all([this.#ops.end({ timeout: 1 }), this.#sql.end({ timeout: 1 })]);
+    await Promise.all([this.#transactions.end(), this.#sql.end({ timeout: 1 })]);
   }
 
   /** Same as {@link close}. */
