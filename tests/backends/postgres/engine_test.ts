@@ -10,6 +10,7 @@ import { SchemaVersionError } from "../../../src/backends/postgres/mod.ts";
 import { acquireWaiting, isHeld } from "../../../src/backends/wait.ts";
 import type { Backend, Holder } from "../../../src/backends/backend.ts";
 import { localClaim, open, probe, remoteClaim } from "./fixture.ts";
+import postgres from "npm:postgres@3.4.7";
 
 function held(result: { kind: string; holder?: Holder }): Holder {
   assert(result.holder !== undefined, `expected a hold, got ${JSON.stringify(result)}`);
@@ -301,6 +302,31 @@ Deno.test({ name: "the PostgreSQL backend", ignore: noPostgres() }, async (t) =>
         (await b.audit.query({ events: ["acquire"] })).map((e) => e.record.fence),
         fences,
       );
+    },
+  );
+
+  await t.step(
+    "the transaction-id guard writes inside its transaction and nothing elsewhere",
+    async () => {
+      const options = { path: `${cluster.dir}/.s.PGSQL.5432`, user: "lokt", database: "postgres" };
+      const one = postgres({ ...options, max: 1, fetch_types: false, onnotice: () => {} });
+      const other = postgres({ ...options, max: 1, fetch_types: false, onnotice: () => {} });
+      try {
+        await one.begin(async (tx) => {
+          const [{ xid }] = await tx`select pg_current_xact_id()::text as xid`;
+          const guard = (sql: typeof other) => sql`pg_current_xact_id_if_assigned() = ${xid}::xid8`;
+          // As the second round trip would run on a new connection: outside the transaction.
+          const outside = await other`insert into lokt.names (namespace, name)
+          select 'guard', 'outside' where ${guard(other)} returning name`;
+          const inside = await tx`insert into lokt.names (namespace, name)
+          select 'guard', 'inside' where ${guard(tx)} returning name`;
+          assertEquals([outside.length, inside.length], [0, 1]);
+        });
+        const rows = await other`select name from lokt.names where namespace = 'guard'`;
+        assertEquals(rows.map((r) => r.name), ["inside"]);
+      } finally {
+        await Promise.all([one.end(), other.end()]);
+      }
     },
   );
 
