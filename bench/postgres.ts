@@ -1,0 +1,126 @@
+/**
+ * The PostgreSQL backend's budgets: in-process acquire + release (target: median ≤ 1 ms), and
+ * hand-off from a holder's release to a waiting process holding the name (target: median
+ * ≤ 5 ms), on a private cluster over a unix socket (or the database named by
+ * `LOKT_BENCH_POSTGRES`). Run on demand, never as a test:
+ *
+ *   deno run -A bench/postgres.ts [--quick]
+ */
+
+import { median, quantile } from "./stats.ts";
+import { openPostgres } from "../src/backends/postgres/mod.ts";
+import type { Backend } from "../src/backends/backend.ts";
+import type { Claim } from "../src/locks/holder.ts";
+import { type Cluster, startCluster } from "../tests/helpers/postgres.ts";
+import { platformProbe } from "../tests/helpers/cli.ts";
+
+const quick = Deno.args.includes("--quick");
+const CYCLES = quick ? 200 : 2_000;
+const HANDOFFS = quick ? 20 : 100;
+
+const probe = platformProbe();
+const host = probe.machine().host;
+const claim: Claim = {
+  owner: "bench",
+  host,
+  agentId: "holder",
+  ancestors: [],
+  pid: Deno.pid,
+  process: { pid: Deno.pid, source: "self" },
+};
+
+function describe(label: string, samples: number[]): string {
+  return `${label}: median ${median(samples).toFixed(3)} ms, p90 ${
+    quantile(samples, 0.9).toFixed(3)
+  } ms (n=${samples.length})`;
+}
+
+async function acquireRelease(backend: Backend): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < CYCLES + 50; i++) {
+    const start = performance.now();
+    const got = await backend.acquire({ name: "bench-cycle", kind: "guard", claim, ttlMs: 30_000 });
+    if (got.kind !== "acquired") throw new Error(got.kind);
+    await backend.release({
+      name: "bench-cycle",
+      mode: "owner",
+      claim,
+      lockId: got.holder.record.lockId,
+    });
+    if (i >= 50) samples.push(performance.now() - start); // the first ones warm up
+  }
+  return samples;
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!await check()) await new Promise((r) => setTimeout(r, 1));
+}
+
+async function handoff(backend: Backend, url: string): Promise<number[]> {
+  const waiter = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./postgres_waiter.ts", import.meta.url).pathname,
+      url,
+      "bench-handoff",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = waiter.stdin.getWriter();
+  const reader = waiter.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async () => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the waiter exited");
+      buffered += value;
+    }
+    const line = buffered.slice(0, buffered.indexOf("\n"));
+    buffered = buffered.slice(line.length + 1);
+    return line;
+  };
+  const samples: number[] = [];
+  try {
+    for (let round = 0; round < HANDOFFS + 3; round++) {
+      const got = await backend.acquire({ name: "bench-handoff", kind: "guard", claim });
+      if (got.kind !== "acquired") throw new Error(got.kind);
+      await writer.write(new TextEncoder().encode("go\n"));
+      await until(async () => (await backend.observe("bench-handoff")).waiters.length === 1);
+      const released = performance.timeOrigin + performance.now();
+      await backend.release({
+        name: "bench-handoff",
+        mode: "owner",
+        claim,
+        lockId: got.holder.record.lockId,
+      });
+      const held = Number(await nextLine());
+      if (round >= 3) samples.push(held - released);
+      await until(async () => (await backend.observe("bench-handoff")).holders.length === 0);
+    }
+  } finally {
+    await writer.close();
+    await waiter.status;
+  }
+  return samples;
+}
+
+let cluster: Cluster | undefined;
+const url = Deno.env.get("LOKT_BENCH_POSTGRES") ?? (cluster = await startCluster()).url;
+try {
+  const opened = performance.now();
+  await using backend = await openPostgres(url, {
+    namespace: "bench",
+    probe,
+    actor: { owner: "bench", host, pid: Deno.pid, agentId: "holder" },
+  });
+  console.log(
+    `open (client import, connect, schema): ${(performance.now() - opened).toFixed(1)} ms`,
+  );
+  console.log(describe("acquire + release, in process", await acquireRelease(backend)));
+  console.log(describe("hand-off to a waiting process", await handoff(backend, url)));
+} finally {
+  await cluster?.stop();
+}
