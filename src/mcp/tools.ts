@@ -5,16 +5,15 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { AlreadyFrozenError, NotFoundError, UnreadableFreezeError } from "../locks/errors.ts";
+import { AlreadyFrozenError, UnreadableFreezeError } from "../locks/errors.ts";
 import type { BlockedOutcome } from "../locks/acquire.ts";
-import { describeHolder, formatDuration } from "../locks/describe.ts";
+import { formatDuration } from "../locks/describe.ts";
 import { freeze, unfreeze } from "../locks/freeze.ts";
-import { NotOwnerError } from "../locks/errors.ts";
 import { observe } from "../locks/observe.ts";
 import { slotsProblem } from "../locks/slots.ts";
-import { isExpired } from "../locks/stale.ts";
 import { diagnose } from "../locks/why.ts";
 import { heldJson } from "../cli/commands/lock.ts";
+import { unfreezeAnswer } from "../cli/commands/unfreeze.ts";
 import { identityJson, listingJson, lockJson } from "../cli/commands/status.ts";
 import { diagnosisJson } from "../cli/commands/why.ts";
 import { expiryText, recordJson } from "../cli/render.ts";
@@ -346,37 +345,7 @@ const unfreezeTool: Tool = {
       force,
       reason,
     });
-    const now = ctx.now();
-    let statusWord: string;
-    let text: string;
-    switch (outcome.kind) {
-      case "not-found":
-        throw new NotFoundError(name, "freeze");
-      case "not-owner":
-        throw new NotOwnerError(name, outcome.freeze, ctx.actor.owner);
-      case "unreadable":
-        throw new UnreadableFreezeError(name, outcome.state);
-      case "removed-unreadable":
-        statusWord = "removed-unreadable";
-        text = `removed the unreadable freeze file of "${name}" (${outcome.state.problem})`;
-        break;
-      case "unfrozen":
-        if (isExpired(outcome.freeze, now)) {
-          statusWord = "expired";
-          text = `the freeze of "${name}" had already expired; removed it`;
-        } else if (outcome.forced) {
-          statusWord = "force-unfrozen";
-          text = `unfroze "${name}", frozen by ${
-            describeHolder(outcome.freeze)
-          } (forced: ${reason})`;
-        } else {
-          statusWord = "unfrozen";
-          text = `unfroze "${name}"`;
-        }
-        break;
-    }
-    const record = "freeze" in outcome ? recordJson(outcome.freeze, undefined, now) : null;
-    return { structured: { status: statusWord, name, freeze: record }, text };
+    return unfreezeAnswer(ctx, name, outcome, `forced: ${reason}`);
   },
 };
 

@@ -2,7 +2,8 @@
 
 import { describeHolder } from "../../locks/describe.ts";
 import { NotFoundError, NotOwnerError, UnreadableFreezeError } from "../../locks/errors.ts";
-import { unfreeze } from "../../locks/freeze.ts";
+import type { LockContext } from "../../locks/context.ts";
+import { unfreeze, type UnfreezeOutcome } from "../../locks/freeze.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { isExpired } from "../../locks/stale.ts";
 import { expectPositionals } from "../args.ts";
@@ -18,6 +19,26 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const force = args.flags.force === true;
   const ctx = session.lockContext();
   const outcome = await unfreeze(ctx, { name, owner: session.identity().owner, force });
+  const { structured, text } = unfreezeAnswer(ctx, name, outcome, "--force");
+  if (args.flags.json) {
+    session.json(structured);
+  } else {
+    session.out(`${text}\n`);
+  }
+  return 0;
+}
+
+/**
+ * What an unfreeze did, as `unfreeze --json` prints it and as one line of text; throws what
+ * refused it. `forced` says how a forced unfreeze is shown (`--force`, or the reason given).
+ * The MCP server's `unfreeze` tool answers the same.
+ */
+export function unfreezeAnswer(
+  ctx: LockContext,
+  name: string,
+  outcome: UnfreezeOutcome,
+  forced: string,
+): { structured: Record<string, unknown>; text: string } {
   const now = ctx.now();
   let status: string;
   let text: string;
@@ -38,18 +59,13 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
         text = `the freeze of "${name}" had already expired; removed it`;
       } else if (outcome.forced) {
         status = "force-unfrozen";
-        text = `unfroze "${name}", frozen by ${describeHolder(outcome.freeze)} (--force)`;
+        text = `unfroze "${name}", frozen by ${describeHolder(outcome.freeze)} (${forced})`;
       } else {
         status = "unfrozen";
         text = `unfroze "${name}"`;
       }
       break;
   }
-  if (args.flags.json) {
-    const freeze = "freeze" in outcome ? recordJson(outcome.freeze, undefined, now) : null;
-    session.json({ status, name, freeze });
-  } else {
-    session.out(`${text}\n`);
-  }
-  return 0;
+  const freeze = "freeze" in outcome ? recordJson(outcome.freeze, undefined, now) : null;
+  return { structured: { status, name, freeze }, text };
 }
