@@ -92,6 +92,23 @@ export class Session {
   }
 
   /**
+   * This process as the holder: the caller's owner and agent id, and the process itself, so that
+   * the lock lives exactly as long as this process (a guard; the MCP server).
+   */
+  selfClaim(): Claim {
+    const { owner, host, agentId } = this.claim();
+    const pid = this.world.pid;
+    return {
+      owner,
+      host,
+      agentId,
+      process: { pid, start: this.world.probe().info(pid)?.start, source: "self" },
+      ancestors: [],
+      pid,
+    };
+  }
+
+  /**
    * The caller as a plain-lock holder. With `pid`, the lock follows that process; otherwise it
    * follows the derived harness or session process, if any.
    */

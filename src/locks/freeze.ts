@@ -103,6 +103,33 @@ export type FreezeOutcome =
   | { kind: "unreadable"; state: UnreadableState };
 
 /**
+ * The record a freeze publishes at `nowMs`: a new one, or the owner's `existing` freeze extended
+ * (a new TTL; a new reason if given, else the one people were told). Pure; the PostgreSQL backend
+ * builds its freezes with it too.
+ */
+export function freezeRecord(
+  req: FreezeRequest,
+  existing: LockRecord | undefined,
+  nowMs: number,
+): LockRecord {
+  return {
+    name: req.name,
+    lockId: existing?.lockId ?? newLockId(),
+    kind: "freeze",
+    owner: req.owner,
+    host: req.host,
+    agentId: req.agentId,
+    pid: 0,
+    acquiredMs: existing?.acquiredMs ?? nowMs,
+    renewedMs: existing === undefined ? undefined : nowMs,
+    ttlMs: req.ttlMs,
+    expiresMs: nowMs + req.ttlMs,
+    fence: 0,
+    reason: req.reason ?? existing?.reason,
+  };
+}
+
+/**
  * Freezes `name`; the owner of an active freeze may extend it (new TTL; new reason if given, else
  * the old one).
  */
@@ -117,22 +144,7 @@ export function freeze(ctx: LockContext, req: FreezeRequest): Promise<FreezeOutc
     if (existing !== undefined && existing.owner !== req.owner) {
       return { kind: "held", freeze: existing };
     }
-    const record: LockRecord = {
-      name: req.name,
-      lockId: existing?.lockId ?? newLockId(),
-      kind: "freeze",
-      owner: req.owner,
-      host: req.host,
-      agentId: req.agentId,
-      pid: 0,
-      acquiredMs: existing?.acquiredMs ?? now,
-      renewedMs: existing === undefined ? undefined : now,
-      ttlMs: req.ttlMs,
-      expiresMs: now + req.ttlMs,
-      fence: 0,
-      // Extending without a new reason keeps the one people were told.
-      reason: req.reason ?? existing?.reason,
-    };
+    const record = freezeRecord(req, existing, now);
     if (existing !== undefined) {
       replaceRecord(ctx, path, record);
     } else if (!publishNew(ctx, path, record)) {

@@ -10,7 +10,6 @@ import { Server } from "npm:@modelcontextprotocol/server@2.4.0";
 import { StdioServerTransport } from "npm:@modelcontextprotocol/server@2.4.0/stdio";
 import { BUILD_INFO } from "../build_info.ts";
 import { asIoError, describeError, LoktError, UsageError } from "../errors.ts";
-import type { Claim } from "../locks/holder.ts";
 import { ensureLayout } from "../locks/layout.ts";
 import { hintFor } from "../cli/hints.ts";
 import type { Session } from "../cli/session.ts";
@@ -81,7 +80,7 @@ export async function serveMcp(session: Session): Promise<number> {
   );
   const holdings = new Holdings({
     ctx,
-    claim: () => serverClaim(session),
+    claim: () => session.selfClaim(),
     client: clientName,
     onChange: () => watch.poke(),
     onError: (error) => session.warn(describeError(error)),
@@ -192,18 +191,4 @@ function assertStatusUri(uri: string): void {
   if (uri !== STATUS_URI) {
     throw new UsageError(`unknown resource "${uri}"`, `the only resource is ${STATUS_URI}`);
   }
-}
-
-/** The server as a holder: the caller's owner and agent id, and the server's own process. */
-function serverClaim(session: Session): Claim {
-  const { owner, host, agentId } = session.claim();
-  const pid = session.world.pid;
-  return {
-    owner,
-    host,
-    agentId,
-    process: { pid, start: session.world.probe().info(pid)?.start, source: "self" },
-    ancestors: [],
-    pid,
-  };
 }

@@ -31,6 +31,7 @@ import type {
 import { type ProcessProbe, processState } from "../../identity/process.ts";
 import { newLockId } from "../../locks/context.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
+import { freezeRecord } from "../../locks/freeze.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { TICKET_STALL_MS } from "../../locks/queue.ts";
 import { judge, type JudgeContext, scopeOf } from "../../locks/stale.ts";
@@ -385,21 +386,7 @@ export class PostgresBackend implements Backend {
       if (existing !== undefined && existing.owner !== req.owner) {
         return { kind: "held", freeze: existing };
       }
-      const record: LockRecord = {
-        name: req.name,
-        lockId: existing?.lockId ?? newLockId(),
-        kind: "freeze",
-        owner: req.owner,
-        host: req.host,
-        agentId: req.agentId,
-        pid: 0,
-        acquiredMs: existing?.acquiredMs ?? now,
-        renewedMs: existing === undefined ? undefined : now,
-        ttlMs: req.ttlMs,
-        expiresMs: now + req.ttlMs,
-        fence: 0,
-        reason: req.reason ?? existing?.reason,
-      };
+      const record = freezeRecord(req, existing, now);
       const namespace = this.#options.namespace;
       writes.push(
         (c, g) =>

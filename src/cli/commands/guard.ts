@@ -4,7 +4,6 @@ import { LoktError, UsageError } from "../../errors.ts";
 import { realSignals } from "../../guard/signals.ts";
 import { prepareSpawn, realSpawn } from "../../guard/spawn.ts";
 import { type OnLost, superviseGuard } from "../../guard/supervise.ts";
-import type { Claim } from "../../locks/holder.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals, slotsFlag } from "../args.ts";
 import { EXIT, exitCodeFor, exitCodeForSignal } from "../exit.ts";
@@ -42,7 +41,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     outcome = await acquireOrWait(session, {
       name,
       kind: "guard",
-      claim: guardClaim(session),
+      claim: session.selfClaim(),
       ttlMs: ttl as number | undefined,
       slots,
       command,
@@ -82,18 +81,4 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       return notFound ? EXIT.commandNotFound : EXIT.commandNotExecutable;
     }
   }
-}
-
-/** A guard's lock follows the guard process itself (and, once started, its command). */
-function guardClaim(session: Session): Claim {
-  const { owner, host, agentId } = session.claim();
-  const pid = session.world.pid;
-  return {
-    owner,
-    host,
-    agentId,
-    process: { pid, start: session.world.probe().info(pid)?.start, source: "self" },
-    ancestors: [],
-    pid,
-  };
 }
