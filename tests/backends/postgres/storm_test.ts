@@ -17,6 +17,8 @@ const WORKERS = 4;
 const CYCLES = 25;
 const KILLS = 3;
 const REPLACEMENT_CYCLES = 10;
+/** How many sabotaged storms the negative control may run before it must have seen an overlap. */
+const NEGATIVE_STORMS = 5;
 
 interface Witnessed {
   sections: number;
@@ -183,12 +185,21 @@ Deno.test({
   await t.step(
     "negative control: without it (skip-name-lock) the witness sees double holders",
     async () => {
-      const seen = await storm(cluster, "sabotaged", true);
-      console.log(
-        `sabotaged storm: ${seen.sections} sections, ${seen.overlaps.length} overlaps, ` +
-          `${seen.fenceFaults.length} fence faults; first: ${seen.overlaps[0]}`,
+      // Two holders at once needs two transactions to interleave, which a loaded machine may
+      // not schedule in one storm: up to NEGATIVE_STORMS storms, until one shows it.
+      let seen: Witnessed | undefined;
+      for (let attempt = 1; attempt <= NEGATIVE_STORMS; attempt++) {
+        seen = await storm(cluster, `sabotaged-${attempt}`, true);
+        console.log(
+          `sabotaged storm ${attempt}: ${seen.sections} sections, ${seen.overlaps.length} ` +
+            `overlaps, ${seen.fenceFaults.length} fence faults; first: ${seen.overlaps[0]}`,
+        );
+        if (seen.overlaps.length > 0) break;
+      }
+      assert(
+        seen!.overlaps.length > 0,
+        `the sabotaged protocol let no two holders in at once in ${NEGATIVE_STORMS} storms`,
       );
-      assert(seen.overlaps.length > 0, "the sabotaged protocol let no two holders in at once");
     },
   );
 });
