@@ -32,7 +32,7 @@ export function commandHelp(spec: CommandSpec): string {
   const width = Math.max(...labels.map((l) => l.length)) + 3;
   const out: string[] = [];
   out.push(`lokt ${spec.name}: ${spec.summary}`, "");
-  out.push("Usage:", `  lokt ${spec.name} ${spec.usage}`, "");
+  out.push("Usage:", `  lokt ${spec.name} ${spec.usage}`.trimEnd(), "");
   out.push("Flags:");
   flags.forEach((flag, i) => {
     const summary = flag.choices ? `${flag.summary} (${flag.choices.join(", ")})` : flag.summary;
