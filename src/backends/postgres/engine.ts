@@ -149,6 +149,7 @@ export class PostgresBackend implements Backend {
       bootId: machine.bootId,
       pidNs: machine.pidNs,
       command: req.command,
+      client: req.client,
       acquiredMs: nowMs,
       ttlMs: req.ttlMs,
       expiresMs: req.ttlMs === undefined ? undefined : nowMs + req.ttlMs,
@@ -349,22 +350,22 @@ export class PostgresBackend implements Backend {
           const stale = chosen.filter((h) => h.verdict.kind === "stale");
           if (stale.length === 0) return { kind: "not-stale", holders };
           remove("stale-break", stale, true);
-          return { kind: "broken", how: "stale", holders: stale };
+          return { kind: "broken", how: "stale", holders: stale, count: stale.length };
         }
         case "force":
           if (chosen.length === 0) return { kind: "gone" };
           remove("force-break", chosen, true);
-          return { kind: "broken", how: "force", holders: chosen };
+          return { kind: "broken", how: "force", holders: chosen, count: chosen.length };
       }
     });
   }
 
-  /** Extends the lease of one exact hold from the database's now. */
+  /** Extends the lease of one exact hold by its TTL from the database's now. */
   renew(req: RenewRequest): Promise<RenewResult> {
     return this.#inName(req.name, ({ state, writes, events }): RenewResult => {
       const current = state.holders.find((h) => h.record.lockId === req.lockId);
       if (current === undefined) return { kind: "lost" };
-      const ttlMs = req.ttlMs ?? current.record.ttlMs;
+      const ttlMs = current.record.ttlMs;
       const record: LockRecord = {
         ...current.record,
         renewedMs: state.nowMs,
@@ -421,7 +422,10 @@ export class PostgresBackend implements Backend {
       events.push({
         event: forced ? "force-unfreeze" : "unfreeze",
         lockId: current.lockId,
-        extra: { freeze_owner: current.owner },
+        extra: {
+          freeze_owner: current.owner,
+          ...(req.reason === undefined ? {} : { reason: req.reason }),
+        },
       });
       return { kind: "unfrozen", freeze: current, forced };
     });
