@@ -39,6 +39,8 @@ export interface BackendInfo {
    * `default`. Set by the factory (`src/backends/factory.ts`).
    */
   source?: string;
+  /** Where the namespace came from: `LOKT_NAMESPACE`, the `lokt.jsonc`, the origin remote. */
+  namespaceSource?: string;
 }
 
 /** One holder of a name: the slot it occupies and its record, in the lock file's shape. */

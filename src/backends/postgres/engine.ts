@@ -60,6 +60,8 @@ export interface EngineOptions {
   operationTimeoutMs?: number;
   /** A new client for the names' connection, to replace one that stopped answering. */
   reconnect: () => Promise<Sql>;
+  /** Where the choice of this backend came from, for people (see {@link BackendInfo}). */
+  source?: string;
 }
 
 /** The PostgreSQL implementation of {@link Backend}. */
@@ -77,7 +79,12 @@ export class PostgresBackend implements Backend {
     this.#sql = sql;
     this.#settings = settings;
     this.#options = options;
-    this.info = { kind: "postgres", location: settings.display, namespace: options.namespace };
+    this.info = {
+      kind: "postgres",
+      location: settings.display,
+      namespace: options.namespace,
+      source: options.source,
+    };
     this.#notifications = new Notifications(sql, CHANGE_CHANNEL, options.namespace);
     this.audit = new PostgresAudit(sql, options.namespace, (e) => this.#fault(e));
     this.#transactions = new NameTransactions(ops, {
