@@ -256,7 +256,8 @@ export interface AuditStore {
 
 /**
  * Where locks live. Every changing operation runs as one inspect-then-act inside the name's
- * critical section and records its audit events atomically with the change.
+ * critical section and records its audit events with the change (in its transaction, or in the
+ * same critical section).
  */
 export interface Backend extends AsyncDisposable {
   readonly info: BackendInfo;
