@@ -65,6 +65,12 @@ const CASES: { name: string; run(store: Store): Promise<void> }[] = [
     name: "acquire, deny, release: one holder in slot 1, fences 1 then 2, the events in the log",
     async run(store) {
       await using b = await store.open("basics");
+      const untouched = await b.observe("deploy");
+      assertEquals(
+        [untouched.slots, untouched.holders, untouched.waiters, untouched.fence, untouched.freeze],
+        [1, [], [], 0, undefined],
+      );
+      assertEquals(await b.names(), []);
       const first = await b.acquire({
         name: "deploy",
         kind: "guard",
