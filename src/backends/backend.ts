@@ -150,7 +150,11 @@ export interface ReleaseRequest {
   name: string;
   mode: ReleaseMode;
   claim: Claim;
-  /** Release exactly this hold; without it, the hold the claim owns (owner mode). */
+  /**
+   * Owner mode only: release exactly this hold (a guard's, a library handle's); without it, the
+   * hold the claim owns. A break judges every holder and names none: both backends refuse a
+   * `lockId` there.
+   */
   lockId?: string;
   enclosingLockId?: string;
 }

@@ -6,7 +6,7 @@
  * fences; audit events under the same names.
  */
 
-import { assert, assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { noPostgres, startCluster } from "../helpers/postgres.ts";
 import { tempDir } from "../helpers/cli.ts";
 import { acquireWaiting, isHeld } from "../../src/backends/wait.ts";
@@ -199,11 +199,20 @@ const CASES: { name: string; run(store: Store): Promise<void> }[] = [
     },
   },
   {
-    name: "breaks: --break-stale leaves a live holder, --force removes it",
+    name: "breaks: --break-stale leaves a live holder, --force removes it, neither names a hold",
     async run(store) {
       await using b = await store.open("breaks");
       const hold = held(
         await b.acquire({ name: "web", kind: "guard", claim: localClaim("a"), ttlMs: 60_000 }),
+      );
+      await assertRejects(
+        b.release({
+          name: "web",
+          mode: "force",
+          claim: localClaim("z"),
+          lockId: hold.record.lockId,
+        }),
+        TypeError,
       );
       const kept = await b.release({ name: "web", mode: "break-stale", claim: localClaim("z") });
       assertEquals(kept.kind, "not-stale");

@@ -313,6 +313,11 @@ export class PostgresBackend implements Backend {
 
   /** Releases or breaks holds of `req.name`. */
   release(req: ReleaseRequest): Promise<ReleaseResult> {
+    if (req.lockId !== undefined && req.mode !== "owner") {
+      return Promise.reject(
+        new TypeError("a break removes holders by judgement: it takes no lockId"),
+      );
+    }
     return this.#inName(req.name, ({ state, writes, events }): ReleaseResult => {
       const holders = this.#judged(state);
       const remove = (event: EventName, chosen: JudgedHolder[], withVerdict: boolean) => {
@@ -343,9 +348,6 @@ export class PostgresBackend implements Backend {
       if (nested !== undefined && req.mode === "owner") {
         return { kind: "nested", holder: strip(nested) };
       }
-      const chosen = holders.filter((h) =>
-        req.lockId === undefined || h.record.lockId === req.lockId
-      );
       switch (req.mode) {
         case "owner": {
           const own = holders.find((h) => h.record.kind === "lock" && claimHolds(h, req.claim));
@@ -354,15 +356,14 @@ export class PostgresBackend implements Backend {
           return { kind: "released", holder: strip(own) };
         }
         case "break-stale": {
-          const stale = chosen.filter((h) => h.verdict.kind === "stale");
+          const stale = holders.filter((h) => h.verdict.kind === "stale");
           if (stale.length === 0) return { kind: "not-stale", holders };
           remove("stale-break", stale, true);
           return { kind: "broken", how: "stale", holders: stale, count: stale.length };
         }
         case "force":
-          if (chosen.length === 0) return { kind: "gone" };
-          remove("force-break", chosen, true);
-          return { kind: "broken", how: "force", holders: chosen, count: chosen.length };
+          remove("force-break", holders, true);
+          return { kind: "broken", how: "force", holders, count: holders.length };
       }
     });
   }
