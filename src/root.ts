@@ -80,6 +80,27 @@ export function configPath(cwd: string): string {
   return `${workTreeTop(cwd)}/${CONFIG_FILE}`;
 }
 
+/**
+ * The git common dir of the repository holding `cwd` (where its `config` is, shared by every
+ * worktree): from `GIT_DIR` / `GIT_COMMON_DIR` as git reads them, else the nearest `.git`
+ * entry. Undefined outside a repository. Git is never spawned.
+ */
+export function gitCommonDir(
+  env: (name: string) => string | undefined,
+  cwd: string,
+): string | undefined {
+  const gitDirEnv = env("GIT_DIR");
+  if (gitDirEnv !== undefined && gitDirEnv !== "") {
+    const common = env("GIT_COMMON_DIR");
+    return common ? realOr(resolve(cwd, common)) : commonDirOf(resolve(cwd, gitDirEnv));
+  }
+  for (let dir = resolve("/", cwd);; dir = dirname(dir)) {
+    const gitDir = gitDirAt(dir);
+    if (gitDir !== undefined) return commonDirOf(gitDir);
+    if (dir === "/" || dir === dirname(dir)) return undefined;
+  }
+}
+
 /** Finds the lock root for a process in `cwd` with environment `env`. */
 export function findRoot(env: (name: string) => string | undefined, cwd: string): RootInfo {
   const fromEnv = env("LOKT_ROOT");

@@ -11,8 +11,12 @@
  * queue across the whole name. A long-lived process (an MCP server) may hold many names through
  * one backend; every operation names the hold it acts on by its `lockId`.
  *
- * Not wired yet: the CLI and the library still call the file engine (`src/locks/`) directly.
- * Only the PostgreSQL backend (`src/backends/postgres/`) implements this interface so far.
+ * Slots are numbered 1 to N, as `LOKT_SLOT`, `status` and the lock files number them; a plain
+ * mutex's holder has slot 1.
+ *
+ * Two backends implement it: files (`src/backends/files/`, over the file engine of `src/locks/`)
+ * and PostgreSQL (`src/backends/postgres/`); `tests/backends/contract_test.ts` runs one suite
+ * against both. Not wired yet: the CLI and the library still call the file engine directly.
  *
  * @module
  */
@@ -30,11 +34,18 @@ export interface BackendInfo {
   location: string;
   /** The namespace the names live in (shared backends only). */
   namespace?: string;
+  /**
+   * Where the choice came from, for people: `LOKT_BACKEND`, the `lokt.jsonc` that names it, or
+   * `default`. Set by the factory (`src/backends/factory.ts`).
+   */
+  source?: string;
+  /** Where the namespace came from: `LOKT_NAMESPACE`, the `lokt.jsonc`, the origin remote. */
+  namespaceSource?: string;
 }
 
 /** One holder of a name: the slot it occupies and its record, in the lock file's shape. */
 export interface Holder {
-  /** 0 to slots - 1, distinct among the name's holders. */
+  /** 1 to the name's N (1 for a plain mutex), distinct among the name's holders. */
   slot: number;
   record: LockRecord;
 }
@@ -93,6 +104,8 @@ export interface AcquireRequest {
   /** How many slots the name has; a free name takes this value, a held one must match. */
   slots?: number;
   command?: string[];
+  /** The MCP client a `lokt mcp` holder serves (`name/version`), recorded for people. */
+  client?: string;
   /** `LOKT_LOCK_ID` inherited from an enclosing guard. */
   enclosingLockId?: string;
   /** The caller's ticket when it waits: only the earliest live tickets get free slots. */
@@ -102,7 +115,8 @@ export interface AcquireRequest {
   /**
    * The id the new hold takes (default: a fresh one). An attempt repeated with the same id
    * after a fault finds the hold it already has, if the first attempt took it but its answer
-   * was lost.
+   * was lost. A backend whose answer cannot be lost once it changed something (files: the
+   * change and its answer happen in the calling process) takes a fresh id regardless.
    */
   lockId?: string;
 }
@@ -115,9 +129,14 @@ export type AcquireResult =
   | { kind: "reentered"; holder: Holder }
   /** The caller runs inside the guard that holds a slot (`LOKT_LOCK_ID` matches). */
   | { kind: "nested"; holder: Holder }
-  /** Every slot has a live holder (judged at `nowMs`, the backend's clock). */
-  | { kind: "held"; holders: JudgedHolder[]; nowMs: number }
-  | { kind: "frozen"; freeze: LockRecord }
+  /**
+   * Every slot has a live holder (judged at `nowMs`, the backend's clock). `holders` lists the
+   * live holders that could be read; on files a young unreadable holder file blocks too
+   * (`unreadable` names its problem) and is not listed.
+   */
+  | { kind: "held"; holders: JudgedHolder[]; nowMs: number; unreadable?: string }
+  /** A freeze stands; `freeze` is undefined when its record cannot be read (files). */
+  | { kind: "frozen"; freeze?: LockRecord }
   /** A slot is free, but waiters queued earlier have the next turns. */
   | { kind: "queued"; ahead: QueueTicket[] }
   /** The name is held with another slot count. */
@@ -131,7 +150,11 @@ export interface ReleaseRequest {
   name: string;
   mode: ReleaseMode;
   claim: Claim;
-  /** Release exactly this hold; without it, the hold the claim owns (owner mode). */
+  /**
+   * Owner mode only: release exactly this hold (a guard's, a library handle's); without it, the
+   * hold the claim owns. A break judges every holder and names none: both backends refuse a
+   * `lockId` there.
+   */
   lockId?: string;
   enclosingLockId?: string;
 }
@@ -139,7 +162,15 @@ export interface ReleaseRequest {
 /** What a release did. */
 export type ReleaseResult =
   | { kind: "released"; holder: Holder }
-  | { kind: "broken"; how: "force" | "stale"; holders: JudgedHolder[] }
+  /**
+   * Holders removed by a break: `count` of them; `holders` lists them, or (files) the first
+   * one only.
+   */
+  | { kind: "broken"; how: "force" | "stale"; holders: JudgedHolder[]; count: number }
+  /** A holder's record that could not be read was removed (files: an empty or corrupt file). */
+  | { kind: "removed-unreadable"; problem: string }
+  /** A holder's record cannot be read, and this mode does not remove it (files). */
+  | { kind: "unreadable"; problem: string }
   | { kind: "nested"; holder: Holder }
   | { kind: "not-found" }
   | { kind: "not-owner"; holders: JudgedHolder[] }
@@ -147,12 +178,13 @@ export type ReleaseResult =
   /** A `lockId` release found no such hold: it was lost (taken over or broken). */
   | { kind: "gone" };
 
-/** A renewal of one exact hold. */
+/**
+ * A renewal of one exact hold: its lease runs its own TTL again from now (a new TTL comes with a
+ * re-entry, `acquire` of a plain lock by its holder).
+ */
 export interface RenewRequest {
   name: string;
   lockId: string;
-  /** The new lease from now; undefined keeps the hold's TTL. */
-  ttlMs?: number;
   /** The guarded command's process, recorded for liveness. */
   child?: { pid: number; start?: string };
 }
@@ -177,20 +209,28 @@ export interface FreezeRequest {
 export type FreezeResult =
   | { kind: "frozen"; freeze: LockRecord }
   | { kind: "extended"; freeze: LockRecord }
-  | { kind: "held"; freeze: LockRecord };
+  | { kind: "held"; freeze: LockRecord }
+  /** The name's freeze record cannot be read (files: a young empty or corrupt file). */
+  | { kind: "unreadable"; problem: string };
 
 /** Lifting a freeze: its owner may, anyone may with `force`. */
 export interface UnfreezeRequest {
   name: string;
   owner: string;
   force: boolean;
+  /** Why, recorded in the audit event (the MCP server requires one with `force`). */
+  reason?: string;
 }
 
 /** What lifting a freeze did. */
 export type UnfreezeResult =
   | { kind: "unfrozen"; freeze: LockRecord; forced: boolean }
   | { kind: "not-found" }
-  | { kind: "not-owner"; freeze: LockRecord };
+  | { kind: "not-owner"; freeze: LockRecord }
+  /** An unreadable freeze record was removed (`force`; files). */
+  | { kind: "removed-unreadable"; problem: string }
+  /** The freeze record cannot be read and `force` was not given (files). */
+  | { kind: "unreadable"; problem: string };
 
 /**
  * Wake-ups for one name, counted from the moment the watch began, so that a change between an
@@ -220,7 +260,8 @@ export interface AuditStore {
 
 /**
  * Where locks live. Every changing operation runs as one inspect-then-act inside the name's
- * critical section and records its audit events atomically with the change.
+ * critical section and records its audit events with the change (in its transaction, or in the
+ * same critical section).
  */
 export interface Backend extends AsyncDisposable {
   readonly info: BackendInfo;

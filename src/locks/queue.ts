@@ -48,7 +48,8 @@ export interface Ticket {
   left?: boolean;
 }
 
-function ticketName(seq: number): string {
+/** The file name of ticket number `seq` in a queue directory. Pure. */
+export function ticketName(seq: number): string {
   return `${String(seq).padStart(12, "0")}.json`;
 }
 

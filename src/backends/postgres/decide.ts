@@ -78,7 +78,7 @@ export function decideAcquire(
   if (waiting.length >= free) return { kind: "queued", ahead: waiting };
 
   const used = new Set(live.map((h) => h.slot));
-  let slot = 0;
+  let slot = 1;
   while (used.has(slot)) slot++;
   return { kind: "take", slot, slots, stale: holders.filter((h) => h.verdict.kind === "stale") };
 }

@@ -60,6 +60,8 @@ export interface EngineOptions {
   operationTimeoutMs?: number;
   /** A new client for the names' connection, to replace one that stopped answering. */
   reconnect: () => Promise<Sql>;
+  /** Where the choice of this backend came from, for people (see {@link BackendInfo}). */
+  source?: string;
 }
 
 /** The PostgreSQL implementation of {@link Backend}. */
@@ -77,7 +79,12 @@ export class PostgresBackend implements Backend {
     this.#sql = sql;
     this.#settings = settings;
     this.#options = options;
-    this.info = { kind: "postgres", location: settings.display, namespace: options.namespace };
+    this.info = {
+      kind: "postgres",
+      location: settings.display,
+      namespace: options.namespace,
+      source: options.source,
+    };
     this.#notifications = new Notifications(sql, CHANGE_CHANNEL, options.namespace);
     this.audit = new PostgresAudit(sql, options.namespace, (e) => this.#fault(e));
     this.#transactions = new NameTransactions(ops, {
@@ -149,6 +156,7 @@ export class PostgresBackend implements Backend {
       bootId: machine.bootId,
       pidNs: machine.pidNs,
       command: req.command,
+      client: req.client,
       acquiredMs: nowMs,
       ttlMs: req.ttlMs,
       expiresMs: req.ttlMs === undefined ? undefined : nowMs + req.ttlMs,
@@ -305,6 +313,11 @@ export class PostgresBackend implements Backend {
 
   /** Releases or breaks holds of `req.name`. */
   release(req: ReleaseRequest): Promise<ReleaseResult> {
+    if (req.lockId !== undefined && req.mode !== "owner") {
+      return Promise.reject(
+        new TypeError("a break removes holders by judgement: it takes no lockId"),
+      );
+    }
     return this.#inName(req.name, ({ state, writes, events }): ReleaseResult => {
       const holders = this.#judged(state);
       const remove = (event: EventName, chosen: JudgedHolder[], withVerdict: boolean) => {
@@ -335,9 +348,6 @@ export class PostgresBackend implements Backend {
       if (nested !== undefined && req.mode === "owner") {
         return { kind: "nested", holder: strip(nested) };
       }
-      const chosen = holders.filter((h) =>
-        req.lockId === undefined || h.record.lockId === req.lockId
-      );
       switch (req.mode) {
         case "owner": {
           const own = holders.find((h) => h.record.kind === "lock" && claimHolds(h, req.claim));
@@ -346,25 +356,24 @@ export class PostgresBackend implements Backend {
           return { kind: "released", holder: strip(own) };
         }
         case "break-stale": {
-          const stale = chosen.filter((h) => h.verdict.kind === "stale");
+          const stale = holders.filter((h) => h.verdict.kind === "stale");
           if (stale.length === 0) return { kind: "not-stale", holders };
           remove("stale-break", stale, true);
-          return { kind: "broken", how: "stale", holders: stale };
+          return { kind: "broken", how: "stale", holders: stale, count: stale.length };
         }
         case "force":
-          if (chosen.length === 0) return { kind: "gone" };
-          remove("force-break", chosen, true);
-          return { kind: "broken", how: "force", holders: chosen };
+          remove("force-break", holders, true);
+          return { kind: "broken", how: "force", holders, count: holders.length };
       }
     });
   }
 
-  /** Extends the lease of one exact hold from the database's now. */
+  /** Extends the lease of one exact hold by its TTL from the database's now. */
   renew(req: RenewRequest): Promise<RenewResult> {
     return this.#inName(req.name, ({ state, writes, events }): RenewResult => {
       const current = state.holders.find((h) => h.record.lockId === req.lockId);
       if (current === undefined) return { kind: "lost" };
-      const ttlMs = req.ttlMs ?? current.record.ttlMs;
+      const ttlMs = current.record.ttlMs;
       const record: LockRecord = {
         ...current.record,
         renewedMs: state.nowMs,
@@ -421,7 +430,10 @@ export class PostgresBackend implements Backend {
       events.push({
         event: forced ? "force-unfreeze" : "unfreeze",
         lockId: current.lockId,
-        extra: { freeze_owner: current.owner },
+        extra: {
+          freeze_owner: current.owner,
+          ...(req.reason === undefined ? {} : { reason: req.reason }),
+        },
       });
       return { kind: "unfrozen", freeze: current, forced };
     });

@@ -31,7 +31,7 @@ const DDL = [
      namespace text not null,
      name text not null,
      lock_id text not null,
-     slot integer not null check (slot >= 0),
+     slot integer not null check (slot >= 1),
      record jsonb not null,
      expires_at timestamptz,
      primary key (namespace, name, lock_id))`,

@@ -72,36 +72,36 @@ const req = (extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
 });
 const allWaiting = (): TicketState => "waiting";
 
-Deno.test("a free name gives slot 0; a held mutex is held; a stale holder is replaced", () => {
+Deno.test("a free name gives slot 1; a held mutex is held; a stale holder is replaced", () => {
   assertEquals(decideAcquire(state(1, []), [], req(), allWaiting), {
     kind: "take",
-    slot: 0,
+    slot: 1,
     slots: 1,
     stale: [],
   });
-  const live = [holder(0, "a", "live")];
+  const live = [holder(1, "a", "live")];
   assertEquals(decideAcquire(state(1, live), live, req(), allWaiting), {
     kind: "held",
     holders: live,
   });
-  const stale = [holder(0, "a", "stale")];
+  const stale = [holder(1, "a", "stale")];
   assertEquals(decideAcquire(state(1, stale), stale, req(), allWaiting), {
     kind: "take",
-    slot: 0,
+    slot: 1,
     slots: 1,
     stale,
   });
 });
 
 Deno.test("slots: the lowest free slot, held when all are live, a different count while held is refused", () => {
-  const hs = [holder(0, "a", "live"), holder(1, "b", "stale"), holder(2, "c", "live")];
+  const hs = [holder(1, "a", "live"), holder(2, "b", "stale"), holder(3, "c", "live")];
   assertEquals(decideAcquire(state(3, hs), hs, req({ slots: 3 }), allWaiting), {
     kind: "take",
-    slot: 1,
+    slot: 2,
     slots: 3,
     stale: [hs[1]],
   });
-  const full = [holder(0, "a", "live"), holder(1, "b", "live")];
+  const full = [holder(1, "a", "live"), holder(2, "b", "live")];
   assertEquals(decideAcquire(state(2, full), full, req({ slots: 2 }), allWaiting).kind, "held");
   assertEquals(decideAcquire(state(2, full), full, req({ slots: 3 }), allWaiting), {
     kind: "slots-mismatch",
@@ -138,12 +138,12 @@ Deno.test("the queue: free slots go to the earliest live tickets; dead and stall
 });
 
 Deno.test("nesting and re-entry come before the freeze; the freeze before the holders", () => {
-  const inside = [holder(0, "guard-id", "live")];
+  const inside = [holder(1, "guard-id", "live")];
   assertEquals(
     decideAcquire(state(1, inside), inside, req({ enclosingLockId: "guard-id" }), allWaiting).kind,
     "nested",
   );
-  const mine = [holder(0, "x", "live", { kind: "lock", owner: "me", host: "h", agentId: "me" })];
+  const mine = [holder(1, "x", "live", { kind: "lock", owner: "me", host: "h", agentId: "me" })];
   const frozen = record("f", { kind: "freeze", expiresMs: NOW + 1_000 });
   assertEquals(
     decideAcquire(state(1, mine, [], frozen), mine, req({ kind: "lock" }), allWaiting).kind,
@@ -159,16 +159,16 @@ Deno.test("nesting and re-entry come before the freeze; the freeze before the ho
 
 Deno.test("a waiter polls at the first lease's end, sooner for holders judged by their process", () => {
   assertEquals(nextPollMs([], NOW), 1_000);
-  assertEquals(nextPollMs([holder(0, "a", "live", { expiresMs: NOW + 300 })], NOW), 301);
+  assertEquals(nextPollMs([holder(1, "a", "live", { expiresMs: NOW + 300 })], NOW), 301);
   const local: JudgedHolder = {
-    ...holder(0, "a", "live", { pid: 5 }),
+    ...holder(1, "a", "live", { pid: 5 }),
     verdict: { ...verdict("live"), scope: "local" },
   };
   assertEquals(nextPollMs([local], NOW), 250);
 });
 
 Deno.test("an attempt repeated with the id of a hold it already took finds that hold", () => {
-  const mine = [holder(0, "retry-id", "live")];
+  const mine = [holder(1, "retry-id", "live")];
   assertEquals(decideAcquire(state(1, mine), mine, req({ lockId: "retry-id" }), allWaiting), {
     kind: "repeated",
     holder: mine[0],
