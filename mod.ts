@@ -41,6 +41,8 @@ import { slotsProblem } from "./src/locks/slots.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
+import { selectedBackend } from "./src/backends/factory.ts";
+import { refuseSharedBackendWith } from "./src/backends/unwired.ts";
 
 export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {
@@ -199,7 +201,11 @@ function identity(): Identity {
 
 function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): LockContext {
   const env = (name: string) => Deno.env.get(name);
-  const root = options.root ?? findRoot(env, options.cwd ?? Deno.cwd()).path;
+  const cwd = options.cwd ?? Deno.cwd();
+  // A root given by the caller is files by choice; otherwise a shared backend chosen in the
+  // environment or lokt.jsonc is refused, not silently replaced by files.
+  if (options.root === undefined) refuseSharedBackendWith(env, cwd, selectedBackend);
+  const root = options.root ?? findRoot(env, cwd).path;
   const layout = layoutOf(root);
   const id = identity();
   const report = reportTo(options);

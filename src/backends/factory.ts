@@ -167,15 +167,26 @@ function chooseNamespace(
 }
 
 /**
- * Decides which backend to use for a process in `inputs.cwd`, without opening it. Throws a
- * {@link UsageError} for a `LOKT_BACKEND` or `LOKT_NAMESPACE` lokt cannot use or a missing
- * namespace, a {@link ConfigError} for a `lokt.jsonc` that cannot be read or names neither.
+ * Which kind of backend the environment or `lokt.jsonc` chooses, and where the choice came from
+ * (the namespace is not looked for). Throws what `chooseBackend` throws for a bad value.
  */
-export function chooseBackend(inputs: ChoiceInputs): BackendChoice {
-  const read = inputs.readText ?? readTextIfExists;
-  const config = loadProjectConfig(configPath(inputs.cwd), read);
-  let chosen: { kind: "files" } | { kind: "postgres"; url: string };
-  let source: string;
+export function selectedBackend(inputs: ChoiceInputs): {
+  kind: "files" | "postgres";
+  source: string;
+  /** The URL with its password masked, for PostgreSQL. */
+  location?: string;
+} {
+  const config = loadProjectConfig(configPath(inputs.cwd), inputs.readText ?? readTextIfExists);
+  const { chosen, source } = selection(inputs, config);
+  return chosen.kind === "files"
+    ? { kind: "files", source }
+    : { kind: "postgres", source, location: maskPassword(chosen.url) };
+}
+
+function selection(
+  inputs: ChoiceInputs,
+  config: ProjectConfig,
+): { chosen: { kind: "files" } | { kind: "postgres"; url: string }; source: string } {
   const fromEnv = inputs.env("LOKT_BACKEND");
   if (fromEnv !== undefined && fromEnv.trim() !== "") {
     const parsed = parseBackendValue(fromEnv);
@@ -185,27 +196,31 @@ export function chooseBackend(inputs: ChoiceInputs): BackendChoice {
         BACKEND_HINT,
       );
     }
-    chosen = parsed;
-    source = "LOKT_BACKEND";
-  } else {
-    const fromConfig = configValue(config, "backend");
-    if (fromConfig === undefined) {
-      chosen = { kind: "files" };
-      source = "default";
-    } else {
-      const parsed = parseBackendValue(fromConfig);
-      if (parsed === undefined) {
-        throw new ConfigError(
-          config.path,
-          `"backend" is ${JSON.stringify(maskPassword(fromConfig))}, which names no backend`,
-          undefined,
-          BACKEND_HINT,
-        );
-      }
-      chosen = parsed;
-      source = config.path;
-    }
+    return { chosen: parsed, source: "LOKT_BACKEND" };
   }
+  const fromConfig = configValue(config, "backend");
+  if (fromConfig === undefined) return { chosen: { kind: "files" }, source: "default" };
+  const parsed = parseBackendValue(fromConfig);
+  if (parsed === undefined) {
+    throw new ConfigError(
+      config.path,
+      `"backend" is ${JSON.stringify(maskPassword(fromConfig))}, which names no backend`,
+      undefined,
+      BACKEND_HINT,
+    );
+  }
+  return { chosen: parsed, source: config.path };
+}
+
+/**
+ * Decides which backend to use for a process in `inputs.cwd`, without opening it. Throws a
+ * {@link UsageError} for a `LOKT_BACKEND` or `LOKT_NAMESPACE` lokt cannot use or a missing
+ * namespace, a {@link ConfigError} for a `lokt.jsonc` that cannot be read or names neither.
+ */
+export function chooseBackend(inputs: ChoiceInputs): BackendChoice {
+  const read = inputs.readText ?? readTextIfExists;
+  const config = loadProjectConfig(configPath(inputs.cwd), read);
+  const { chosen, source } = selection(inputs, config);
   if (chosen.kind === "files") {
     const root = findRoot(inputs.env, inputs.cwd).path;
     return { kind: "files", info: { kind: "files", location: root, source } };

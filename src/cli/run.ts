@@ -9,6 +9,13 @@ import { lazy } from "../lazy.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
+import { refuseSharedBackend } from "../backends/unwired.ts";
+
+/**
+ * Commands that touch no lock root, so run whatever backend is chosen; every other command
+ * refuses a shared backend until the commands run on the seam (`src/backends/unwired.ts`).
+ */
+const BACKEND_FREE = new Set(["version", "completions", "demo"]);
 
 /** The help texts, loaded only to print one. */
 function loadHelp(): Promise<typeof import("./help.ts")> {
@@ -94,6 +101,9 @@ export async function run(argv: readonly string[], world: World): Promise<number
       return EXIT.ok;
     }
     phase("parsed");
+    if (!BACKEND_FREE.has(spec.name)) {
+      await refuseSharedBackend((name) => world.env(name), world.cwd());
+    }
     const module = await spec.load();
     phase("loaded");
     return await module.run(parsed.args, session);
