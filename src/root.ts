@@ -18,6 +18,8 @@ export interface RootInfo {
   method: RootMethod;
   /** One line for people: what was found where. */
   detail: string;
+  /** The top of the work tree, when the search for `.git` found it (where `lokt.jsonc` is). */
+  workTree?: string;
 }
 
 function readTrimmed(path: string): string | undefined {
@@ -124,7 +126,12 @@ export function findRoot(env: (name: string) => string | undefined, cwd: string)
     const gitDir = gitDirAt(dir);
     if (gitDir !== undefined) {
       const commonDir = commonDirOf(gitDir);
-      return { path: `${commonDir}/lokt`, method: "git", detail: `git common dir ${commonDir}` };
+      return {
+        path: `${commonDir}/lokt`,
+        method: "git",
+        detail: `git common dir ${commonDir}`,
+        workTree: dir,
+      };
     }
     if (dir === "/" || dir === dirname(dir)) break;
   }

@@ -12,19 +12,26 @@
  */
 
 import { LoktError } from "../errors.ts";
+import { statOrUndefined } from "../file_info.ts";
 import { lazy } from "../lazy.ts";
-import { configPath } from "../root.ts";
+import { CONFIG_FILE, configPath } from "../root.ts";
 import type { selectedBackend } from "./factory.ts";
 
 type Env = (name: string) => string | undefined;
 
-/** True when neither the environment nor `lokt.jsonc` can be choosing a backend but files. */
-function surelyFiles(env: Env, cwd: string): boolean {
+/**
+ * True when neither the environment nor `lokt.jsonc` can be choosing a backend but files.
+ * `workTree`, when the caller knows it (root discovery found it), saves a second search for it.
+ */
+function surelyFiles(env: Env, cwd: string, workTree?: string): boolean {
   const fromEnv = env("LOKT_BACKEND")?.trim();
   if (fromEnv === "files") return true;
   if (fromEnv) return false;
+  const path = workTree === undefined ? configPath(cwd) : `${workTree}/${CONFIG_FILE}`;
+  // A stat first: root discovery has warmed it up, and most repositories have no lokt.jsonc.
+  if (statOrUndefined(path) === undefined) return true;
   try {
-    return !Deno.readTextFileSync(configPath(cwd)).includes("backend");
+    return !Deno.readTextFileSync(path).includes("backend");
   } catch {
     return true; // no lokt.jsonc (or none readable: the commands that read it say so)
   }
@@ -53,9 +60,16 @@ export function refuseSharedBackendWith(
   );
 }
 
-/** The CLI's check: {@link refuseSharedBackendWith}, loading the factory only when needed. */
-export async function refuseSharedBackend(env: Env, cwd: string): Promise<void> {
-  if (surelyFiles(env, cwd)) return;
+/**
+ * The CLI's check: {@link refuseSharedBackendWith}, loading the factory only when needed;
+ * `workTree` is the top of the work tree if root discovery found it.
+ */
+export async function refuseSharedBackend(
+  env: Env,
+  cwd: string,
+  workTree?: string,
+): Promise<void> {
+  if (surelyFiles(env, cwd, workTree)) return;
   const factory: typeof import("./factory.ts") = await import(lazy("./factory.ts"));
   refuseSharedBackendWith(env, cwd, factory.selectedBackend);
 }

@@ -12,10 +12,11 @@ import type { World } from "./world.ts";
 import { refuseSharedBackend } from "../backends/unwired.ts";
 
 /**
- * Commands that touch no lock root, so run whatever backend is chosen; every other command
- * refuses a shared backend until the commands run on the seam (`src/backends/unwired.ts`).
+ * Commands that take no lock of the repository (a hook only rewrites a command into `lokt guard`,
+ * which is checked), so run whatever backend is chosen; every other command refuses a shared
+ * backend until the commands run on the seam (`src/backends/unwired.ts`).
  */
-const BACKEND_FREE = new Set(["version", "completions", "demo"]);
+const BACKEND_FREE = new Set(["version", "completions", "demo", "hook", "rules", "prime"]);
 
 /** The help texts, loaded only to print one. */
 function loadHelp(): Promise<typeof import("./help.ts")> {
@@ -102,7 +103,9 @@ export async function run(argv: readonly string[], world: World): Promise<number
     }
     phase("parsed");
     if (!BACKEND_FREE.has(spec.name)) {
-      await refuseSharedBackend((name) => world.env(name), world.cwd());
+      // The command finds the root anyway; found now, its search tells where lokt.jsonc is.
+      const { workTree } = session.root();
+      await refuseSharedBackend((name) => world.env(name), world.cwd(), workTree);
     }
     const module = await spec.load();
     phase("loaded");

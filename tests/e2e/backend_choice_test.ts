@@ -52,6 +52,13 @@ Deno.test("lokt.jsonc choosing PostgreSQL: every lock command refuses with the f
     assertMatch(run.stderr, /\nhint: to use files on this machine, set LOKT_BACKEND=files/);
   }
   assertEquals(exists(root), false, "no lock root was created");
+  // Without LOKT_ROOT the root is found through .git, from a subdirectory, and so is lokt.jsonc.
+  const { LOKT_ROOT: _, ...gitEnv } = env;
+  Deno.mkdirSync(`${dir.path}/src/deep`, { recursive: true });
+  const viaGit = await lokt(["lock", "x"], { env: gitEnv, cwd: `${dir.path}/src/deep` });
+  assertEquals(viaGit.code, 1, viaGit.stderr);
+  assertMatch(viaGit.stderr, /lokt\.jsonc chooses the PostgreSQL backend/);
+  assertEquals(exists(`${dir.path}/.git/lokt`), false, "no lock root in the git dir");
 
   // LOKT_BACKEND=files wins over the file; version needs no backend.
   const files = await lokt(["lock", "x"], {
