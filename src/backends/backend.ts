@@ -25,6 +25,8 @@ import type { AuditEvent, LoggedEvent } from "../audit/event.ts";
 import type { AuditFilter } from "../audit/reader.ts";
 import type { Claim } from "../locks/holder.ts";
 import type { LockKind, LockRecord } from "../locks/lockfile.ts";
+import type { FreezeRequest } from "../locks/freeze.ts";
+import type { Ticket } from "../locks/queue.ts";
 import type { Verdict } from "../locks/stale.ts";
 
 /** Which backend, and where, as `status` and `doctor` show it (passwords masked). */
@@ -55,22 +57,11 @@ export interface JudgedHolder extends Holder {
   verdict: Verdict;
 }
 
-/** A waiter's place in a name's queue. */
-export interface QueueTicket {
-  /** Position: lower is earlier; unique within the backend. */
-  seq: number;
-  pid: number;
-  start?: string;
-  host: string;
-  bootId?: string;
-  pidNs?: string;
-  owner: string;
-  agentId: string;
-  /** When it joined, epoch milliseconds on the backend's clock. */
-  sinceMs: number;
-  /** Its last heartbeat, on the backend's clock. */
-  beatMs: number;
-}
+/**
+ * A waiter's place in a name's queue: the file engine's ticket without its file. `seq` is unique
+ * within the backend, lower is earlier; times are on the backend's clock.
+ */
+export type QueueTicket = Omit<Ticket, "path" | "left">;
 
 /** The waiter that joins a queue: who it is and which process waits. */
 export type Waiter = Omit<QueueTicket, "seq" | "sinceMs" | "beatMs">;
@@ -195,15 +186,8 @@ export type RenewResult =
   /** The hold is gone: broken, or expired and taken over. */
   | { kind: "lost" };
 
-/** A freeze of a name. */
-export interface FreezeRequest {
-  name: string;
-  owner: string;
-  host: string;
-  agentId: string;
-  ttlMs: number;
-  reason?: string;
-}
+/** A freeze of a name (the file engine's request). */
+export type { FreezeRequest };
 
 /** What a freeze did. */
 export type FreezeResult =

@@ -264,6 +264,39 @@ interface Plan {
   leftovers: { seat: Seat; replaced: Replaced | undefined | "blocked" }[];
 }
 
+/**
+ * The record of a new hold of `req.name` taken at `nowMs` with `fence`: who holds it, which
+ * process it follows, on which machine. Pure; the PostgreSQL backend builds its holds with it.
+ */
+export function holdRecord(
+  req: Pick<AcquireRequest, "name" | "kind" | "claim" | "command" | "client" | "ttlMs">,
+  machine: { bootId?: string; pidNs?: string },
+  nowMs: number,
+  fence: number,
+  lockId: string,
+): LockRecord {
+  const proc = req.claim.process;
+  return {
+    name: req.name,
+    lockId,
+    kind: req.kind,
+    owner: req.claim.owner,
+    host: req.claim.host,
+    agentId: req.claim.agentId,
+    pid: proc?.pid ?? 0,
+    pidStart: proc?.start,
+    pidSource: proc?.source,
+    bootId: machine.bootId,
+    pidNs: machine.pidNs,
+    command: req.command,
+    client: req.client,
+    acquiredMs: nowMs,
+    ttlMs: req.ttlMs,
+    expiresMs: req.ttlMs === undefined ? undefined : nowMs + req.ttlMs,
+    fence,
+  };
+}
+
 function take(
   ctx: LockContext,
   req: AcquireRequest,
@@ -293,27 +326,8 @@ function take(
     recordReplaced(ctx, req, gone, seat.plain ? {} : slotExtra(seatSlots(seat) ?? 0, seat.slot));
   }
 
-  const now = ctx.now();
-  const machine = ctx.probe.machine();
-  const proc = req.claim.process;
   const lock: LockRecord = {
-    name: req.name,
-    lockId: newLockId(),
-    kind: req.kind,
-    owner: req.claim.owner,
-    host: req.claim.host,
-    agentId: req.claim.agentId,
-    pid: proc?.pid ?? 0,
-    pidStart: proc?.start,
-    pidSource: proc?.source,
-    bootId: machine.bootId,
-    pidNs: machine.pidNs,
-    command: req.command,
-    client: req.client,
-    acquiredMs: now,
-    ttlMs: req.ttlMs,
-    expiresMs: req.ttlMs === undefined ? undefined : now + req.ttlMs,
-    fence,
+    ...holdRecord(req, ctx.probe.machine(), ctx.now(), fence, newLockId()),
     ...(want > 1 ? { slot, slots: want } : {}),
   };
   if (want > 1) ensureSlotDir(ctx.layout, req.name);

@@ -5,13 +5,13 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { AlreadyFrozenError, UnreadableFreezeError } from "../locks/errors.ts";
 import type { BlockedOutcome } from "../locks/acquire.ts";
 import { formatDuration } from "../locks/describe.ts";
 import { freeze, unfreeze } from "../locks/freeze.ts";
 import { observe } from "../locks/observe.ts";
 import { slotsProblem } from "../locks/slots.ts";
 import { diagnose } from "../locks/why.ts";
+import { freezeJson } from "../cli/commands/freeze.ts";
 import { heldJson } from "../cli/commands/lock.ts";
 import { unfreezeAnswer } from "../cli/commands/unfreeze.ts";
 import { identityJson, listingJson, lockJson } from "../cli/commands/status.ts";
@@ -288,22 +288,8 @@ const freezeTool: Tool = {
       ttlMs: args.ttl as number,
       reason: args.reason as string,
     });
-    const now = ctx.now();
-    switch (outcome.kind) {
-      case "held":
-        throw new AlreadyFrozenError(name, outcome.freeze, now);
-      case "unreadable":
-        throw new UnreadableFreezeError(name, outcome.state);
-      case "frozen":
-      case "extended":
-        break;
-    }
     return {
-      structured: {
-        status: outcome.kind,
-        name,
-        freeze: recordJson(outcome.freeze, undefined, now),
-      },
+      structured: freezeJson(name, outcome, ctx.now()).json,
       text: `${outcome.kind === "frozen" ? "froze" : "extended the freeze of"} "${name}" for ` +
         `${formatDuration(args.ttl as number)}: ${args.reason}`,
     };

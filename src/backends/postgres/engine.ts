@@ -31,6 +31,7 @@ import type {
 import { type ProcessProbe, processState } from "../../identity/process.ts";
 import { newLockId } from "../../locks/context.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
+import { holdRecord } from "../../locks/acquire.ts";
 import { freezeRecord } from "../../locks/freeze.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { TICKET_STALL_MS } from "../../locks/queue.ts";
@@ -141,27 +142,7 @@ export class PostgresBackend implements Backend {
   }
 
   #newRecord(req: AcquireRequest, nowMs: number, fence: number): LockRecord {
-    const machine = this.#options.probe.machine();
-    const proc = req.claim.process;
-    return {
-      name: req.name,
-      lockId: req.lockId ?? newLockId(),
-      kind: req.kind,
-      owner: req.claim.owner,
-      host: req.claim.host,
-      agentId: req.claim.agentId,
-      pid: proc?.pid ?? 0,
-      pidStart: proc?.start,
-      pidSource: proc?.source,
-      bootId: machine.bootId,
-      pidNs: machine.pidNs,
-      command: req.command,
-      client: req.client,
-      acquiredMs: nowMs,
-      ttlMs: req.ttlMs,
-      expiresMs: req.ttlMs === undefined ? undefined : nowMs + req.ttlMs,
-      fence,
-    };
+    return holdRecord(req, this.#options.probe.machine(), nowMs, fence, req.lockId ?? newLockId());
   }
 
   /** Takes a slot of `req.name`, or reports what stands in the way. */

@@ -3,7 +3,8 @@
 import { UsageError } from "../../errors.ts";
 import { formatDuration } from "../../locks/describe.ts";
 import { AlreadyFrozenError, UnreadableFreezeError } from "../../locks/errors.ts";
-import { freeze } from "../../locks/freeze.ts";
+import { freeze, type FreezeOutcome } from "../../locks/freeze.ts";
+import type { LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { formatIso } from "../../time.ts";
 import { expectPositionals } from "../args.ts";
@@ -34,18 +35,10 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     reason: typeof reason === "string" && reason !== "" ? reason : undefined,
   });
   const now = ctx.now();
-  switch (outcome.kind) {
-    case "held":
-      throw new AlreadyFrozenError(name, outcome.freeze, now);
-    case "unreadable":
-      throw new UnreadableFreezeError(name, outcome.state);
-    case "frozen":
-    case "extended":
-      break;
-  }
-  const record = outcome.freeze;
+  const structured = freezeJson(name, outcome, now);
+  const record = structured.record;
   if (json) {
-    session.json({ status: outcome.kind, name, freeze: recordJson(record, undefined, now) });
+    session.json(structured.json);
     return 0;
   }
   const until = record.expiresMs === undefined ? "" : ` (until ${formatIso(record.expiresMs)})`;
@@ -58,4 +51,26 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       } from now${until}${because}\n`,
   );
   return 0;
+}
+
+/**
+ * What `freeze --json` prints for a freeze that took (the MCP server's `freeze` tool answers the
+ * same), and its record; throws what refused it.
+ */
+export function freezeJson(
+  name: string,
+  outcome: FreezeOutcome,
+  now: number,
+): { record: LockRecord; json: Record<string, unknown> } {
+  switch (outcome.kind) {
+    case "held":
+      throw new AlreadyFrozenError(name, outcome.freeze, now);
+    case "unreadable":
+      throw new UnreadableFreezeError(name, outcome.state);
+  }
+  const record = outcome.freeze;
+  return {
+    record,
+    json: { status: outcome.kind, name, freeze: recordJson(record, undefined, now) },
+  };
 }
