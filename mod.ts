@@ -42,7 +42,7 @@ import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
 import { selectedBackend } from "./src/backends/factory.ts";
-import { refuseSharedBackendWith } from "./src/backends/unwired.ts";
+import { refuseSharedBackendWith } from "./src/backends/select.ts";
 
 export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {

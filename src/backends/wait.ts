@@ -33,6 +33,8 @@ export interface BackendWaitOptions {
   signal?: AbortSignal;
   /** The caller's monotonic clock, milliseconds (default `performance.now`). */
   clock?: () => number;
+  /** Called after every attempt that left the caller waiting. */
+  onBlocked?: (last: AcquireResult) => void;
 }
 
 /** Retry at least this often while a holder is judged by a process that may die unseen. */
@@ -73,6 +75,7 @@ export async function acquireWaiting(
   try {
     let last = await backend.acquire({ ...req, denyEvent: "wait" });
     if (isHeld(last)) return last;
+    options.onBlocked?.(last);
     ticket = await backend.joinQueue(req.name, options.waiter);
     let beatAt = clock() + TICKET_HEARTBEAT_MS;
     while (true) {
@@ -99,6 +102,7 @@ export async function acquireWaiting(
         if (last.kind !== "nested") ticket = undefined; // the acquisition removed it
         return last;
       }
+      options.onBlocked?.(last);
     }
   } finally {
     if (ticket !== undefined) await backend.leaveQueue(req.name, ticket).catch(() => {});

@@ -9,14 +9,27 @@ import { lazy } from "../lazy.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
-import { refuseSharedBackend } from "../backends/unwired.ts";
+import { refuseSharedBackend } from "../backends/select.ts";
 
 /**
- * Commands that take no lock of the repository (a hook only rewrites a command into `lokt guard`,
- * which is checked), so run whatever backend is chosen; every other command refuses a shared
- * backend until the commands run on the seam (`src/backends/unwired.ts`).
+ * Commands that run whatever backend is chosen: those that take no lock of the repository (a
+ * hook only rewrites a command into `lokt guard`, which runs on the backend), and those that
+ * reach the backend through `session.locks()`. Any other refuses a shared backend
+ * (`src/backends/select.ts`) rather than read files while other machines use the database.
  */
-const BACKEND_FREE = new Set(["version", "completions", "demo", "hook", "rules", "prime"]);
+const BACKEND_FREE = new Set([
+  "version",
+  "completions",
+  "demo",
+  "hook",
+  "rules",
+  "prime",
+  "lock",
+  "unlock",
+  "guard",
+  "freeze",
+  "unfreeze",
+]);
 
 /** The help texts, loaded only to print one. */
 function loadHelp(): Promise<typeof import("./help.ts")> {
@@ -112,5 +125,7 @@ export async function run(argv: readonly string[], world: World): Promise<number
     return await module.run(parsed.args, session);
   } catch (error) {
     return await report(session, error, json);
+  } finally {
+    await session.close();
   }
 }

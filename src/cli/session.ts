@@ -5,6 +5,8 @@
 
 import type { Actor } from "../audit/event.ts";
 import { auditLimits, AuditWriter } from "../audit/writer.ts";
+import type { Locks } from "../backends/locks.ts";
+import { openLocks } from "../backends/select.ts";
 import { UsageError } from "../errors.ts";
 import { detectionOf, type Identity, resolveIdentity } from "../identity/identity.ts";
 import type { LockContext } from "../locks/context.ts";
@@ -20,6 +22,7 @@ export class Session {
   #root?: RootInfo;
   #identity?: Identity;
   #context?: LockContext;
+  #locks?: Promise<Locks>;
 
   constructor(world: World) {
     this.world = world;
@@ -78,6 +81,32 @@ export class Session {
     };
     phase("context");
     return this.#context;
+  }
+
+  /**
+   * The lock operations of the chosen backend (files unless `LOKT_BACKEND` or `lokt.jsonc` says
+   * otherwise), opened on first use; {@link close} closes them.
+   */
+  locks(): Promise<Locks> {
+    return this.#locks ??= openLocks({
+      env: (name) => this.world.env(name),
+      cwd: this.world.cwd(),
+      workTree: this.root().workTree,
+      root: this.root().path,
+      ctx: () => this.lockContext(),
+      probe: this.world.probe(),
+      actor: () => this.actor(),
+      warn: (message) => this.warn(message),
+    });
+  }
+
+  /** Closes what {@link locks} opened (a database connection); holds stay. */
+  async close(): Promise<void> {
+    const opening = this.#locks;
+    if (opening === undefined) return;
+    this.#locks = undefined;
+    const locks = await opening.catch(() => undefined);
+    await locks?.close();
   }
 
   /** A lock context that never writes the audit log, for strictly read-only commands. */

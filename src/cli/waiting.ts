@@ -7,7 +7,6 @@ import { InterruptedError } from "../errors.ts";
 import type { AcquireRequest, BlockedOutcome, HeldOutcome } from "../locks/acquire.ts";
 import { describeBlocker, formatDuration } from "../locks/describe.ts";
 import { blockedError } from "../locks/errors.ts";
-import { hold } from "../locks/hold.ts";
 import { phase } from "../phases.ts";
 import { type Printed, PROGRESS_COMMAND_CHARS, progressDue } from "./progress.ts";
 import type { Session } from "./session.ts";
@@ -53,9 +52,9 @@ export async function acquireOrWait(
   req: AcquireRequest,
   options: AcquireCliOptions,
 ): Promise<HeldOutcome & { waitedMs: number }> {
-  const ctx = session.lockContext();
+  const locks = await session.locks();
   if (!options.wait) {
-    const held = await hold(ctx, req, { wait: false });
+    const held = await locks.hold(req, { wait: false });
     phase("acquired");
     return held;
   }
@@ -77,7 +76,7 @@ export async function acquireOrWait(
 
   let printed: Printed | undefined;
   try {
-    const held = await hold(ctx, req, {
+    const held = await locks.hold(req, {
       wait: true,
       timeoutMs: options.timeoutMs,
       signal: abort.signal,
@@ -85,7 +84,7 @@ export async function acquireOrWait(
       onBlocked: (blocked, waitedMs) => {
         if (options.quiet) return;
         const key = blockerKey(blocked);
-        const now = ctx.now();
+        const now = session.world.now();
         const due = progressDue(printed, key, now);
         if (due === undefined) return;
         const prefix = due === "start" ? "waiting" : `still waiting (${formatDuration(waitedMs)})`;

@@ -4,13 +4,9 @@
  * release when the command ends.
  */
 
+import type { Keeper, Locks } from "../backends/locks.ts";
 import type { ProcessProbe } from "../identity/process.ts";
-import type { AcquireRequest } from "../locks/acquire.ts";
-import type { LockContext } from "../locks/context.ts";
-import { LeaseKeeper } from "../locks/lease.ts";
 import type { LockRecord } from "../locks/lockfile.ts";
-import { lazy } from "../lazy.ts";
-import { release } from "../locks/release.ts";
 import type { RecordState } from "../locks/store.ts";
 import { phase } from "../phases.ts";
 import { haltPoint } from "../testing/halt.ts";
@@ -26,7 +22,11 @@ export const KILL_GRACE_MS = 5_000;
 
 /** The outside world of a guard. */
 export interface GuardDeps {
-  ctx: LockContext;
+  /** Where the lock is kept, renewed and released. */
+  locks: Locks;
+  probe: ProcessProbe;
+  /** This process's id (the guard's releases name it). */
+  pid: number;
   spawn: Spawner;
   signals: SignalSource;
   /** One line for the user (stderr). */
@@ -53,12 +53,15 @@ export type GuardResult =
   /** A signal arrived after the lock was taken but before the command started. */
   | { kind: "interrupted"; signal: Deno.Signal };
 
-/** The environment a guarded command receives on top of the caller's. */
-export function childEnv(ctx: LockContext, lock: LockRecord): Record<string, string> {
+/**
+ * The environment a guarded command receives on top of the caller's; `root` is the lock root
+ * where locks are files (none on a shared backend).
+ */
+export function childEnv(root: string | undefined, lock: LockRecord): Record<string, string> {
   return {
     LOKT_LOCK_NAME: lock.name,
     LOKT_LOCK_ID: lock.lockId,
-    LOKT_LOCK_ROOT: ctx.layout.root,
+    ...(root === undefined ? {} : { LOKT_LOCK_ROOT: root }),
     LOKT_FENCE: String(lock.fence),
     LOKT_SLOT: String(lock.slot ?? 1),
   };
@@ -66,21 +69,21 @@ export function childEnv(ctx: LockContext, lock: LockRecord): Record<string, str
 
 /** Runs `plan.command` under the held lock and releases it on every path the guard controls. */
 export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<GuardResult> {
-  const { ctx } = deps;
+  const { locks, probe } = deps;
   let child: Child | undefined;
   let early: Deno.Signal | undefined;
   const unsubscribe = deps.signals(FORWARDED_SIGNALS, (signal) => {
     if (child) child.kill(signal);
     else early ??= signal;
   });
-  let keeper: LeaseKeeper | undefined;
+  let keeper: Keeper | undefined;
   let cancelKill: Cancel | undefined;
   let rehearsal: Promise<void> | undefined;
   try {
     if (early) return { kind: "interrupted", signal: early };
     const started = deps.spawn(
       plan.command,
-      plan.nested ? {} : childEnv(ctx, plan.lock),
+      plan.nested ? {} : childEnv(locks.root, plan.lock),
     );
     if ("kind" in started) return { kind: "spawn-failed", failure: started };
     const running = child = started;
@@ -94,7 +97,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     // A signal that came while the command was being started is still owed to it.
     if (early) running.kill(early);
     if (!plan.nested) {
-      keeper = new LeaseKeeper(ctx, plan.lock, {
+      keeper = await locks.keep(plan.lock, {
         lostExtra: { child_pid: running.pid, action: plan.onLost },
         onLost: (current) => {
           cancelKill = stopOnLoss(deps, plan, running, current);
@@ -104,7 +107,7 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
           deps.say(`could not check or renew the lock (retrying until it works): ${message}`);
         },
       });
-      keeper.start({ pid: running.pid, start: ctx.probe.info(running.pid)?.start });
+      keeper.start({ pid: running.pid, start: probe.info(running.pid)?.start });
       phase("keeper-started");
       // While the command runs, warm the release (a no-op if the wait already did): it lies on
       // the path to the next holder. It starts once the command is recorded, and a release that
@@ -113,14 +116,8 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
       // `guard -- true`).
       rehearsal = keeper.idle().then(() => {
         phase("recorded");
-        if (ended || hasEnded(ctx.probe, running.pid)) return;
-        // Loaded only now: a guard whose command ends at once never needs it.
-        const loading: Promise<typeof import("../locks/rehearse.ts")> = import(
-          lazy("../locks/rehearse.ts")
-        );
-        return loading.then(({ rehearse }) =>
-          ended ? undefined : rehearse(ctx, rehearsalRequest(ctx, plan.lock))
-        );
+        if (ended || hasEnded(probe, running.pid)) return;
+        return locks.warm(plan.lock);
       }).then(() => phase("rehearsed"));
     }
     const status = await exit;
@@ -137,13 +134,13 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
       // Not after a rehearsal still under way: the next holder waits for this release, and the
       // rehearsal works in its own scratch root (its steps and halt points are its own).
       if (!plan.nested && !keeper?.lost) {
-        await release(ctx, {
+        await locks.release({
           name: plan.lock.name,
           mode: "owner",
           lockId: plan.lock.lockId,
           slot: plan.lock.slot,
           slots: plan.lock.slots,
-          claim: { owner: "", host: "", agentId: "", ancestors: [], pid: ctx.actor.pid },
+          claim: { owner: "", host: "", agentId: "", ancestors: [], pid: deps.pid },
         });
         phase("released");
       }
@@ -175,7 +172,7 @@ function stopOnLoss(
     ? `now held by ${current.lock.owner}@${current.lock.host}` +
       (current.lock.pid > 0 ? ` (pid ${current.lock.pid})` : "")
     : current.kind === "absent"
-    ? "its lock file was removed"
+    ? "it was released or broken by someone else, or its lease ran out"
     : `its lock file is unreadable (${current.kind})`;
   if (onLost === "keep") {
     deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; letting it finish`);
@@ -184,22 +181,4 @@ function stopOnLoss(
   deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command`);
   child.kill("SIGTERM");
   return timeout(() => child.kill("SIGKILL"), plan.killGraceMs ?? KILL_GRACE_MS);
-}
-
-/** An acquisition like the guard's own, for the rehearsal. */
-function rehearsalRequest(ctx: LockContext, lock: LockRecord): AcquireRequest {
-  return {
-    name: lock.name,
-    kind: "guard",
-    ttlMs: lock.ttlMs,
-    command: lock.command,
-    claim: {
-      owner: lock.owner,
-      host: lock.host,
-      agentId: lock.agentId,
-      process: { pid: ctx.actor.pid, start: lock.pidStart, source: "self" },
-      ancestors: [],
-      pid: ctx.actor.pid,
-    },
-  };
 }

@@ -308,6 +308,27 @@ const CASES: { name: string; run(store: Store): Promise<void> }[] = [
     },
   },
   {
+    name: "a plain lock's holder asking for another N is refused, not re-entered",
+    async run(store) {
+      await using b = await store.open("reenter-n");
+      const first = held(
+        await b.acquire({ name: "pool", kind: "lock", claim: localClaim("a"), slots: 2 }),
+      );
+      assertEquals(first.slot, 1);
+      assertEquals(
+        await b.acquire({ name: "pool", kind: "lock", claim: localClaim("a"), slots: 3 }),
+        { kind: "slots-mismatch", slots: 2 },
+      );
+      const again = await b.acquire({
+        name: "pool",
+        kind: "lock",
+        claim: localClaim("a"),
+        slots: 2,
+      });
+      assertEquals(again.kind, "reentered");
+    },
+  },
+  {
     name: "waiters are served first come, first served, woken when the name changes",
     async run(store) {
       await using holder = await store.open("fifo");

@@ -58,6 +58,10 @@ export function decideAcquire(
   }
   if (req.kind === "lock") {
     const own = holders.find((h) => claimHolds(h, req.claim));
+    // Re-entering with another N is refused as the file engine refuses it.
+    if (own !== undefined && state.slots !== (req.slots ?? 1)) {
+      return { kind: "slots-mismatch", slots: state.slots };
+    }
     if (own !== undefined) return { kind: "reenter", holder: own };
   }
   const freeze = activeFreeze(state);

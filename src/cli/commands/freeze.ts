@@ -3,7 +3,7 @@
 import { UsageError } from "../../errors.ts";
 import { formatDuration } from "../../locks/describe.ts";
 import { AlreadyFrozenError, UnreadableFreezeError } from "../../locks/errors.ts";
-import { freeze, type FreezeOutcome } from "../../locks/freeze.ts";
+import type { FreezeOutcome } from "../../locks/freeze.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { formatIso } from "../../time.ts";
@@ -24,17 +24,17 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       `e.g. lokt freeze ${name} --ttl 15m`,
     );
   }
-  const ctx = session.lockContext();
+  const locks = await session.locks();
   const id = session.identity();
-  const outcome = await freeze(ctx, {
+  const outcome = await locks.freeze({
     name,
     owner: id.owner,
-    host: ctx.actor.host,
+    host: session.actor().host,
     agentId: id.agentId,
     ttlMs: ttl as number,
     reason: typeof reason === "string" && reason !== "" ? reason : undefined,
   });
-  const now = ctx.now();
+  const now = session.world.now();
   const structured = freezeJson(name, outcome, now);
   const record = structured.record;
   if (json) {

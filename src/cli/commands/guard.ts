@@ -58,7 +58,9 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   }
 
   const result = await superviseGuard({
-    ctx: session.lockContext(),
+    locks: await session.locks(),
+    probe: session.world.probe(),
+    pid: session.world.pid,
     spawn: realSpawn,
     signals: realSignals,
     say: (line) => session.err(`lokt: ${line}\n`),

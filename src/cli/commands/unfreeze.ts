@@ -2,8 +2,7 @@
 
 import { describeHolder } from "../../locks/describe.ts";
 import { NotFoundError, NotOwnerError, UnreadableFreezeError } from "../../locks/errors.ts";
-import type { LockContext } from "../../locks/context.ts";
-import { unfreeze, type UnfreezeOutcome } from "../../locks/freeze.ts";
+import type { UnfreezeOutcome } from "../../locks/freeze.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { isExpired } from "../../locks/stale.ts";
 import { expectPositionals } from "../args.ts";
@@ -17,9 +16,15 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const [name] = expectPositionals(findCommand("unfreeze")!, args);
   assertValidName(name);
   const force = args.flags.force === true;
-  const ctx = session.lockContext();
-  const outcome = await unfreeze(ctx, { name, owner: session.identity().owner, force });
-  const { structured, text } = unfreezeAnswer(ctx, name, outcome, "--force");
+  const locks = await session.locks();
+  const owner = session.identity().owner;
+  const outcome = await locks.unfreeze({ name, owner, force });
+  const { structured, text } = unfreezeAnswer(
+    { now: () => session.world.now(), actor: { owner } },
+    name,
+    outcome,
+    "--force",
+  );
   if (args.flags.json) {
     session.json(structured);
   } else {
@@ -34,7 +39,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
  * The MCP server's `unfreeze` tool answers the same.
  */
 export function unfreezeAnswer(
-  ctx: LockContext,
+  ctx: { now: () => number; actor: { owner: string } },
   name: string,
   outcome: UnfreezeOutcome,
   forced: string,

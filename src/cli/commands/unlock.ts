@@ -9,7 +9,7 @@ import {
   UnreadableLockError,
 } from "../../locks/errors.ts";
 import { assertValidName } from "../../locks/name.ts";
-import { release, releaseAll, type ReleaseMode } from "../../locks/release.ts";
+import type { ReleaseMode } from "../../locks/release.ts";
 import { expectPositionals } from "../args.ts";
 import { recordJson, verdictText } from "../render.ts";
 import type { Session } from "../session.ts";
@@ -40,14 +40,14 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   assertValidName(name);
 
   const mode: ReleaseMode = force ? "force" : breakStale ? "break-stale" : "owner";
-  const ctx = session.lockContext();
-  const outcome = await release(ctx, {
+  const locks = await session.locks();
+  const outcome = await locks.release({
     name,
     mode,
     claim: session.claim(),
     enclosingLockId: session.enclosingLockId(),
   });
-  const now = ctx.now();
+  const now = session.world.now();
   let text: string;
   switch (outcome.kind) {
     case "released":
@@ -77,12 +77,14 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
       break;
     case "not-found":
       throw new NotFoundError(name);
-    case "not-owner":
+    case "not-owner": {
+      const actor = session.actor();
       throw new NotOwnerError(
         name,
         outcome.lock,
-        `${ctx.actor.owner}${ctx.actor.agentId ? ` (agent ${ctx.actor.agentId})` : ""}`,
+        `${actor.owner}${actor.agentId ? ` (agent ${actor.agentId})` : ""}`,
       );
+    }
     case "not-stale":
       throw new NotStaleError(name, outcome.lock, outcome.verdict, now);
     case "unreadable":
@@ -101,8 +103,8 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
 }
 
 async function unlockAll(session: Session, json: boolean): Promise<number> {
-  const ctx = session.lockContext();
-  const released = await releaseAll(ctx, session.claim());
+  const locks = await session.locks();
+  const released = await locks.releaseAll(session.claim());
   if (json) {
     session.json({ released: released.map((l) => l.name), count: released.length });
   } else if (released.length === 0) {
