@@ -47,6 +47,12 @@ export interface PrimeFacts {
   freezes: ActiveFreeze[];
   /** Names whose files could not be read. */
   unreadable: string[];
+  /**
+   * The shared backend `LOKT_BACKEND` or lokt.jsonc chooses, if one does: where (password
+   * masked) and the namespace (undefined when none is set yet). Its locks are not listed: prime
+   * does not connect.
+   */
+  shared?: { location: string; namespace?: string };
 }
 
 /** Turns a listing of the root (read-only, judged at `nowMs`) into locks, freezes and problems. */

@@ -100,6 +100,9 @@ const IDENTITY = "lokt tells agents apart by their session: it recognises Claude
   "who you are to lokt.";
 
 function stateLines(facts: PrimeFacts): string[] {
+  if (facts.shared !== undefined) {
+    return ["Not listed: the locks are in the shared database; `lokt status` shows them."];
+  }
   const lines = [
     ...facts.locks.map(describeHeldLock),
     ...facts.freezes.map(describeFreeze),
@@ -136,8 +139,25 @@ function numbered(items: string[]): string {
 }
 
 const INTRO = "Several agents and people work in this repository at once. Commands that share " +
-  "state are serialized with lokt, a lock tool for one machine: run them through " +
+  "state are serialized with lokt, a lock tool: run them through " +
   "`lokt guard`, which waits its turn and runs the command alone.";
+
+/** The paragraph about a shared backend, or none when locks are this machine's files. */
+function sharedBlock(facts: PrimeFacts): string[] {
+  const shared = facts.shared;
+  if (shared === undefined) return [];
+  const where = shared.namespace === undefined
+    ? `${shared.location} (no namespace is set yet: set LOKT_NAMESPACE or "namespace" in lokt.jsonc)`
+    : `${shared.location}, namespace \`${shared.namespace}\``;
+  return [
+    "Here the locks are shared with other machines (containers, CI runners) through a " +
+    `PostgreSQL database: ${where}. The same commands work; agents elsewhere wait for the ` +
+    "same names. Other machines cannot see your processes, so give every plain lock a TTL " +
+    "(`lokt lock NAME --ttl 10m`): without one it lasts until `lokt unlock`. `lokt guard` " +
+    "keeps its own lease (30 s unless `--ttl`) and stops its command (exit 75) if it cannot " +
+    "renew it in time.",
+  ];
+}
 
 function markdown(facts: PrimeFacts, level: number, title: string): string {
   const h = "#".repeat(level);
@@ -145,6 +165,7 @@ function markdown(facts: PrimeFacts, level: number, title: string): string {
   return [
     `${h} ${title}`,
     INTRO,
+    ...sharedBlock(facts),
     `${sub} Run these through lokt`,
     guardBlock(facts),
     ...guardedBlock(facts),
@@ -165,6 +186,7 @@ function cursorRules(facts: PrimeFacts): string {
   return [
     "# lokt: shared commands in this repository",
     INTRO,
+    ...sharedBlock(facts),
     "Run these exactly like this:",
     guardBlock(facts),
     ...guardedBlock(facts),
@@ -186,6 +208,9 @@ function windsurfRules(facts: PrimeFacts): string {
     "Run shared commands only through lokt guard, always with --wait:",
     guardBlock(facts),
     ...guardedBlock(facts),
+    ...(facts.shared === undefined
+      ? []
+      : ["Locks are shared with other machines: give plain locks a --ttl."]),
     bullets([
       `Exit 2 or a long wait: run \`lokt why ${name}\` to see who holds it; never retry in a loop.`,
       "Never `lokt unlock NAME --force` a lock you did not take; `--break-stale` removes only " +

@@ -249,3 +249,32 @@ Deno.test("prime refuses an unknown format with a usage error", async () => {
   assertEquals(out.code, 64);
   assertMatch(out.stderr, /claude-md, cursorrules, windsurfrules, copilot, clinerules, aider/);
 });
+
+Deno.test("prime on a shared backend says so, recommends a TTL, lists no files, and never connects", async () => {
+  using f = await fixture();
+  // A host that does not resolve: prime would fail if it tried to connect.
+  Deno.writeTextFileSync(
+    `${f.repo}/lokt.jsonc`,
+    '{ "backend": "postgres://lokt:s3cret@db.invalid:5432/lokt", "namespace": "acme/web" }\n',
+  );
+  const out = await prime(f, []);
+  assertEquals(out.code, 0, out.stderr);
+  assertMatch(
+    out.stdout,
+    /shared with other machines .* PostgreSQL database: postgres:\/\/lokt:\*\*\*@db\.invalid:5432\/lokt, namespace `acme\/web`/,
+  );
+  assertMatch(out.stdout, /give every plain lock a TTL/);
+  assertMatch(out.stdout, /Not listed: the locks are in the shared database/);
+  assertNotMatch(out.stdout + out.stderr, /s3cret/);
+  const json = await prime(f, ["--json"]);
+  assertEquals(json.code, 0, json.stderr);
+  assertEquals(JSON.parse(json.stdout).backend, {
+    kind: "postgres",
+    location: "postgres://lokt:***@db.invalid:5432/lokt",
+    namespace: "acme/web",
+  });
+  for (const format of ["windsurfrules", "cursorrules"]) {
+    const other = await prime(f, ["--format", format]);
+    assertMatch(other.stdout, /shared with other machines/, format);
+  }
+});

@@ -4,7 +4,9 @@ import { UsageError } from "../../errors.ts";
 import { loadProjectConfig } from "../../config/project.ts";
 import { readRules } from "../../hooks/rules.ts";
 import { listAll } from "../../locks/inspect.ts";
+import { lazy } from "../../lazy.ts";
 import { configPath } from "../../root.ts";
+import { surelyFiles } from "../../backends/select.ts";
 import {
   detectScripts,
   fileReader,
@@ -25,7 +27,7 @@ import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
 
 /** Runs `lokt prime`. Read-only: it never creates the lock root. */
-export function run(args: ParsedArgs, session: Session): number {
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
   expectPositionals(findCommand("prime")!, args);
   if (args.flags.mcp !== undefined) return primeMcp(session, args.flags.mcp as McpTool, args);
   const format = (args.flags.format ?? "claude-md") as PrimeFormat;
@@ -42,6 +44,11 @@ export function run(args: ParsedArgs, session: Session): number {
     scripts: detectScripts(fileReader(project)),
     ...rootFacts(listAll(ctx), ctx.now()),
   };
+  const shared = await sharedBackend(session);
+  if (shared !== undefined) {
+    // The root's files are not where the locks are: none are listed (prime does not connect).
+    Object.assign(facts, { shared, locks: [], freezes: [], unreadable: [] });
+  }
   const text = renderPrime(facts, format);
   if (args.flags.json !== true) {
     session.out(text);
@@ -52,6 +59,9 @@ export function run(args: ParsedArgs, session: Session): number {
     file: PRIME_FILES[format],
     project,
     root: ctx.layout.root,
+    backend: shared === undefined
+      ? { kind: "files", location: ctx.layout.root }
+      : { kind: "postgres", location: shared.location, namespace: shared.namespace ?? null },
     scripts: facts.scripts.map((s) => ({
       source: s.source,
       script: s.script,
@@ -85,6 +95,36 @@ export function run(args: ParsedArgs, session: Session): number {
     text,
   });
   return 0;
+}
+
+/**
+ * The shared backend `LOKT_BACKEND` or lokt.jsonc chooses, without connecting to it; undefined
+ * for files. A choice lokt cannot read is left to the commands that use it to report.
+ */
+async function sharedBackend(
+  session: Session,
+): Promise<{ location: string; namespace?: string } | undefined> {
+  const env = (name: string) => session.world.env(name);
+  const cwd = session.world.cwd();
+  if (surelyFiles(env, cwd)) return undefined;
+  const factory: typeof import("../../backends/factory.ts") = await import(
+    lazy("../../backends/factory.ts")
+  );
+  let selected;
+  try {
+    selected = factory.selectedBackend({ env, cwd });
+  } catch {
+    return undefined;
+  }
+  if (selected.kind === "files") return undefined;
+  let namespace: string | undefined;
+  try {
+    const choice = factory.chooseBackend({ env, cwd });
+    if (choice.kind === "postgres") namespace = choice.namespace;
+  } catch {
+    // no namespace yet: the text says how to set one
+  }
+  return { location: selected.location ?? "", namespace };
 }
 
 /** `prime --mcp TOOL`: how TOOL starts this lokt's MCP server. */
