@@ -1,8 +1,10 @@
 /**
- * The PostgreSQL backend's budgets: in-process acquire + release (target: median ≤ 1 ms), and
+ * The PostgreSQL backend's budgets: in-process acquire + release (target: median ≤ 1 ms),
  * hand-off from a holder's release to a waiting process holding the name (target: median
- * ≤ 5 ms), on a private cluster over a unix socket (or the database named by
- * `LOKT_BENCH_POSTGRES`). Run on demand, never as a test:
+ * ≤ 5 ms), and the CLI's `lokt lock` + `lokt unlock` against the same pair on files (target:
+ * ≤ 2x), with `lokt guard x -- true` beside it, files and PostgreSQL alternating round by round;
+ * on a private cluster over a unix socket (or the database named by `LOKT_BENCH_POSTGRES`). Run
+ * on demand, never as a test:
  *
  *   deno run -A bench/postgres.ts [--quick]
  */
@@ -107,6 +109,63 @@ async function handoff(backend: Backend, url: string): Promise<number[]> {
   return samples;
 }
 
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CLI_ROUNDS = quick ? 10 : 40;
+
+/** Runs `lokt ARGS` once; its wall time in milliseconds. */
+async function timedLokt(args: string[], env: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - start;
+  if (!out.success) {
+    throw new Error(`lokt ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return ms;
+}
+
+/** CLI `lock`+`unlock` and `guard -- true` on files and on PostgreSQL, alternating rounds. */
+async function cli(url: string): Promise<void> {
+  const root = Deno.makeTempDirSync({ prefix: "lokt-bench-files-" });
+  const base = { LOKT_ROOT: root, LOKT_AGENT_ID: "bench-cli", LOKT_NO_DETECT: "1", NO_COLOR: "1" };
+  const envs = {
+    files: { ...base, LOKT_BACKEND: "files" },
+    postgres: { ...base, LOKT_BACKEND: url, LOKT_NAMESPACE: "bench-cli" },
+  };
+  const pairs = { files: [] as number[], postgres: [] as number[] };
+  const guards = { files: [] as number[], postgres: [] as number[] };
+  try {
+    for (let round = 0; round < CLI_ROUNDS + 2; round++) {
+      const order = round % 2 === 0
+        ? ["files", "postgres"] as const
+        : ["postgres", "files"] as const;
+      for (const kind of order) {
+        const pair = await timedLokt(["lock", "bench-cli"], envs[kind]) +
+          await timedLokt(["unlock", "bench-cli"], envs[kind]);
+        const guard = await timedLokt(["guard", "bench-cli", "--", "true"], envs[kind]);
+        if (round >= 2) {
+          pairs[kind].push(pair);
+          guards[kind].push(guard);
+        }
+      }
+    }
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+  for (const [label, samples] of [["lock + unlock", pairs], ["guard x -- true", guards]] as const) {
+    const ratio = median(samples.postgres) / median(samples.files);
+    console.log(
+      `CLI ${label}: files ${median(samples.files).toFixed(1)} ms, PostgreSQL ${
+        median(samples.postgres).toFixed(1)
+      } ms, ratio ${ratio.toFixed(2)}x (n=${samples.files.length} each, alternating)`,
+    );
+  }
+}
+
 let cluster: Cluster | undefined;
 const url = Deno.env.get("LOKT_BENCH_POSTGRES") ?? (cluster = await startCluster()).url;
 try {
@@ -121,6 +180,7 @@ try {
   );
   console.log(describe("acquire + release, in process", await acquireRelease(backend)));
   console.log(describe("hand-off to a waiting process", await handoff(backend, url)));
+  await cli(url);
 } finally {
   await cluster?.stop();
 }

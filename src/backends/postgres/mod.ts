@@ -22,10 +22,15 @@ export { maskPassword } from "./url.ts";
  */
 const NAMES_SESSION = { idle_in_transaction_session_timeout: "5s" };
 
+/** One opening in this many prunes the audit table when its hour is due. */
+const PRUNE_ONE_IN = 32;
+
 /** How to open the backend. */
 export interface OpenOptions extends Omit<EngineOptions, "reconnect">, ConnectOptions {
   /** The environment (`PGPASSWORD`, `PGHOST`, ...); default none. */
   env?: (name: string) => string | undefined;
+  /** One opening in this many looks whether the audit table's hourly pruning is due (32). */
+  auditPruneOneIn?: number;
 }
 
 /**
@@ -45,7 +50,11 @@ export async function openPostgres(url: string, options: OpenOptions): Promise<P
     if (schema.kind === "at" && schema.version > SCHEMA_VERSION) {
       throw new SchemaVersionError(settings.display, schema.version, SCHEMA_VERSION);
     }
-    await pruneAudit(sql, options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
+    // Pruning is due at most hourly (the table says when it last ran); one opening in
+    // PRUNE_ONE_IN looks, so that a short command rarely pays its round trips.
+    if (Math.random() * (options.auditPruneOneIn ?? PRUNE_ONE_IN) < 1) {
+      await pruneAudit(sql, options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
+    }
     const pool = await createClient(settings, options);
     return new PostgresBackend(sql, pool, settings, {
       ...options,

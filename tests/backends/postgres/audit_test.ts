@@ -101,6 +101,7 @@ Deno.test({ name: "the PostgreSQL audit table", ignore: noPostgres() }, async (t
       probe,
       actor,
       auditRetentionMs: 30 * 24 * 3600 * 1000,
+      auditPruneOneIn: 1,
     });
     assertEquals(await b.audit.query({}), []);
   });
