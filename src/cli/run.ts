@@ -13,10 +13,19 @@ import { refuseSharedBackend } from "../backends/unwired.ts";
 
 /**
  * Commands that take no lock of the repository (a hook only rewrites a command into `lokt guard`,
- * which is checked), so run whatever backend is chosen; every other command refuses a shared
- * backend until the commands run on the seam (`src/backends/unwired.ts`).
+ * which is checked; doctor checks whichever backend is chosen, read-only), so run whatever
+ * backend is chosen; every other command refuses a shared backend until the commands run on the
+ * seam (`src/backends/unwired.ts`).
  */
-const BACKEND_FREE = new Set(["version", "completions", "demo", "hook", "rules", "prime"]);
+const BACKEND_FREE = new Set([
+  "version",
+  "completions",
+  "demo",
+  "hook",
+  "rules",
+  "prime",
+  "doctor",
+]);
 
 /** The help texts, loaded only to print one. */
 function loadHelp(): Promise<typeof import("./help.ts")> {

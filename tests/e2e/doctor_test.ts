@@ -12,6 +12,7 @@ interface CheckJson {
 }
 
 const CHECK_IDS = [
+  "backend",
   "root",
   "identity",
   "layout",
@@ -99,7 +100,7 @@ Deno.test("doctor flags a planted 0-byte lock file and an orphaned temporary fil
   assertMatch(text.stdout, /^warn\s+corrupt_locks\s+1 unusable file/m);
   assertMatch(text.stdout, /^warn\s+orphaned_tmp\s+/m);
   assertMatch(text.stdout, /fix: lokt status --prune-expired removes them/);
-  assertMatch(text.stdout, /15 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
+  assertMatch(text.stdout, /16 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
 
   // The fix it suggests works: the old file goes, the young one stays.
   const pruned = await lokt(["status", "--prune-expired"], { env: holderEnv(root, "agent-doc") });
