@@ -200,7 +200,7 @@ async function privileges(
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where n.nspname || '.' || c.relname = r.object)
     end as granted
-    from rows from (jsonb_to_recordset(${JSON.stringify(REQUIRED_PRIVILEGES)}::jsonb)
+    from rows from (jsonb_to_recordset(${JSON.stringify(REQUIRED_PRIVILEGES)}::text::jsonb)
                     as (kind text, object text, privilege text))
       with ordinality as r(kind, object, privilege, i)
     order by r.i`;
