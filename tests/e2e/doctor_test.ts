@@ -30,8 +30,10 @@ const CHECK_IDS = [
   "guard_rules",
 ];
 
-async function doctorJson(root: string) {
-  const result = await lokt(["doctor", "--json"], { env: holderEnv(root, "agent-doc") });
+async function doctorJson(root: string, extraEnv: Record<string, string> = {}) {
+  const result = await lokt(["doctor", "--json"], {
+    env: holderEnv(root, "agent-doc", extraEnv),
+  });
   const report = JSON.parse(result.stdout);
   const byId = new Map<string, CheckJson>(report.checks.map((c: CheckJson) => [c.id, c]));
   return { code: result.code, stderr: result.stderr, report, byId };
@@ -54,6 +56,8 @@ Deno.test("doctor --json on a healthy root is valid JSON with every check and no
     exists: true,
   });
   assertEquals([...byId.keys()], CHECK_IDS);
+  assertEquals(report.backend, { kind: "files", location: root, source: "default" });
+  assertEquals(byId.get("backend")!.message, `files at ${root} (default)`);
   const failed = [...byId.values()].filter((c) => c.status === "fail");
   assertEquals(failed, []);
   assertEquals(report.summary.fail, 0);
@@ -156,4 +160,22 @@ Deno.test("doctor never creates a missing root, and fails (exit 1) when the root
   assertEquals(broken.report.ok, false);
   assertEquals(broken.byId.get("root")!.status, "fail");
   assertMatch(broken.byId.get("root")!.message, /exists but is not a directory/);
+});
+
+Deno.test("a backend lokt does not know fails the backend check, and the root is still checked", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const { code, report, byId } = await doctorJson(root, {
+    LOKT_BACKEND: "mysql://lokt:s3cret@db.internal/lokt",
+  });
+  assertEquals(code, 1);
+  assertEquals(report.backend, null);
+  const backend = byId.get("backend")!;
+  assertEquals(backend.status, "fail");
+  assertMatch(
+    backend.message,
+    /^LOKT_BACKEND=mysql:\/\/lokt:\*\*\*@db\.internal\/lokt names no backend/,
+  );
+  assertMatch(backend.hint, /postgres:\/\/USER@HOST/);
+  assertEquals([...byId.keys()], CHECK_IDS);
 });
