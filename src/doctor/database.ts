@@ -149,7 +149,7 @@ export function schemaCheck(
     return check(
       "schema",
       "ok",
-      `not created yet: the first lock command creates schema lokt (version ${supported})`,
+      `not created yet: lokt creates schema lokt (version ${supported}) on first use`,
       { details: { state: "missing", supported } },
     );
   }
@@ -220,7 +220,7 @@ export function privilegesCheck(facts: DatabaseFacts): Check {
       `schema lokt does not exist, and ${user} may not create it`,
       {
         hint: `GRANT CREATE ON DATABASE ${ident(server?.database ?? "DATABASE")} TO ` +
-          `${ident(user)}, or run one lock command once as a role that may`,
+          `${ident(user)}, or use lokt once as a role that may create it`,
         details,
       },
     );
