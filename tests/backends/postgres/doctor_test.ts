@@ -209,6 +209,36 @@ Deno.test({
   );
 });
 
+Deno.test("a server that never answers: the connection check fails once the connect timeout passes", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  using dir = tempDir();
+  try {
+    const port = listener.addr.port;
+    const { code, stdout, elapsedMs, byId } = await doctor(
+      `postgres://lokt:wrong-password@127.0.0.1:${port}/lokt`,
+      dir.path,
+    );
+    assertEquals(code, 1, stdout);
+    assertMatch(
+      byId.get("connection")!.message,
+      new RegExp(
+        `^cannot connect to postgres://lokt:\\*\\*\\*@127\\.0\\.0\\.1:${port}/lokt: ` +
+          `no answer from 127\\.0\\.0\\.1:${port} within 5000 ms$`,
+      ),
+    );
+    assert(!stdout.includes("wrong-password"), stdout);
+    assert(elapsedMs >= 5_000 && elapsedMs < 5_000 + 3_000, `took ${elapsedMs} ms`);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});
+
 Deno.test("doctor's modules leave the PostgreSQL client and its inspection out until it is chosen", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", `${REPO}/src/cli/commands/doctor.ts`],
