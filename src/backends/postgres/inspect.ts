@@ -126,16 +126,27 @@ export async function inspectDatabase(url: string, options: InspectOptions): Pro
   ];
   try {
     for (const [step, run] of steps) {
+      // A server that stops answering half-way must not hang doctor: each step gets the
+      // connect timeout.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${options.connectTimeoutMs} ms`)),
+          options.connectTimeoutMs,
+        );
+      });
       try {
-        await run();
+        await Promise.race([run(), deadline]);
       } catch (error) {
         const message = (error as { message?: unknown })?.message;
         facts.failure = { step, problem: typeof message === "string" ? message : String(error) };
         break;
+      } finally {
+        clearTimeout(timer);
       }
     }
   } finally {
-    await sql.end({ timeout: 1 }).catch(() => {});
+    await sql.end({ timeout: facts.failure === undefined ? 1 : 0 }).catch(() => {});
   }
   return { kind: "connected", url: display, facts };
 }

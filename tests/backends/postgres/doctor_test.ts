@@ -7,8 +7,10 @@
 
 import { assert, assertEquals, assertMatch } from "../../helpers/assert.ts";
 import { holderEnv, lokt, REPO, tempDir } from "../../helpers/cli.ts";
-import { noPostgres, PASSWORD_ROLE, startCluster } from "../../helpers/postgres.ts";
+import { noPostgres, PASSWORD_ROLE, PG_BIN, startCluster } from "../../helpers/postgres.ts";
 import { open } from "./fixture.ts";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface CheckJson {
   id: string;
@@ -157,6 +159,47 @@ Deno.test({
       await cluster.psql("update lokt.meta set value = '1' where key = 'schema_version'");
     }
   });
+
+  await t.step(
+    "a database that stops answering half-way: the step fails after the timeout, no hang",
+    async () => {
+      // Someone holds lokt.meta locked: reading the schema version waits behind them.
+      const holder = new Deno.Command(`${PG_BIN}/psql`, {
+        args: [
+          "-h",
+          cluster.dir,
+          "-U",
+          "lokt",
+          "-d",
+          "postgres",
+          "-X",
+          "-q",
+          "-c",
+          "begin; lock table lokt.meta; select pg_sleep(60); commit",
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const locked = "select count(*) from pg_locks where relation = 'lokt.meta'::regclass " +
+        "and mode = 'AccessExclusiveLock' and granted";
+      try {
+        while ((await cluster.psql(locked)).trim() !== "1") await delay(20);
+        const { code, elapsedMs, byId } = await doctor(cluster.url, dir.path);
+        assertEquals(code, 1);
+        assertEquals(byId.get("round_trip")!.status, "ok");
+        const schema = byId.get("schema")!;
+        assertEquals(schema.status, "fail");
+        assertMatch(schema.message, /reading the schema version failed: no answer within 5000 ms/);
+        assertEquals(byId.get("privileges")!.details.skipped, true);
+        assert(elapsedMs < 5_000 + 3_000, `took ${elapsedMs} ms`);
+      } finally {
+        await cluster.psql(
+          "select pg_terminate_backend(pid) from pg_locks where relation = 'lokt.meta'::regclass",
+        );
+        await holder.status;
+      }
+    },
+  );
 
   await t.step(
     "a role without privileges, and one that may only read: privileges fail, naming what lacks",
