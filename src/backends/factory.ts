@@ -10,6 +10,7 @@
  */
 
 import type { Backend, BackendInfo } from "./backend.ts";
+import type { Inspection, InspectOptions } from "./postgres/inspect.ts";
 import { openFiles } from "./files/mod.ts";
 import { maskPassword } from "./postgres/url.ts";
 import type { Actor } from "../audit/event.ts";
@@ -240,6 +241,9 @@ export function chooseBackend(inputs: ChoiceInputs): BackendChoice {
   };
 }
 
+/** How long connecting to a lock database may take. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 /** What opening the chosen backend needs from the world. */
 export interface OpenBackendOptions {
   probe: ProcessProbe;
@@ -279,9 +283,23 @@ export async function openBackend(
         probe: options.probe,
         actor: options.actor,
         env: options.env,
-        connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+        connectTimeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         source: choice.info.source,
       });
     }
   }
+}
+
+/**
+ * Reads the health of the lock database `choice` names, for `lokt doctor` (read-only). The
+ * PostgreSQL backend is imported only here and in {@link openBackend}.
+ */
+export async function inspectChosenDatabase(
+  choice: Extract<BackendChoice, { kind: "postgres" }>,
+  options: InspectOptions,
+): Promise<Inspection> {
+  const { inspectDatabase }: typeof import("./postgres/mod.ts") = await import(
+    lazy("./postgres/mod.ts")
+  );
+  return await inspectDatabase(choice.url, options);
 }

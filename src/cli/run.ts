@@ -13,9 +13,10 @@ import { refuseSharedBackend } from "../backends/select.ts";
 
 /**
  * Commands that run whatever backend is chosen: those that take no lock of the repository (a
- * hook only rewrites a command into `lokt guard`, which runs on the backend), and those that
- * reach the backend through `session.locks()`. Any other refuses a shared backend
- * (`src/backends/select.ts`) rather than read files while other machines use the database.
+ * hook only rewrites a command into `lokt guard`, which runs on the backend), those that reach
+ * the backend through `session.locks()`, and doctor (it checks the chosen one, read-only). Any
+ * other refuses a shared backend (`src/backends/select.ts`) rather than read files while other
+ * machines use the database.
  */
 const BACKEND_FREE = new Set([
   "version",
@@ -29,6 +30,7 @@ const BACKEND_FREE = new Set([
   "guard",
   "freeze",
   "unfreeze",
+  "doctor",
 ]);
 
 /** The help texts, loaded only to print one. */

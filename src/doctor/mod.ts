@@ -1,13 +1,19 @@
 /**
- * `lokt doctor`: checks that lokt can work reliably with this root and machine, and lists what
+ * `lokt doctor`: checks that lokt can work reliably with this backend and machine, and lists what
  * needs attention. Every check reports ok, warn or fail with a hint. Read-only, except for a
  * probe file that the writability check creates in `tmp/` and removes at once; the root is never
- * created, and no symbolic link in it is followed (the layout check reports them). The outside world comes in through {@link DoctorInputs}.
+ * created, and no symbolic link in it is followed (the layout check reports them). On PostgreSQL
+ * the database is checked instead of the root, and never written to. The outside world comes in
+ * through {@link DoctorInputs}.
  *
  * @module
  */
 
+import type { BackendInfo } from "../backends/backend.ts";
+import type { BackendChoice } from "../backends/factory.ts";
+import type { Inspection } from "../backends/postgres/inspect.ts";
 import { LoktError } from "../errors.ts";
+import { backendCheck, type ChosenBackend, databaseChecks, unusedRootCheck } from "./backend.ts";
 import type { LockContext } from "../locks/context.ts";
 import { listAll, type Listing } from "../locks/inspect.ts";
 import type { RootInfo } from "../root.ts";
@@ -31,11 +37,18 @@ import {
 } from "./root.ts";
 
 export { type Check, type CheckStatus } from "./check.ts";
+export { backendDetails, type ChosenBackend } from "./backend.ts";
 export { type IdentityFacts } from "./identity.ts";
 export { type HookPresence } from "./guard_rules.ts";
 
 /** Everything doctor reads from outside. */
 export interface DoctorInputs {
+  /** The backend chosen, or the error choosing one raised. */
+  backend: ChosenBackend;
+  /** Reads the lock database's health (called for PostgreSQL only). */
+  inspectDatabase: (choice: Extract<BackendChoice, { kind: "postgres" }>) => Promise<Inspection>;
+  /** The database's connect timeout, as shown. */
+  connectTimeoutMs: number;
   root: RootInfo;
   /** A read-only lock context for the root (its audit sink is never used). */
   ctx: LockContext;
@@ -63,6 +76,8 @@ export interface DoctorInputs {
 
 /** The whole report. */
 export interface DoctorReport {
+  /** The backend chosen; undefined when choosing one failed (the backend check says why). */
+  backend?: BackendInfo;
   root: RootInfo & { exists: boolean };
   checks: Check[];
   counts: Record<CheckStatus, number>;
@@ -103,6 +118,46 @@ function futureRecords(listing: Listing | undefined, nowMs: number): FutureRecor
 
 /** Runs every check, in a fixed order. */
 export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
+  const chosen = inputs.backend;
+  const checks = [backendCheck(chosen)];
+  let rootExists = false;
+  if (chosen.kind === "postgres") {
+    const inspection = await inputs.inspectDatabase(chosen);
+    checks.push(
+      ...databaseChecks(inspection, inputs.connectTimeoutMs),
+      unusedRootCheck(inputs.root),
+      identityCheck(inputs.identity),
+      ...await machineChecks(inputs, undefined),
+      guardRulesCheck(inputs.projectConfig, inputs.hooks),
+    );
+  } else {
+    const files = await fileChecks(inputs);
+    rootExists = files.exists;
+    checks.push(...files.checks);
+  }
+  const counts = countStatuses(checks);
+  return {
+    backend: chosen.kind === "invalid" ? undefined : chosen.info,
+    root: { ...inputs.root, exists: rootExists },
+    checks,
+    counts,
+    ok: counts.fail === 0,
+  };
+}
+
+/** The clock and the process probe: this machine's, whatever the backend. */
+async function machineChecks(inputs: DoctorInputs, records: Listing | undefined): Promise<Check[]> {
+  const { ctx } = inputs;
+  const sample = await sampleClock(ctx.now, inputs.monotonic, inputs.timeOrigin, inputs.sleep);
+  const exited = await inputs.exitedPid();
+  return [
+    judgeClock(sample, futureRecords(records, sample.wallMs)),
+    judgeLiveness(askProbe(ctx.probe, inputs.pid, exited), inputs.os),
+  ];
+}
+
+/** The checks of the lock root and what is in it, with the machine's. */
+async function fileChecks(inputs: DoctorInputs): Promise<{ checks: Check[]; exists: boolean }> {
   const { ctx, root } = inputs;
   const layout = ctx.layout;
   const state = rootState(root.path);
@@ -127,11 +182,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
   } catch (error) {
     listing = error instanceof Error ? error : new Error(String(error));
   }
-  const records = listing instanceof Error ? undefined : listing;
-  const sample = await sampleClock(ctx.now, inputs.monotonic, inputs.timeOrigin, inputs.sleep);
-  checks.push(judgeClock(sample, futureRecords(records, sample.wallMs)));
-  const exited = await inputs.exitedPid();
-  checks.push(judgeLiveness(askProbe(ctx.probe, inputs.pid, exited), inputs.os));
+  checks.push(...await machineChecks(inputs, listing instanceof Error ? undefined : listing));
 
   const judged = (judge: (l: Listing) => Check) => () => {
     if (listing instanceof Error) throw listing;
@@ -149,7 +200,5 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
     ),
     guardRulesCheck(inputs.projectConfig, inputs.hooks),
   );
-
-  const counts = countStatuses(checks);
-  return { root: { ...root, exists }, checks, counts, ok: counts.fail === 0 };
+  return { checks, exists };
 }

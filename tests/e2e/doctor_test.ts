@@ -12,6 +12,7 @@ interface CheckJson {
 }
 
 const CHECK_IDS = [
+  "backend",
   "root",
   "identity",
   "layout",
@@ -29,8 +30,10 @@ const CHECK_IDS = [
   "guard_rules",
 ];
 
-async function doctorJson(root: string) {
-  const result = await lokt(["doctor", "--json"], { env: holderEnv(root, "agent-doc") });
+async function doctorJson(root: string, extraEnv: Record<string, string> = {}) {
+  const result = await lokt(["doctor", "--json"], {
+    env: holderEnv(root, "agent-doc", extraEnv),
+  });
   const report = JSON.parse(result.stdout);
   const byId = new Map<string, CheckJson>(report.checks.map((c: CheckJson) => [c.id, c]));
   return { code: result.code, stderr: result.stderr, report, byId };
@@ -53,6 +56,8 @@ Deno.test("doctor --json on a healthy root is valid JSON with every check and no
     exists: true,
   });
   assertEquals([...byId.keys()], CHECK_IDS);
+  assertEquals(report.backend, { kind: "files", location: root, source: "default" });
+  assertEquals(byId.get("backend")!.message, `files at ${root} (default)`);
   const failed = [...byId.values()].filter((c) => c.status === "fail");
   assertEquals(failed, []);
   assertEquals(report.summary.fail, 0);
@@ -99,7 +104,7 @@ Deno.test("doctor flags a planted 0-byte lock file and an orphaned temporary fil
   assertMatch(text.stdout, /^warn\s+corrupt_locks\s+1 unusable file/m);
   assertMatch(text.stdout, /^warn\s+orphaned_tmp\s+/m);
   assertMatch(text.stdout, /fix: lokt status --prune-expired removes them/);
-  assertMatch(text.stdout, /15 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
+  assertMatch(text.stdout, /16 checks: \d+ ok, \d+ warning\(s\), 0 failure\(s\)\n$/);
 
   // The fix it suggests works: the old file goes, the young one stays.
   const pruned = await lokt(["status", "--prune-expired"], { env: holderEnv(root, "agent-doc") });
@@ -155,4 +160,22 @@ Deno.test("doctor never creates a missing root, and fails (exit 1) when the root
   assertEquals(broken.report.ok, false);
   assertEquals(broken.byId.get("root")!.status, "fail");
   assertMatch(broken.byId.get("root")!.message, /exists but is not a directory/);
+});
+
+Deno.test("a backend lokt does not know fails the backend check, and the root is still checked", async () => {
+  using dir = tempDir();
+  const root = `${dir.path}/root`;
+  const { code, report, byId } = await doctorJson(root, {
+    LOKT_BACKEND: "mysql://lokt:s3cret@db.internal/lokt",
+  });
+  assertEquals(code, 1);
+  assertEquals(report.backend, null);
+  const backend = byId.get("backend")!;
+  assertEquals(backend.status, "fail");
+  assertMatch(
+    backend.message,
+    /^LOKT_BACKEND=mysql:\/\/lokt:\*\*\*@db\.internal\/lokt names no backend/,
+  );
+  assertMatch(backend.hint, /postgres:\/\/USER@HOST/);
+  assertEquals([...byId.keys()], CHECK_IDS);
 });

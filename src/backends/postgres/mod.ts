@@ -15,6 +15,13 @@ import { parseDatabaseUrl } from "./url.ts";
 
 export { BackendUnavailableError, PostgresBackend, SCHEMA_VERSION, SchemaVersionError };
 export { maskPassword } from "./url.ts";
+export {
+  type ClockReading,
+  type DatabaseFacts,
+  inspectDatabase,
+  type Inspection,
+  type InspectOptions,
+} from "./inspect.ts";
 
 /**
  * The names' connection: a transaction left idle (its process stopped between the two round

@@ -84,3 +84,33 @@ export async function createSchema(sql: Sql): Promise<SchemaState> {
     return { kind: "at", version: Number(row.value) } as SchemaState;
   });
 }
+
+/** One privilege lokt's operations need, on one object of its schema (or a function they call). */
+export interface RequiredPrivilege {
+  kind: "schema" | "table" | "sequence" | "function";
+  /** Qualified name; a function with its argument types. */
+  object: string;
+  privilege: string;
+}
+
+function onTable(table: string, privileges: string[]): RequiredPrivilege[] {
+  return privileges.map((privilege) => ({ kind: "table", object: `lokt.${table}`, privilege }));
+}
+
+/**
+ * What the role must be allowed once the schema exists, read from the statements of the engine,
+ * the audit store and the pruning: keep it in step with them. LISTEN needs no privilege.
+ */
+export const REQUIRED_PRIVILEGES: readonly RequiredPrivilege[] = [
+  { kind: "schema", object: "lokt", privilege: "USAGE" },
+  ...onTable("meta", ["SELECT", "INSERT", "UPDATE"]),
+  ...onTable("names", ["SELECT", "INSERT", "UPDATE"]),
+  ...onTable("holders", ["SELECT", "INSERT", "UPDATE", "DELETE"]),
+  ...onTable("tickets", ["SELECT", "INSERT", "UPDATE", "DELETE"]),
+  ...onTable("audit", ["SELECT", "INSERT", "DELETE"]),
+  // bigserial columns: PostgreSQL names their sequences after the table and the column.
+  { kind: "sequence", object: "lokt.tickets_seq_seq", privilege: "USAGE" },
+  { kind: "sequence", object: "lokt.audit_id_seq", privilege: "USAGE" },
+  { kind: "function", object: "pg_notify(text,text)", privilege: "EXECUTE" },
+  { kind: "function", object: "pg_advisory_xact_lock(bigint)", privilege: "EXECUTE" },
+];

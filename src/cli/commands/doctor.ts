@@ -1,7 +1,23 @@
-/** `lokt doctor`: is this root and machine fit for lokt? Read-only; never creates the root. */
+/**
+ * `lokt doctor`: are this backend and machine fit for lokt? Read-only; never creates the root or
+ * the database's schema.
+ */
 
+import {
+  chooseBackend,
+  CONNECT_TIMEOUT_MS,
+  inspectChosenDatabase,
+} from "../../backends/factory.ts";
 import { loadProjectConfig, readTextIfExists } from "../../config/project.ts";
-import { type Check, type DoctorReport, type HookPresence, runDoctor } from "../../doctor/mod.ts";
+import {
+  backendDetails,
+  type Check,
+  type ChosenBackend,
+  type DoctorReport,
+  type HookPresence,
+  runDoctor,
+} from "../../doctor/mod.ts";
+import { LoktError } from "../../errors.ts";
 import { HARNESSES, hasHook, HOOK_FILES } from "../../hooks/mod.ts";
 import { configPath, workTreeTop } from "../../root.ts";
 import { expectPositionals } from "../args.ts";
@@ -16,7 +32,18 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   expectPositionals(findCommand("doctor")!, args);
   const world = session.world;
   const id = session.identity();
+  const env = (name: string) => world.env(name);
+  const monotonic = () => performance.now();
   const report = await runDoctor({
+    backend: chosenBackend(env, world.cwd()),
+    inspectDatabase: (choice) =>
+      inspectChosenDatabase(choice, {
+        env,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        now: () => world.now(),
+        monotonic,
+      }),
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
     root: session.root(),
     ctx: session.readOnlyContext(),
     identity: {
@@ -31,7 +58,7 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     pid: world.pid,
     uid: Deno.uid(),
     auditMaxBytes: auditLimits((name) => world.env(name)).maxBytes,
-    monotonic: () => performance.now(),
+    monotonic,
     timeOrigin: performance.timeOrigin,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     readText: (path) => {
@@ -48,6 +75,16 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   if (args.flags.json) session.json(reportJson(report));
   else session.out(reportText(report));
   return report.ok ? EXIT.ok : EXIT.error;
+}
+
+/** The backend the environment or `lokt.jsonc` chooses; a bad choice is the backend check's. */
+function chosenBackend(env: (name: string) => string | undefined, cwd: string): ChosenBackend {
+  try {
+    return chooseBackend({ env, cwd });
+  } catch (error) {
+    if (error instanceof LoktError) return { kind: "invalid", error };
+    throw error;
+  }
 }
 
 /** Whether each harness's project settings run lokt's hook; undefined where unreadable. */
@@ -83,6 +120,7 @@ async function exitedPid(): Promise<number | undefined> {
 function reportJson(report: DoctorReport): Record<string, unknown> {
   return {
     ok: report.ok,
+    backend: report.backend === undefined ? null : backendDetails(report.backend),
     root: {
       path: report.root.path,
       method: report.root.method,
@@ -107,7 +145,10 @@ function checkText(c: Check): string {
 
 function reportText(report: DoctorReport): string {
   const { ok, warn, fail } = report.counts;
-  return `lokt doctor: root ${report.root.path}\n\n` +
+  const head = report.backend?.kind === "postgres"
+    ? `PostgreSQL ${report.backend.location}, namespace ${report.backend.namespace}`
+    : `root ${report.root.path}`;
+  return `lokt doctor: ${head}\n\n` +
     report.checks.map(checkText).join("") +
     `\n${report.checks.length} checks: ${ok} ok, ${warn} warning(s), ${fail} failure(s)\n`;
 }
