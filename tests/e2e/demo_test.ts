@@ -98,3 +98,15 @@ Deno.test("demo refuses out-of-range worker counts as a usage error", async () =
   assertEquals(result.code, 64);
   assertMatch(result.stderr, /--workers: 0 is out of range/);
 });
+
+Deno.test("demo with a shared backend chosen runs in its own sandbox and never connects", async () => {
+  using dir = tempDir();
+  // A database that cannot be reached: the demo would fail if its workers tried it.
+  const env = holderEnv(`${dir.path}/unused-root`, "demo-test", {
+    LOKT_BACKEND: "postgres://lokt@127.0.0.1:1/lokt",
+    LOKT_NAMESPACE: "acme/web",
+  });
+  const result = await lokt(["demo", "--workers", "2", "--rounds", "2"], { env });
+  assertEquals(result.code, 0, result.stderr);
+  assertMatch(result.stdout, /release +demo +worker \d +fence 4/);
+});

@@ -57,6 +57,8 @@ function workerEnv(session: Session, dir: string, index: number): Record<string,
   return {
     ...env,
     LOKT_ROOT: `${dir}/root`,
+    // The demo is a sandbox: its workers never touch a shared database the repository chooses.
+    LOKT_BACKEND: "files",
     LOKT_OWNER: "demo",
     LOKT_AGENT_ID: `demo-worker-${index}`,
     LOKT_NO_DETECT: "1",

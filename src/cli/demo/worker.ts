@@ -4,7 +4,6 @@
  * to the coordinator as a JSON line on stdout.
  */
 
-import { release } from "../../locks/release.ts";
 import type { Claim } from "../../locks/holder.ts";
 import type { Session } from "../session.ts";
 import { acquireOrWait } from "../waiting.ts";
@@ -96,7 +95,8 @@ export async function runWorker(session: Session, options: WorkerOptions): Promi
     say({ type: "round", round: report });
 
     if (held !== undefined) {
-      const released = await release(session.lockContext(), {
+      const locks = await session.locks();
+      const released = await locks.release({
         name: DEMO_LOCK,
         mode: "owner",
         lockId: held.lockId,
