@@ -35,6 +35,8 @@ export interface BackendWaitOptions {
   clock?: () => number;
   /** Called after every attempt that left the caller waiting. */
   onBlocked?: (last: AcquireResult) => void;
+  /** Called right before every attempt (a lease runs from the successful one's sending). */
+  onAttempt?: () => void;
 }
 
 /** Retry at least this often while a holder is judged by a process that may die unseen. */
@@ -73,6 +75,7 @@ export async function acquireWaiting(
   using watch = await backend.watch(req.name);
   let ticket: QueueTicket | undefined;
   try {
+    options.onAttempt?.();
     let last = await backend.acquire({ ...req, denyEvent: "wait" });
     if (isHeld(last)) return last;
     options.onBlocked?.(last);
@@ -97,6 +100,7 @@ export async function acquireWaiting(
         }
         beatAt = clock() + TICKET_HEARTBEAT_MS;
       }
+      options.onAttempt?.();
       last = await backend.acquire({ ...req, ticket, denyEvent: null });
       if (isHeld(last)) {
         if (last.kind !== "nested") ticket = undefined; // the acquisition removed it

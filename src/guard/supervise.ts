@@ -99,8 +99,8 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     if (!plan.nested) {
       keeper = await locks.keep(plan.lock, {
         lostExtra: { child_pid: running.pid, action: plan.onLost },
-        onLost: (current) => {
-          cancelKill = stopOnLoss(deps, plan, running, current);
+        onLost: (current, leaseLeftMs) => {
+          cancelKill = stopOnLoss(deps, plan, running, current, leaseLeftMs);
         },
         onError: (error) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -159,20 +159,25 @@ function hasEnded(probe: ProcessProbe, pid: number): boolean {
 
 /**
  * Says that the lock was lost, and stops the command unless it may finish (TERM, then KILL after
- * the grace period); returns what cancels the KILL.
+ * the grace period); returns what cancels the KILL. When the lease may still run `leaseLeftMs`
+ * (it could not be renewed in time), the KILL comes within half of that, so that the command has
+ * stopped before anyone else can take the name.
  */
 function stopOnLoss(
   deps: GuardDeps,
   plan: GuardPlan,
   child: Child,
   current: RecordState,
+  leaseLeftMs?: number,
 ): Cancel | undefined {
   const { lock, onLost } = plan;
   const holder = current.kind === "ok"
     ? `now held by ${current.lock.owner}@${current.lock.host}` +
       (current.lock.pid > 0 ? ` (pid ${current.lock.pid})` : "")
+    : leaseLeftMs !== undefined
+    ? "its lease could not be renewed in time"
     : current.kind === "absent"
-    ? "it was released or broken by someone else, or its lease ran out"
+    ? "it was released or broken by someone else"
     : `its lock file is unreadable (${current.kind})`;
   if (onLost === "keep") {
     deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; letting it finish`);
@@ -180,5 +185,7 @@ function stopOnLoss(
   }
   deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command`);
   child.kill("SIGTERM");
-  return timeout(() => child.kill("SIGKILL"), plan.killGraceMs ?? KILL_GRACE_MS);
+  let graceMs = plan.killGraceMs ?? KILL_GRACE_MS;
+  if (leaseLeftMs !== undefined) graceMs = Math.min(graceMs, Math.max(0, leaseLeftMs / 2));
+  return timeout(() => child.kill("SIGKILL"), graceMs);
 }

@@ -26,8 +26,13 @@ export function checkInterval(ttlMs: number | undefined): number {
 
 /** How to keep a hold. */
 export interface LeaseOptions {
-  /** Called once, when the record is found gone or another's; keeping stops. */
-  onLost(current: RecordState): void;
+  /**
+   * Called once, when the record is found gone or another's, or (a shared backend) when its
+   * lease could not be renewed in time; keeping stops. `leaseLeftMs`, for the latter: how long
+   * the lease may still run at most, so that a holder stops its work before anyone else can
+   * take the name.
+   */
+  onLost(current: RecordState, leaseLeftMs?: number): void;
   /**
    * Called when checks or renewals start failing: with the first error of each run of failures
    * (the next success ends the run). Keeping goes on.

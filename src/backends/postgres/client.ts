@@ -4,6 +4,7 @@
  * {@link BackendUnavailableError} that names the masked URL and the cause.
  */
 
+import process from "node:process";
 import type postgres from "npm:postgres@3.4.7";
 import { BackendUnavailableError } from "./errors.ts";
 import type { ConnectionSettings } from "./url.ts";
@@ -68,6 +69,11 @@ export async function createClient(
 ): Promise<Sql> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const { default: open } = await import("npm:postgres@3.4.7");
+  // The client sets a negative timeout while it reconnects to a restarted server, and Node's
+  // timers print a warning for it on stderr: noise in lokt's output, not a fault.
+  // (Both lines are needed once the client is loaded, measured under Deno 2.9.)
+  process.removeAllListeners("warning");
+  (process as { noProcessWarnings?: boolean }).noProcessWarnings = true;
   return open({
     host: settings.host,
     port: settings.port,

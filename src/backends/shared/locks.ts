@@ -68,6 +68,12 @@ export interface SharedDeps {
   clock?: () => number;
 }
 
+/** What a keeper needs beyond {@link SharedDeps}. */
+export interface KeeperDeps extends SharedDeps {
+  /** When the attempt that took the hold was sent (on `clock`); default: when the keeper is made. */
+  sentAt?: number;
+}
+
 /** An unreadable record as the file engine names it (a shared backend has none; for typing). */
 function unreadable(problem: string): UnreadableState {
   return { kind: "corrupt", problem, ageMs: 0 };
@@ -147,6 +153,8 @@ export class SharedLocks implements Locks {
   readonly shared: Backend;
   readonly #deps: SharedDeps;
   readonly #machine: MachineFacts;
+  /** When the attempt that took each hold was sent (monotonic): its lease's earliest start. */
+  readonly #sentAt = new Map<string, number>();
 
   constructor(backend: Backend, deps: SharedDeps) {
     this.shared = backend;
@@ -174,6 +182,8 @@ export class SharedLocks implements Locks {
       // One id for every attempt of this wait: an attempt whose answer was lost finds its hold.
       lockId: newLockId(),
     };
+    // When the attempt that took the name was sent: its lease runs from no earlier.
+    let sentAt = clock();
     let result;
     if (!options.wait) {
       result = await backend.acquire({ ...request, denyEvent: "deny" });
@@ -191,6 +201,7 @@ export class SharedLocks implements Locks {
         timeoutMs: options.timeoutMs,
         signal: options.signal,
         clock,
+        onAttempt: () => void (sentAt = clock()),
         onBlocked: options.onBlocked === undefined ? undefined : (last) => {
           if (last.kind === "slots-mismatch") return;
           const outcome = outcomeOf(last);
@@ -204,6 +215,7 @@ export class SharedLocks implements Locks {
     }
     const waitedMs = clock() - started;
     if (isHeld(result)) {
+      this.#sentAt.set(result.holder.record.lockId, sentAt);
       return { ...(outcomeOf(result) as HeldOutcome), waitedMs };
     }
     if (result.kind === "aborted") throw new InterruptedError({ aborted: options.signal?.reason });
@@ -248,8 +260,9 @@ export class SharedLocks implements Locks {
   }
 
   keep(lock: LockRecord, options: LeaseOptions): Promise<Keeper> {
+    const sentAt = this.#sentAt.get(lock.lockId);
     return Promise.resolve(
-      new SharedKeeper(this.shared, lock, options, this.#deps),
+      new SharedKeeper(this.shared, lock, options, { ...this.#deps, sentAt }),
     );
   }
 
@@ -304,17 +317,15 @@ export class SharedKeeper implements Keeper {
   #renewedAt: number;
   #lost?: RecordState;
 
-  constructor(backend: Backend, lock: LockRecord, options: LeaseOptions, deps: SharedDeps) {
+  constructor(backend: Backend, lock: LockRecord, options: LeaseOptions, deps: KeeperDeps) {
     this.#backend = backend;
     this.#lock = lock;
     this.#options = options;
     this.#deps = deps;
     this.#clock = deps.clock ?? (() => performance.now());
     this.#ttlMs = lock.ttlMs ?? GUARD_DEFAULT_TTL_MS;
-    // The lease runs from the acquiring transaction, a few milliseconds before the keeper is
-    // made (the command was started in between): the loss margin covers that, and `start`
-    // renews at once, which moves the deadline to a known send time.
-    this.#renewedAt = this.#clock();
+    // The lease runs from the acquiring transaction, which began after its request was sent.
+    this.#renewedAt = deps.sentAt ?? this.#clock();
   }
 
   get lost(): RecordState | undefined {
@@ -332,10 +343,16 @@ export class SharedKeeper implements Keeper {
     return this.#busy;
   }
 
+  /**
+   * Stops keeping. A step in flight is waited for, so that a release comes after it, unless the
+   * hold is lost already: then nothing follows, and a renewal hanging on an unreachable database
+   * (up to its timeout) must not hold up the guard's exit.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
+    if (this.#lost) return;
     await this.#busy;
   }
 
@@ -359,7 +376,7 @@ export class SharedKeeper implements Keeper {
     const deadline = this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs);
     this.#cancelDeadline = timeout(() => {
       if (this.#clock() >= this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs)) {
-        this.#lose({ kind: "absent" }, "its lease could not be renewed in time");
+        this.#lose({ kind: "absent" }, this.#renewedAt + this.#ttlMs - this.#clock());
       } else this.#armDeadline();
     }, Math.max(1, deadline - this.#clock()));
   }
@@ -412,19 +429,20 @@ export class SharedKeeper implements Keeper {
     this.#armDeadline();
   }
 
-  #lose(current: RecordState, why?: string): void {
+  /** `leaseLeftMs`: the loss is the deadline's, and the lease may still run that long. */
+  #lose(current: RecordState, leaseLeftMs?: number): void {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
     this.#record("lost", {
       ...this.#options.lostExtra,
-      ...(why === undefined ? {} : { reason: why }),
+      ...(leaseLeftMs === undefined ? {} : { reason: "not renewed in time" }),
       current_lock_id: current.kind === "ok" ? current.lock.lockId : "",
       current_owner: current.kind === "ok" ? current.lock.owner : "",
     });
     try {
-      this.#options.onLost(current);
+      this.#options.onLost(current, leaseLeftMs);
     } catch {
       // as for onError
     }
