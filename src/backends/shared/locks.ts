@@ -220,7 +220,18 @@ export class SharedLocks implements Locks {
       outcomeOf(last) as Exclude<AcquireOutcome, HeldOutcome>,
       Date.now(),
     );
-    if (result.kind === "timeout") throw new WaitTimeoutError(req.name, waitedMs, error);
+    if (result.kind === "timeout") {
+      // As the file engine records it: one event for the end of a wait that timed out.
+      await backend.audit.append([{
+        ts: Date.now(),
+        event: "timeout",
+        name: req.name,
+        actor: this.#deps.actor,
+        ttlMs: req.ttlMs,
+        extra: { waited_ms: Math.round(waitedMs) },
+      }]);
+      throw new WaitTimeoutError(req.name, waitedMs, error);
+    }
     throw error;
   }
 
