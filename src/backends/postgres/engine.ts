@@ -214,7 +214,12 @@ export class PostgresBackend implements Backend {
     const name = req.name;
     // The name's fence counter, read under its lock, is raised in the acquiring transaction:
     // strictly increasing, and durable together with the holder row that carries it.
-    const record = this.#newRecord(req, state.nowMs, state.fence + 1);
+    // A slot holder's record says which slot of how many, as a slot file does on files (the
+    // commands print it, a guarded command gets it as LOKT_SLOT); a plain lock's says nothing.
+    const record: LockRecord = {
+      ...this.#newRecord(req, state.nowMs, state.fence + 1),
+      ...(slots > 1 ? { slot, slots } : {}),
+    };
     writes.push(
       (c, g) =>
         c`insert into lokt.names (namespace, name, slots, fence)
