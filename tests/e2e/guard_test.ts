@@ -140,6 +140,28 @@ backendTest(
 );
 
 backendTest(
+  "a contender is told which guard and command hold the name, and for how long",
+  async (place) => {
+    const guard = startLokt(["guard", "x", "--", "sleep", "30"], place.env("a"));
+    try {
+      const pid = await eventually("the command to start", () => commandPid(place, "x"));
+      const denied = await lokt(["lock", "x"], { env: place.env("b") });
+      assertEquals(denied.code, 2, denied.stderr);
+      const held =
+        `lock "x" held by tester@${Deno.hostname()} \\(agent a, guard pid ${guard.pid}, ` +
+        `command pid ${pid}\\) for [\\d.]+m?s running \`sleep 30\``;
+      // By design: a guard without --ttl holds a file lock as long as its process lives, and a
+      // shared backend's as long as its lease (30 s, renewed), which the message shows.
+      const expiry = place.backend === "files" ? "" : ", expires in (29|30)(\\.\\d)?s";
+      assertMatch(denied.stderr, new RegExp(`^error: ${held}${expiry}\n`));
+    } finally {
+      guard.kill("SIGTERM");
+      await finish(guard);
+    }
+  },
+);
+
+backendTest(
   "a short TTL never runs out while the command runs; contenders are denied",
   async (place) => {
     const guard = startLokt(["guard", "x", "--ttl", "1s", "--", "sleep", "3.5"], place.env("a"));

@@ -97,6 +97,7 @@ backendTest(
       "stale",
       "expired",
     ]);
+    assertEquals(out.waited_sec, 0, "a single attempt waited for nothing");
     const events = (await place.events()).map((e) => e.event);
     assertEquals(events, ["acquire", "deny", "auto-prune", "acquire"]);
   },

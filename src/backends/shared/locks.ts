@@ -205,7 +205,8 @@ export class SharedLocks implements Locks {
         },
       });
     }
-    const waitedMs = clock() - started;
+    // As the file engine reports it: a single attempt waited for nothing.
+    const waitedMs = options.wait ? clock() - started : 0;
     if (isHeld(result)) {
       return { ...(outcomeOf(result) as HeldOutcome), waitedMs };
     }
