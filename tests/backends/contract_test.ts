@@ -267,6 +267,39 @@ const CASES: { name: string; run(store: Store): Promise<void> }[] = [
   },
   {
     name:
+      "an expired freeze is removed, its expiry recorded, by the next acquire, freeze or unfreeze",
+    async run(store) {
+      await using b = await store.open("expired-freezes");
+      const by = { owner: "ops", host: "h", agentId: "o", ttlMs: 100 };
+      for (const name of ["a", "f", "u"]) {
+        assertEquals((await b.freeze({ name, ...by })).kind, "frozen");
+      }
+      await untilClockPasses(b, "u", (await b.observe("u")).freeze!.expiresMs!); // the last one
+      assertEquals(
+        (await b.acquire({ name: "a", kind: "lock", claim: localClaim("x") })).kind,
+        "acquired",
+      );
+      assertEquals(
+        (await b.freeze({ name: "f", ...by, owner: "dev", ttlMs: 60_000 })).kind,
+        "frozen",
+      );
+      const lifted = await b.unfreeze({ name: "u", owner: "dev", force: false });
+      assertEquals([lifted.kind, lifted.kind === "unfrozen" && lifted.forced], ["unfrozen", false]);
+      assertEquals((await b.observe("a")).freeze, undefined);
+      assertEquals((await b.observe("f")).freeze?.owner, "dev");
+      assertEquals((await b.observe("u")).freeze, undefined);
+      const events = (await b.audit.query({})).map((e) => `${e.event}:${e.name}`);
+      assertEquals(events.slice(3), [
+        "freeze-expire:a",
+        "acquire:a",
+        "freeze-expire:f",
+        "freeze:f",
+        "freeze-expire:u",
+      ]);
+    },
+  },
+  {
+    name:
       "three slots: holders in slots 1, 2 and 3, never a fourth, one N at a time, one fence counter",
     async run(store) {
       await using b = await store.open("slots");
@@ -280,6 +313,8 @@ const CASES: { name: string; run(store: Store): Promise<void> }[] = [
       }
       assertEquals(holders.map((h) => h.slot).sort(), [1, 2, 3]);
       assertEquals(holders.map((h) => h.record.fence), [1, 2, 3]);
+      // The record says which slot of how many, as the commands and LOKT_SLOT show it.
+      assertEquals(holders.map((h) => [h.record.slot, h.record.slots]), [[1, 3], [2, 3], [3, 3]]);
       const fourth = await b.acquire({
         name: "runners",
         kind: "guard",

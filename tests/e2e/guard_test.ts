@@ -1,9 +1,11 @@
 /**
  * `lokt guard` end to end: exit status pass-through, the child's environment, nesting, renewal,
- * loss of the lock, signals, and a guard killed while its command runs.
+ * loss of the lock, signals, and a guard killed while its command runs. Every case but the one
+ * that breaks a lock file runs on every backend (`backendTest`).
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { backendTest, eventually, type Place } from "../helpers/backends.ts";
 import {
   auditEvents,
   finish,
@@ -47,10 +49,15 @@ function childPid(root: string, name: string): number | undefined {
   return typeof pid === "number" && pid > 0 ? pid : undefined;
 }
 
-Deno.test("guard passes its command's exit status through", async () => {
-  using dir = tempDir();
-  const env = holderEnv(dir.path, "a");
-  const notExecutable = `${dir.path}/data.txt`;
+/** The pid of the command of `name`'s holder, once its guard has recorded it. */
+async function commandPid(place: Place, name: string): Promise<number | undefined> {
+  const pid = (await place.holder(name))?.child?.pid;
+  return pid !== undefined && pid > 0 ? pid : undefined;
+}
+
+backendTest("guard passes its command's exit status through", async (place) => {
+  const env = place.env("a");
+  const notExecutable = `${place.dir}/data.txt`;
   Deno.writeTextFileSync(notExecutable, "not a program\n");
   const table: [string[], number][] = [
     [["true"], 0],
@@ -65,15 +72,14 @@ Deno.test("guard passes its command's exit status through", async () => {
   for (const [command, expected] of table) {
     const r = await lokt(["guard", "x", "--", ...command], { env });
     assertEquals(r.code, expected, `${command.join(" ")}: ${r.stderr}`);
-    assertEquals(readLock(dir.path, "x"), undefined, `lock left behind after ${command[0]}`);
+    assertEquals(await place.holder("x"), undefined, `lock left behind after ${command[0]}`);
   }
   const missing = await lokt(["guard", "x", "--", "lokt-no-such-command"], { env });
   assertMatch(missing.stderr, /command not found: lokt-no-such-command/);
 });
 
-Deno.test("guard gives its command the lock's name, id, root and fence", async () => {
-  using dir = tempDir();
-  const env = holderEnv(dir.path, "a");
+backendTest("guard gives its command the lock's name, id, root and fence", async (place) => {
+  const env = place.env("a");
   const r = await lokt([
     "guard",
     "x",
@@ -83,16 +89,15 @@ Deno.test("guard gives its command the lock's name, id, root and fence", async (
     'echo "$LOKT_LOCK_NAME $LOKT_LOCK_ID $LOKT_LOCK_ROOT $LOKT_FENCE"',
   ], { env });
   assertEquals(r.code, 0, r.stderr);
-  const acquire = auditEvents(dir.path).find((e) => e.event === "acquire")!;
-  assertEquals(
-    r.stdout.trim(),
-    `x ${acquire.lock_id} ${dir.path} ${acquire.fence}`,
-  );
+  const acquire = (await place.events()).find((e) => e.event === "acquire")!;
+  // By design: LOKT_LOCK_ROOT names where the locks are files; a shared backend has no root,
+  // and a guarded command there sees it unset.
+  const root = place.backend === "files" ? place.root : "";
+  assertEquals(r.stdout, `x ${acquire.lock_id} ${root} ${acquire.fence}\n`);
 });
 
-Deno.test("a lokt on the same name inside the guarded command passes through", async () => {
-  using dir = tempDir();
-  const env = holderEnv(dir.path, "a");
+backendTest("a lokt on the same name inside the guarded command passes through", async (place) => {
+  const env = place.env("a");
   const inner = `${Deno.execPath()} run -A ${MAIN}`;
   const r = await lokt([
     "guard",
@@ -105,105 +110,134 @@ Deno.test("a lokt on the same name inside the guarded command passes through", a
   assertEquals(r.code, 0, r.stderr);
   assertMatch(r.stdout, /inner-guard/);
   assertMatch(r.stdout, /done/);
-  assertEquals(readLock(dir.path, "x"), undefined);
-  const acquires = auditEvents(dir.path).filter((e) => e.event === "acquire");
+  assertEquals(await place.holder("x"), undefined);
+  const acquires = (await place.events()).filter((e) => e.event === "acquire");
   assertEquals(acquires.length, 1, "the inner commands must not take the lock again");
 });
 
-Deno.test("guard refuses a held lock with exit 2, or N with --conflict-exit-code N", async () => {
-  using dir = tempDir();
-  assertEquals((await lokt(["lock", "x"], { env: holderEnv(dir.path, "a") })).code, 0);
-  const b = holderEnv(dir.path, "b");
-  const held = await lokt(["guard", "x", "--", "echo", "ran"], { env: b });
-  assertEquals(held.code, 2);
-  assertEquals(held.stdout, "");
-  assertMatch(held.stderr, /lock "x" held by tester@/);
-  const custom = await lokt(["guard", "x", "--conflict-exit-code", "99", "--", "true"], { env: b });
-  assertEquals(custom.code, 99);
-  const timedOut = await lokt(
-    ["guard", "x", "-E", "98", "--wait", "--timeout", "200ms", "--quiet", "--", "true"],
-    { env: b },
-  );
-  assertEquals(timedOut.code, 98);
-  const usage = await lokt(["guard", "x"], { env: b });
-  assertEquals(usage.code, 64);
-  assertMatch(usage.stderr, /missing the command/);
-});
+backendTest(
+  "guard refuses a held lock with exit 2, or N with --conflict-exit-code N",
+  async (place) => {
+    assertEquals((await lokt(["lock", "x"], { env: place.env("a") })).code, 0);
+    const b = place.env("b");
+    const held = await lokt(["guard", "x", "--", "echo", "ran"], { env: b });
+    assertEquals(held.code, 2);
+    assertEquals(held.stdout, "");
+    assertMatch(held.stderr, /lock "x" held by tester@/);
+    const custom = await lokt(["guard", "x", "--conflict-exit-code", "99", "--", "true"], {
+      env: b,
+    });
+    assertEquals(custom.code, 99);
+    const timedOut = await lokt(
+      ["guard", "x", "-E", "98", "--wait", "--timeout", "200ms", "--quiet", "--", "true"],
+      { env: b },
+    );
+    assertEquals(timedOut.code, 98);
+    const usage = await lokt(["guard", "x"], { env: b });
+    assertEquals(usage.code, 64);
+    assertMatch(usage.stderr, /missing the command/);
+  },
+);
 
-Deno.test("a short TTL never runs out while the command runs; contenders are denied", async () => {
-  using dir = tempDir();
-  const guard = startLokt(
-    ["guard", "x", "--ttl", "1s", "--", "sleep", "3.5"],
-    holderEnv(dir.path, "a"),
-  );
-  await until("the command to start", () => childPid(dir.path, "x"));
-  const b = holderEnv(dir.path, "b");
-  const expiries: number[] = [];
-  while (childPid(dir.path, "x") !== undefined) {
-    const lock = readLock(dir.path, "x");
-    if (lock === undefined) break;
-    const expires = Date.parse(String(lock.expires_at));
-    if (expiries.at(-1) !== expires) expiries.push(expires);
-    const contender = await lokt(["lock", "x"], { env: b });
-    if (contender.code === 0) {
-      // Allowed only if the guard had released by then (its command ended meanwhile).
-      const released = auditEvents(dir.path).some((e) =>
-        e.event === "release" && e.lock_id === lock.lock_id
-      );
-      assert(released, `contender got in while the guard held: ${contender.stdout}`);
-      break;
+backendTest(
+  "a contender is told which guard and command hold the name, and for how long",
+  async (place) => {
+    const guard = startLokt(["guard", "x", "--", "sleep", "30"], place.env("a"));
+    try {
+      const pid = await eventually("the command to start", () => commandPid(place, "x"));
+      const denied = await lokt(["lock", "x"], { env: place.env("b") });
+      assertEquals(denied.code, 2, denied.stderr);
+      const held =
+        `lock "x" held by tester@${Deno.hostname()} \\(agent a, guard pid ${guard.pid}, ` +
+        `command pid ${pid}\\) for [\\d.]+m?s running \`sleep 30\``;
+      // By design: a guard without --ttl holds a file lock as long as its process lives, and a
+      // shared backend's as long as its lease (30 s, renewed), which the message shows.
+      const expiry = place.backend === "files" ? "" : ", expires in (29|30)(\\.\\d)?s";
+      assertMatch(denied.stderr, new RegExp(`^error: ${held}${expiry}\n`));
+    } finally {
+      guard.kill("SIGTERM");
+      await finish(guard);
     }
-    assertEquals(contender.code, 2, contender.stderr);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  const r = await finish(guard);
-  assertEquals(r.code, 0, r.stderr);
-  assert(expiries.length >= 3, `expires_at advanced only ${expiries.length - 1} time(s)`);
-  for (let i = 1; i < expiries.length; i++) assert(expiries[i] > expiries[i - 1]);
-  assert(auditEvents(dir.path).filter((e) => e.event === "renew").length >= 3);
-});
+  },
+);
 
-Deno.test("a lock broken by --force is noticed: lost recorded, command stopped, exit 75", async () => {
-  using dir = tempDir();
-  const guard = startLokt(["guard", "x", "--", "sleep", "30"], holderEnv(dir.path, "a"));
-  const pid = await until("the command to start", () => childPid(dir.path, "x"));
-  const broke = await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") });
-  assertEquals(broke.code, 0, broke.stderr);
-  const r = await finish(guard);
-  assertEquals(r.code, 75);
-  assertMatch(r.stderr, /lock "x" was lost while the command ran.*stopping the command/);
-  assertEquals(alive(pid), false, "the command must be stopped");
-  const lost = auditEvents(dir.path).filter((e) => e.event === "lost");
-  assertEquals(lost.length, 1);
-  assertEquals((lost[0].extra as Record<string, unknown>).action, "stop");
-});
+backendTest(
+  "a short TTL never runs out while the command runs; contenders are denied",
+  async (place) => {
+    const guard = startLokt(["guard", "x", "--ttl", "1s", "--", "sleep", "3.5"], place.env("a"));
+    await eventually("the command to start", () => commandPid(place, "x"));
+    const b = place.env("b");
+    const expiries: number[] = [];
+    while (await commandPid(place, "x") !== undefined) {
+      const lock = await place.holder("x");
+      if (lock === undefined) break;
+      const expires = lock.expiresMs!;
+      if (expiries.at(-1) !== expires) expiries.push(expires);
+      const contender = await lokt(["lock", "x"], { env: b });
+      if (contender.code === 0) {
+        // Allowed only if the guard had released by then (its command ended meanwhile).
+        const released = (await place.events()).some((e) =>
+          e.event === "release" && e.lock_id === lock.lockId
+        );
+        assert(released, `contender got in while the guard held: ${contender.stdout}`);
+        break;
+      }
+      assertEquals(contender.code, 2, contender.stderr);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const r = await finish(guard);
+    assertEquals(r.code, 0, r.stderr);
+    assert(expiries.length >= 3, `expires_at advanced only ${expiries.length - 1} time(s)`);
+    for (let i = 1; i < expiries.length; i++) assert(expiries[i] > expiries[i - 1]);
+    assert((await place.events()).filter((e) => e.event === "renew").length >= 3);
+  },
+);
 
-Deno.test("a command that ignores TERM after its lock was lost is killed once the grace period ends", async () => {
-  using dir = tempDir();
-  const ready = `${dir.path}/ready`;
-  // exec: the guard's child is the shell that ignores TERM, and sleep inherits the ignore.
-  const guard = startLokt(
-    ["guard", "x", "--", "sh", "-c", `trap '' TERM; touch ${ready}; exec sleep 600`],
-    holderEnv(dir.path, "a"),
-  );
-  const pid = await until("the command to start", () => childPid(dir.path, "x"));
-  await until("the command to ignore TERM", () => existsFile(ready));
-  assertEquals((await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") })).code, 0);
-  // The grace period is 5 s; a guard still there after 120 s never sent KILL.
-  let hung: ReturnType<typeof setTimeout> | undefined;
-  const r = await Promise.race([
-    finish(guard),
-    new Promise<never>((_, reject) => {
-      hung = setTimeout(() => {
-        Deno.kill(pid, "SIGKILL");
-        reject(new Error("the guard never killed its command"));
-      }, 120_000);
-    }),
-  ]).finally(() => clearTimeout(hung));
-  assertEquals(r.code, 75, r.stderr);
-  assertMatch(r.stderr, /stopping the command/);
-  assertEquals(alive(pid), false, "KILL must follow the ignored TERM");
-});
+backendTest(
+  "a lock broken by --force is noticed: lost recorded, command stopped, exit 75",
+  async (place) => {
+    const guard = startLokt(["guard", "x", "--", "sleep", "30"], place.env("a"));
+    const pid = await eventually("the command to start", () => commandPid(place, "x"));
+    const broke = await lokt(["unlock", "x", "--force"], { env: place.env("b") });
+    assertEquals(broke.code, 0, broke.stderr);
+    const r = await finish(guard);
+    assertEquals(r.code, 75);
+    assertMatch(r.stderr, /lock "x" was lost while the command ran.*stopping the command/);
+    assertEquals(alive(pid), false, "the command must be stopped");
+    const lost = (await place.events()).filter((e) => e.event === "lost");
+    assertEquals(lost.length, 1);
+    assertEquals((lost[0].extra as Record<string, unknown>).action, "stop");
+  },
+);
+
+backendTest(
+  "a command that ignores TERM after its lock was lost is killed once the grace period ends",
+  async (place) => {
+    const ready = `${place.dir}/ready`;
+    // exec: the guard's child is the shell that ignores TERM, and sleep inherits the ignore.
+    const guard = startLokt(
+      ["guard", "x", "--", "sh", "-c", `trap '' TERM; touch ${ready}; exec sleep 600`],
+      place.env("a"),
+    );
+    const pid = await eventually("the command to start", () => commandPid(place, "x"));
+    await until("the command to ignore TERM", () => existsFile(ready));
+    assertEquals((await lokt(["unlock", "x", "--force"], { env: place.env("b") })).code, 0);
+    // The grace period is 5 s; a guard still there after 120 s never sent KILL.
+    let hung: ReturnType<typeof setTimeout> | undefined;
+    const r = await Promise.race([
+      finish(guard),
+      new Promise<never>((_, reject) => {
+        hung = setTimeout(() => {
+          Deno.kill(pid, "SIGKILL");
+          reject(new Error("the guard never killed its command"));
+        }, 120_000);
+      }),
+    ]).finally(() => clearTimeout(hung));
+    assertEquals(r.code, 75, r.stderr);
+    assertMatch(r.stderr, /stopping the command/);
+    assertEquals(alive(pid), false, "KILL must follow the ignored TERM");
+  },
+);
 
 Deno.test("renewals that fail (fences/x replaced by a directory) are said and audited once, and the guard carries on", async () => {
   using dir = tempDir();
@@ -232,14 +266,13 @@ Deno.test("renewals that fail (fences/x replaced by a directory) are said and au
   assertEquals(readLock(dir.path, "x"), undefined, "released at the end");
 });
 
-Deno.test("with --on-lost keep the command finishes after the lock is lost", async () => {
-  using dir = tempDir();
+backendTest("with --on-lost keep the command finishes after the lock is lost", async (place) => {
   const guard = startLokt(
     ["guard", "x", "--on-lost", "keep", "--", "sh", "-c", "sleep 1.5; echo finished"],
-    holderEnv(dir.path, "a"),
+    place.env("a"),
   );
-  await until("the command to start", () => childPid(dir.path, "x"));
-  assertEquals((await lokt(["unlock", "x", "--force"], { env: holderEnv(dir.path, "b") })).code, 0);
+  await eventually("the command to start", () => commandPid(place, "x"));
+  assertEquals((await lokt(["unlock", "x", "--force"], { env: place.env("b") })).code, 0);
   const r = await finish(guard);
   assertEquals(r.code, 75);
   assertMatch(r.stdout, /finished/);
@@ -247,40 +280,40 @@ Deno.test("with --on-lost keep the command finishes after the lock is lost", asy
 });
 
 for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130], ["SIGHUP", 129]] as const) {
-  Deno.test(`${signal} to guard reaches the command, releases the lock, exits ${code}`, async () => {
-    using dir = tempDir();
-    const guard = startLokt(
-      ["guard", "x", "--ttl", "1h", "--", "sleep", "30"],
-      holderEnv(dir.path, "a"),
-    );
-    const pid = await until("the command to start", () => childPid(dir.path, "x"));
-    guard.kill(signal);
-    const r = await finish(guard);
-    assertEquals(r.code, code, r.stderr);
-    assertEquals(alive(pid), false, "the command must have received the signal");
-    assertEquals(readLock(dir.path, "x"), undefined, "the lock must be released");
-    assert(auditEvents(dir.path).some((e) => e.event === "release"));
-  });
+  backendTest(
+    `${signal} to guard reaches the command, releases the lock, exits ${code}`,
+    async (place) => {
+      const guard = startLokt(["guard", "x", "--ttl", "1h", "--", "sleep", "30"], place.env("a"));
+      const pid = await eventually("the command to start", () => commandPid(place, "x"));
+      guard.kill(signal);
+      const r = await finish(guard);
+      assertEquals(r.code, code, r.stderr);
+      assertEquals(alive(pid), false, "the command must have received the signal");
+      assertEquals(await place.holder("x"), undefined, "the lock must be released");
+      assert((await place.events()).some((e) => e.event === "release"));
+    },
+  );
 }
 
-Deno.test("a SIGKILLed guard's command keeps the lock until it ends; then it is taken at once", async () => {
-  using dir = tempDir();
-  using marks = tempDir();
-  const done = `${marks.path}/done`;
-  const guard = startLokt(
-    ["guard", "x", "--ttl", "1h", "--", "sh", "-c", `sleep 1.5; touch ${done}`],
-    holderEnv(dir.path, "a"),
-  );
-  const pid = await until("the command to start", () => childPid(dir.path, "x"));
-  guard.kill("SIGKILL");
-  await guard.status;
-  const b = holderEnv(dir.path, "b");
-  const during = await lokt(["lock", "x"], { env: b });
-  assertEquals(during.code, 2, "the running command still holds the lock");
-  assertMatch(during.stderr, /held by/);
-  await until("the command to end", () => !alive(pid) || undefined);
-  assert(Deno.statSync(done).isFile);
-  const after = await lokt(["lock", "x"], { env: b });
-  assertEquals(after.code, 0, after.stderr);
-  assertMatch(after.stdout, /took over a stale lock/);
-});
+backendTest(
+  "a SIGKILLed guard's command keeps the lock until it ends; then it is taken at once",
+  async (place) => {
+    const done = `${place.dir}/done`;
+    const guard = startLokt(
+      ["guard", "x", "--ttl", "1h", "--", "sh", "-c", `sleep 1.5; touch ${done}`],
+      place.env("a"),
+    );
+    const pid = await eventually("the command to start", () => commandPid(place, "x"));
+    guard.kill("SIGKILL");
+    await guard.status;
+    const b = place.env("b");
+    const during = await lokt(["lock", "x"], { env: b });
+    assertEquals(during.code, 2, "the running command still holds the lock");
+    assertMatch(during.stderr, /held by/);
+    await until("the command to end", () => !alive(pid) || undefined);
+    assert(Deno.statSync(done).isFile);
+    const after = await lokt(["lock", "x"], { env: b });
+    assertEquals(after.code, 0, after.stderr);
+    assertMatch(after.stdout, /took over a stale lock/);
+  },
+);

@@ -1,153 +1,158 @@
-/** End-to-end: `lock`, `unlock`, `status`, `exists` through the real entry point. */
+/**
+ * End-to-end: `lock`, `unlock`, `status`, `exists` through the real entry point. The cases about
+ * lock semantics run on every backend (`backendTest`); those about files (the lock root, unreadable
+ * lock files) and the commands not yet on the backend seam (`status`, `exists`) on files only.
+ */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { backendTest } from "../helpers/backends.ts";
 import { auditEvents, deadPid, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
 
 const HOST = Deno.hostname();
 
-function readLock(root: string, name: string) {
-  return JSON.parse(Deno.readTextFileSync(`${root}/locks/${name}.json`));
-}
+backendTest(
+  "a held lock denies another holder, also long after the holder's lokt exited",
+  async (place) => {
+    const a = place.env("agent-a");
+    const took = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
+    assertEquals(took.code, 0, took.stderr);
+    assertMatch(took.stdout, /^acquired lock "build" \(fence 1, expires in (4m59s|5m0s)\)\n$/);
 
-Deno.test("a held lock denies another holder, also long after the holder's lokt exited", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const a = holderEnv(root, "agent-a");
-  const took = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
-  assertEquals(took.code, 0, took.stderr);
-  assertMatch(took.stdout, /^acquired lock "build" \(fence 1, expires in (4m59s|5m0s)\)\n$/);
+    const otherOwner = await lokt(["lock", "build"], {
+      env: place.env("agent-a", { LOKT_OWNER: "bob" }),
+    });
+    assertEquals(otherOwner.code, 2);
+    assertMatch(
+      otherOwner.stderr,
+      new RegExp(`lock "build" held by tester@${HOST} \\(agent agent-a\\) for \\d`),
+    );
 
-  const otherOwner = await lokt(["lock", "build"], {
-    env: { ...holderEnv(root, "agent-a"), LOKT_OWNER: "bob" },
-  });
-  assertEquals(otherOwner.code, 2);
-  assertMatch(
-    otherOwner.stderr,
-    new RegExp(`lock "build" held by tester@${HOST} \\(agent agent-a\\) for \\d`),
-  );
+    await new Promise((r) => setTimeout(r, 1500)); // A's lokt process is long gone
+    const sameUserOtherAgent = await lokt(["lock", "build"], { env: place.env("agent-b") });
+    assertEquals(sameUserOtherAgent.code, 2);
+    assertMatch(
+      sameUserOtherAgent.stderr,
+      // The age is at least the pause above; how much more depends on the machine's load.
+      new RegExp(`held by tester@${HOST} .* for (\\d+\\.\\d|\\d\\d+)s, expires in 4m\\d\\ds`),
+    );
+  },
+);
 
-  await new Promise((r) => setTimeout(r, 1500)); // A's lokt process is long gone
-  const sameUserOtherAgent = await lokt(["lock", "build"], { env: holderEnv(root, "agent-b") });
-  assertEquals(sameUserOtherAgent.code, 2);
-  assertMatch(
-    sameUserOtherAgent.stderr,
-    // The age is at least the pause above; how much more depends on the machine's load.
-    new RegExp(`held by tester@${HOST} .* for (\\d+\\.\\d|\\d\\d+)s, expires in 4m\\d\\ds`),
-  );
-});
+backendTest(
+  "the holder re-enters and refreshes the TTL, keeping the fence; another shell of it unlocks",
+  async (place) => {
+    const a = place.env("agent-a");
+    assertEquals((await lokt(["lock", "build", "--ttl", "1m"], { env: a })).code, 0);
+    const first = (await place.holder("build"))!;
+    await new Promise((r) => setTimeout(r, 50));
+    const again = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
+    assertEquals(again.code, 0, again.stderr);
+    assertMatch(again.stdout, /refreshed lock "build" \(fence 1,/);
+    const second = (await place.holder("build"))!;
+    assertEquals([second.lockId, second.fence], [first.lockId, first.fence]);
+    assert(second.expiresMs! > first.expiresMs! + 200_000, "TTL refreshed to 5m");
 
-Deno.test("the holder re-enters and refreshes the TTL, keeping the fence; another shell of it unlocks", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const a = holderEnv(root, "agent-a");
-  assertEquals((await lokt(["lock", "build", "--ttl", "1m"], { env: a })).code, 0);
-  const first = readLock(root, "build");
-  await new Promise((r) => setTimeout(r, 50));
-  const again = await lokt(["lock", "build", "--ttl", "5m"], { env: a });
-  assertEquals(again.code, 0, again.stderr);
-  assertMatch(again.stdout, /refreshed lock "build" \(fence 1,/);
-  const second = readLock(root, "build");
-  assertEquals([second.lock_id, second.fence], [first.lock_id, first.fence]);
-  assert(
-    Date.parse(second.expires_at) > Date.parse(first.expires_at) + 200_000,
-    "TTL refreshed to 5m",
-  );
+    const b = place.env("agent-b");
+    const refused = await lokt(["unlock", "build"], { env: b });
+    assertEquals(refused.code, 4);
+    assertMatch(
+      refused.stderr,
+      /lock "build" belongs to tester@.* \(agent agent-a\), not to tester \(agent agent-b\)/,
+    );
 
-  const b = holderEnv(root, "agent-b");
-  const refused = await lokt(["unlock", "build"], { env: b });
-  assertEquals(refused.code, 4);
-  assertMatch(
-    refused.stderr,
-    /lock "build" belongs to tester@.* \(agent agent-a\), not to tester \(agent agent-b\)/,
-  );
+    const released = await lokt(["unlock", "build"], { env: a });
+    assertEquals([released.code, released.stdout], [0, 'released lock "build"\n']);
+    assertEquals(await place.holder("build"), undefined);
+  },
+);
 
-  const released = await lokt(["unlock", "build"], { env: a });
-  assertEquals([released.code, released.stdout], [0, 'released lock "build"\n']);
-  assertEquals((await lokt(["exists", "build"], { env: a })).code, 3);
-});
+backendTest(
+  "unlock --force breaks another holder's lock, and the audit log says so",
+  async (place) => {
+    assertEquals((await lokt(["lock", "build"], { env: place.env("agent-a") })).code, 0);
+    const forced = await lokt(["unlock", "build", "--force"], { env: place.env("agent-b") });
+    assertEquals(forced.code, 0, forced.stderr);
+    assertMatch(forced.stdout, /broke lock "build" held by tester@.*\(--force\)/);
+    const events = (await place.events()).map((e) => `${e.event}:${e.agent_id}`);
+    assertEquals(events, ["acquire:agent-a", "force-break:agent-b"]);
+  },
+);
 
-Deno.test("unlock --force breaks another holder's lock, and the audit log says so", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  assertEquals((await lokt(["lock", "build"], { env: holderEnv(root, "agent-a") })).code, 0);
-  const forced = await lokt(["unlock", "build", "--force"], { env: holderEnv(root, "agent-b") });
-  assertEquals(forced.code, 0, forced.stderr);
-  assertMatch(forced.stdout, /broke lock "build" held by tester@.*\(--force\)/);
-  const events = auditEvents(root).map((e) => `${e.event}:${e.agent_id}`);
-  assertEquals(events, ["acquire:agent-a", "force-break:agent-b"]);
-});
-
-Deno.test("an expired lock is taken over by the next lock, with a break event before the acquire", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  assertEquals(
-    (await lokt(["lock", "deploy", "--ttl", "2s"], { env: holderEnv(root, "agent-a") })).code,
-    0,
-  );
-  const early = await lokt(["lock", "deploy"], { env: holderEnv(root, "agent-b") });
-  assertEquals(early.code, 2, "not expired yet");
-  await new Promise((r) => setTimeout(r, 2_100));
-  const late = await lokt(["lock", "deploy", "--json"], { env: holderEnv(root, "agent-b") });
-  assertEquals(late.code, 0, late.stderr);
-  const out = JSON.parse(late.stdout);
-  assertEquals([out.status, out.fence, out.replaced.kind, out.replaced.reason], [
-    "acquired",
-    2,
-    "stale",
-    "expired",
-  ]);
-  const events = auditEvents(root).map((e) => e.event);
-  assertEquals(events, ["acquire", "deny", "auto-prune", "acquire"]);
-});
-
-Deno.test("a lock following a --pid process is taken over once that process dies, not before", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
-  try {
-    const a = holderEnv(root, "agent-a");
+backendTest(
+  "an expired lock is taken over by the next lock, with a break event before the acquire",
+  async (place) => {
     assertEquals(
-      (await lokt(["lock", "db", "--ttl", "1h", "--pid", String(holder.pid)], { env: a })).code,
+      (await lokt(["lock", "deploy", "--ttl", "2s"], { env: place.env("agent-a") })).code,
       0,
     );
-    assertEquals(readLock(root, "db").pid, holder.pid);
-    const b = holderEnv(root, "agent-b");
-    assertEquals((await lokt(["lock", "db"], { env: b })).code, 2, "live process holds it");
-    const refuse = await lokt(["unlock", "db", "--break-stale"], { env: b });
-    assertEquals(refuse.code, 2);
-    assertMatch(refuse.stderr, /lock "db" is not stale \(process alive\)/);
+    const early = await lokt(["lock", "deploy"], { env: place.env("agent-b") });
+    assertEquals(early.code, 2, "not expired yet");
+    await new Promise((r) => setTimeout(r, 2_100));
+    const late = await lokt(["lock", "deploy", "--json"], { env: place.env("agent-b") });
+    assertEquals(late.code, 0, late.stderr);
+    const out = JSON.parse(late.stdout);
+    assertEquals([out.status, out.fence, out.replaced.kind, out.replaced.reason], [
+      "acquired",
+      2,
+      "stale",
+      "expired",
+    ]);
+    assertEquals(out.waited_sec, 0, "a single attempt waited for nothing");
+    const events = (await place.events()).map((e) => e.event);
+    assertEquals(events, ["acquire", "deny", "auto-prune", "acquire"]);
+  },
+);
+
+backendTest(
+  "a lock following a --pid process is taken over once that process dies, not before",
+  async (place) => {
+    const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+    try {
+      const a = place.env("agent-a");
+      assertEquals(
+        (await lokt(["lock", "db", "--ttl", "1h", "--pid", String(holder.pid)], { env: a })).code,
+        0,
+      );
+      assertEquals((await place.holder("db"))?.pid, holder.pid);
+      const b = place.env("agent-b");
+      assertEquals((await lokt(["lock", "db"], { env: b })).code, 2, "live process holds it");
+      const refuse = await lokt(["unlock", "db", "--break-stale"], { env: b });
+      assertEquals(refuse.code, 2);
+      assertMatch(refuse.stderr, /lock "db" is not stale \(process alive\)/);
+      holder.kill("SIGKILL");
+      await holder.status;
+      const took = await lokt(["lock", "db"], { env: b });
+      assertEquals(took.code, 0, took.stderr);
+      assertMatch(took.stdout, /took over a stale lock of tester@.* \(dead\)/);
+    } finally {
+      try {
+        holder.kill("SIGKILL");
+      } catch { /* already dead */ }
+    }
+  },
+);
+
+backendTest(
+  "--break-stale removes a dead holder's lock and --pid refuses a pid that is not running",
+  async (place) => {
+    const gone = await deadPid();
+    const bad = await lokt(["lock", "x", "--pid", String(gone)], { env: place.env("a") });
+    assertEquals(bad.code, 64);
+    assertMatch(bad.stderr, new RegExp(`--pid: no process ${gone} is running`));
+
+    const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
+    assertEquals(
+      (await lokt(["lock", "x", "--pid", String(holder.pid)], { env: place.env("a") })).code,
+      0,
+    );
     holder.kill("SIGKILL");
     await holder.status;
-    const took = await lokt(["lock", "db"], { env: b });
-    assertEquals(took.code, 0, took.stderr);
-    assertMatch(took.stdout, /took over a stale lock of tester@.* \(dead\)/);
-  } finally {
-    try {
-      holder.kill("SIGKILL");
-    } catch { /* already dead */ }
-  }
-});
-
-Deno.test("--break-stale removes a dead holder's lock and --pid refuses a pid that is not running", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const gone = await deadPid();
-  const bad = await lokt(["lock", "x", "--pid", String(gone)], { env: holderEnv(root, "a") });
-  assertEquals(bad.code, 64);
-  assertMatch(bad.stderr, new RegExp(`--pid: no process ${gone} is running`));
-
-  const holder = new Deno.Command("sleep", { args: ["60"] }).spawn();
-  assertEquals(
-    (await lokt(["lock", "x", "--pid", String(holder.pid)], { env: holderEnv(root, "a") })).code,
-    0,
-  );
-  holder.kill("SIGKILL");
-  await holder.status;
-  const broke = await lokt(["unlock", "x", "--break-stale"], { env: holderEnv(root, "b") });
-  assertEquals(broke.code, 0, broke.stderr);
-  assertMatch(broke.stdout, /removed stale lock "x" of .* \(holder process gone\)/);
-  assertEquals(auditEvents(root).map((e) => e.event), ["acquire", "stale-break"]);
-});
+    const broke = await lokt(["unlock", "x", "--break-stale"], { env: place.env("b") });
+    assertEquals(broke.code, 0, broke.stderr);
+    assertMatch(broke.stdout, /removed stale lock "x" of .* \(holder process gone\)/);
+    assertEquals((await place.events()).map((e) => e.event), ["acquire", "stale-break"]);
+  },
+);
 
 Deno.test("bad names exit 64 with a clear message and touch no file", async () => {
   using dir = tempDir();
@@ -223,12 +228,10 @@ Deno.test("an empty and a garbage lock file: shown as unreadable, removed by --f
   );
 });
 
-Deno.test("flags may follow the name, and usage errors exit 64 with a hint", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const env = holderEnv(root, "a");
+backendTest("flags may follow the name, and usage errors exit 64 with a hint", async (place) => {
+  const env = place.env("a");
   assertEquals((await lokt(["lock", "build", "--ttl", "5m", "--json"], { env })).code, 0);
-  const forced = await lokt(["unlock", "build", "--force"], { env: holderEnv(root, "b") });
+  const forced = await lokt(["unlock", "build", "--force"], { env: place.env("b") });
   assertMatch(forced.stdout, /broke lock/);
 
   const cases: [string[], RegExp][] = [
@@ -250,16 +253,14 @@ Deno.test("flags may follow the name, and usage errors exit 64 with a hint", asy
   }
 });
 
-Deno.test("unlock --all releases only the caller's plain locks", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const a = holderEnv(root, "a");
+backendTest("unlock --all releases only the caller's plain locks", async (place) => {
+  const a = place.env("a");
   for (const name of ["one", "two"]) assertEquals((await lokt(["lock", name], { env: a })).code, 0);
-  assertEquals((await lokt(["lock", "theirs"], { env: holderEnv(root, "b") })).code, 0);
+  assertEquals((await lokt(["lock", "theirs"], { env: place.env("b") })).code, 0);
   const all = await lokt(["unlock", "--all", "--json"], { env: a });
   assertEquals(JSON.parse(all.stdout), { released: ["one", "two"], count: 2 });
-  assertEquals((await lokt(["exists", "theirs"], { env: a })).code, 0);
-  assertEquals((await lokt(["exists", "one"], { env: a })).code, 3);
+  assertEquals((await place.holder("theirs"))?.agentId, "b");
+  assertEquals(await place.holder("one"), undefined);
 });
 
 Deno.test("status shows age, TTL, liveness and fence; a single lock in detail; a missing one exits 3", async () => {
@@ -299,21 +300,22 @@ Deno.test("a root whose tmp/ is missing (laid out half-way when lokt was killed)
   assert(Deno.statSync(`${root}/tmp`).isDirectory);
 });
 
-Deno.test("two processes with no derivable agent id are two holders: no re-entry, no unlock", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  // Detection off and no LOKT_AGENT_ID: nothing tells these two processes apart but their pids.
-  const { LOKT_AGENT_ID: _, ...anonymous } = holderEnv(root, "unused");
-  const first = await lokt(["lock", "build", "--ttl", "5m"], { env: anonymous });
-  assertEquals(first.code, 0, first.stderr);
-  assertMatch(first.stderr, /^note: lock "build" is held by this lokt process alone \(detection/);
-  const recorded = readLock(root, "build");
+backendTest(
+  "two processes with no derivable agent id are two holders: no re-entry, no unlock",
+  async (place) => {
+    // Detection off and no LOKT_AGENT_ID: nothing tells these two processes apart but their pids.
+    const { LOKT_AGENT_ID: _, ...anonymous } = place.env("unused");
+    const first = await lokt(["lock", "build", "--ttl", "5m"], { env: anonymous });
+    assertEquals(first.code, 0, first.stderr);
+    assertMatch(first.stderr, /^note: lock "build" is held by this lokt process alone \(detection/);
+    const recorded = (await place.holder("build"))!;
 
-  const second = await lokt(["lock", "build"], { env: anonymous });
-  assertEquals(second.code, 2, `a second process must be denied, got: ${second.stdout}`);
-  assertMatch(recorded.agent_id, /^process:\d+-/, "recorded as a process-scoped id");
-  assertEquals((await lokt(["unlock", "build"], { env: anonymous })).code, 4);
-  const all = await lokt(["unlock", "--all", "--json"], { env: anonymous });
-  assertEquals(JSON.parse(all.stdout), { released: [], count: 0 });
-  assertEquals(readLock(root, "build").lock_id, recorded.lock_id);
-});
+    const second = await lokt(["lock", "build"], { env: anonymous });
+    assertEquals(second.code, 2, `a second process must be denied, got: ${second.stdout}`);
+    assertMatch(recorded.agentId, /^process:\d+-/, "recorded as a process-scoped id");
+    assertEquals((await lokt(["unlock", "build"], { env: anonymous })).code, 4);
+    const all = await lokt(["unlock", "--all", "--json"], { env: anonymous });
+    assertEquals(JSON.parse(all.stdout), { released: [], count: 0 });
+    assertEquals((await place.holder("build"))?.lockId, recorded.lockId);
+  },
+);

@@ -55,6 +55,8 @@ export interface Cluster extends AsyncDisposable {
   /** `pg_ctl restart -m immediate`: a crash of the server, then recovery. */
   crashRestart(): Promise<void>;
   stop(): Promise<void>;
+  /** {@link Cluster.stop} without awaiting, for an `unload` listener (which cannot await). */
+  stopSync(): void;
 }
 
 async function run(command: string, args: string[], asUser?: string): Promise<string> {
@@ -136,6 +138,22 @@ export async function startCluster(): Promise<Cluster> {
     `create role ${PASSWORD_ROLE.user} login superuser password '${PASSWORD_ROLE.password}'`,
   );
   let stopped = false;
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      const argv = [`${bin}/pg_ctl`, "-D", data, "-w", "-t", "60", "stop", "-m", "immediate"];
+      const full = asUser ? ["runuser", "-u", asUser, "--", ...argv] : argv;
+      new Deno.Command(full[0], {
+        args: full.slice(1),
+        stdout: "null",
+        stderr: "null",
+        env: { LC_ALL: "C" },
+      }).outputSync();
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  };
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -157,6 +175,7 @@ export async function startCluster(): Promise<Cluster> {
       await pgCtl(["restart", "-m", "immediate", "-o", options]);
     },
     stop,
+    stopSync,
     [Symbol.asyncDispose]: stop,
   };
 }

@@ -158,6 +158,13 @@ export class PostgresBackend implements Backend {
         state.waiters = state.waiters.filter((t) => !dead.includes(t));
       }
       const decision = decideAcquire(state, holders, req, ticketState);
+      // As the file engine does: an attempt that gets as far as the freeze removes an expired
+      // one and records its expiry, whatever it is answered.
+      const passedFreeze = decision.kind !== "repeated" && decision.kind !== "nested" &&
+        decision.kind !== "reenter";
+      if (passedFreeze && state.freeze !== undefined && activeFreeze(state) === undefined) {
+        this.#expireFreeze(section, req.name, state.freeze);
+      }
       const deny = (extra: Record<string, unknown>) => {
         if (req.denyEvent) events.push({ event: req.denyEvent, ttlMs: req.ttlMs, extra });
       };
@@ -207,7 +214,12 @@ export class PostgresBackend implements Backend {
     const name = req.name;
     // The name's fence counter, read under its lock, is raised in the acquiring transaction:
     // strictly increasing, and durable together with the holder row that carries it.
-    const record = this.#newRecord(req, state.nowMs, state.fence + 1);
+    // A slot holder's record says which slot of how many, as a slot file does on files (the
+    // commands print it, a guarded command gets it as LOKT_SLOT); a plain lock's says nothing.
+    const record: LockRecord = {
+      ...this.#newRecord(req, state.nowMs, state.fence + 1),
+      ...(slots > 1 ? { slot, slots } : {}),
+    };
     writes.push(
       (c, g) =>
         c`insert into lokt.names (namespace, name, slots, fence)
@@ -370,9 +382,13 @@ export class PostgresBackend implements Backend {
 
   /** Freezes a name, or extends its owner's freeze. */
   freeze(req: FreezeRequest): Promise<FreezeResult> {
-    return this.#inName(req.name, ({ state, writes, events }): FreezeResult => {
+    return this.#inName(req.name, (section): FreezeResult => {
+      const { state, writes, events } = section;
       const now = state.nowMs;
       const existing = activeFreeze(state);
+      if (existing === undefined && state.freeze !== undefined) {
+        this.#expireFreeze(section, req.name, state.freeze);
+      }
       if (existing !== undefined && existing.owner !== req.owner) {
         return { kind: "held", freeze: existing };
       }
@@ -395,9 +411,31 @@ export class PostgresBackend implements Backend {
     });
   }
 
+  /** Removes `freeze`, which has expired, in `section`'s transaction. */
+  #expireFreeze({ writes, events }: Section, name: string, freeze: LockRecord): void {
+    const namespace = this.#options.namespace;
+    writes.push(
+      (c, g) =>
+        c`update lokt.names set freeze_record = null
+          where namespace = ${namespace} and name = ${name} and ${g}`,
+    );
+    events.push({
+      event: "freeze-expire",
+      lockId: freeze.lockId,
+      ttlMs: freeze.ttlMs,
+      extra: { freeze_owner: freeze.owner },
+    });
+  }
+
   /** Lifts a freeze. */
   unfreeze(req: UnfreezeRequest): Promise<UnfreezeResult> {
-    return this.#inName(req.name, ({ state, writes, events }): UnfreezeResult => {
+    return this.#inName(req.name, (section): UnfreezeResult => {
+      const { state, writes, events } = section;
+      if (state.freeze !== undefined && activeFreeze(state) === undefined) {
+        // As on files: lifting an expired freeze removes it, recorded as its expiry.
+        this.#expireFreeze(section, req.name, state.freeze);
+        return { kind: "unfrozen", freeze: state.freeze, forced: false };
+      }
       const current = activeFreeze(state);
       if (current === undefined) return { kind: "not-found" };
       const forced = current.owner !== req.owner;

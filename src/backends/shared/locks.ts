@@ -51,6 +51,9 @@ export const GUARD_DEFAULT_TTL_MS = 30_000;
 /** How often a kept hold is checked between renewals (a break is noticed within this). */
 export const SHARED_CHECK_MS = 1_000;
 
+/** How long `stop` waits for the keeper's audit events to be stored (the database may be down). */
+export const AUDIT_FLUSH_MS = 2_000;
+
 /**
  * How long before its lease runs out (from the last successful renewal's send time) a holder
  * that could not renew counts its hold as lost: a tenth of the TTL, at least 200 ms, so that
@@ -213,7 +216,8 @@ export class SharedLocks implements Locks {
         },
       });
     }
-    const waitedMs = clock() - started;
+    // As the file engine reports it: a single attempt waited for nothing.
+    const waitedMs = options.wait ? clock() - started : 0;
     if (isHeld(result)) {
       this.#sentAt.set(result.holder.record.lockId, sentAt);
       return { ...(outcomeOf(result) as HeldOutcome), waitedMs };
@@ -229,7 +233,18 @@ export class SharedLocks implements Locks {
       outcomeOf(last) as Exclude<AcquireOutcome, HeldOutcome>,
       Date.now(),
     );
-    if (result.kind === "timeout") throw new WaitTimeoutError(req.name, waitedMs, error);
+    if (result.kind === "timeout") {
+      // As the file engine records it: one event for the end of a wait that timed out.
+      await backend.audit.append([{
+        ts: Date.now(),
+        event: "timeout",
+        name: req.name,
+        actor: this.#deps.actor,
+        ttlMs: req.ttlMs,
+        extra: { waited_ms: Math.round(waitedMs) },
+      }]);
+      throw new WaitTimeoutError(req.name, waitedMs, error);
+    }
     throw error;
   }
 
@@ -316,6 +331,8 @@ export class SharedKeeper implements Keeper {
   /** Monotonic send time of the last successful renewal (or of the acquisition). */
   #renewedAt: number;
   #lost?: RecordState;
+  /** Audit appends not yet settled: `stop` waits for them, so an exit right after keeps them. */
+  readonly #appends = new Set<Promise<void>>();
 
   constructor(backend: Backend, lock: LockRecord, options: LeaseOptions, deps: KeeperDeps) {
     this.#backend = backend;
@@ -354,6 +371,13 @@ export class SharedKeeper implements Keeper {
     this.#cancelDeadline?.();
     if (this.#lost) return;
     await this.#busy;
+    if (this.#appends.size === 0) return;
+    let cancel: Cancel | undefined;
+    await Promise.race([
+      Promise.all(this.#appends),
+      new Promise<void>((resolve) => cancel = timeout(resolve, AUDIT_FLUSH_MS)),
+    ]);
+    cancel?.();
   }
 
   #leased(): boolean {
@@ -460,8 +484,11 @@ export class SharedKeeper implements Keeper {
       fence: lock.fence,
       extra,
     };
-    // The database may be the reason: the event is kept if it can be, never awaited.
-    this.#backend.audit.append([entry]).catch(() => {});
+    // The database may be the reason: the event is kept if it can be, never awaited here, and
+    // `stop` waits a bounded time for it (the guard exits right after).
+    const append: Promise<void> = this.#backend.audit.append([entry]).catch(() => {})
+      .finally(() => this.#appends.delete(append));
+    this.#appends.add(append);
   }
 }
 
