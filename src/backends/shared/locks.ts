@@ -331,6 +331,7 @@ export class SharedKeeper implements Keeper {
   /** Monotonic send time of the last successful renewal (or of the acquisition). */
   #renewedAt: number;
   #lost?: RecordState;
+  #lostAtDeadline = false;
   /** Audit appends not yet settled: `stop` waits for them, so an exit right after keeps them. */
   readonly #appends = new Set<Promise<void>>();
 
@@ -363,15 +364,16 @@ export class SharedKeeper implements Keeper {
   /**
    * Stops keeping. A step in flight is waited for, so that a release comes after it, unless the
    * hold is lost already: then nothing follows, and a renewal hanging on an unreachable database
-   * (up to its timeout) must not hold up the guard's exit.
+   * (up to its timeout) must not hold up the guard's exit. Audit events on their way are waited
+   * for (at most {@link AUDIT_FLUSH_MS}), except after a loss at the deadline: the database did
+   * not answer the renewals, and would not answer them either.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
-    if (this.#lost) return;
-    await this.#busy;
-    if (this.#appends.size === 0) return;
+    if (!this.#lost) await this.#busy;
+    if (this.#appends.size === 0 || this.#lostAtDeadline) return;
     let cancel: Cancel | undefined;
     await Promise.race([
       Promise.all(this.#appends),
@@ -457,6 +459,7 @@ export class SharedKeeper implements Keeper {
   #lose(current: RecordState, leaseLeftMs?: number): void {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
+    this.#lostAtDeadline = leaseLeftMs !== undefined;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
     this.#record("lost", {
