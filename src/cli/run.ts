@@ -29,6 +29,7 @@ const BACKEND_FREE = new Set([
   "guard",
   "freeze",
   "unfreeze",
+  "mcp",
 ]);
 
 /** The help texts, loaded only to print one. */
