@@ -156,10 +156,10 @@ export async function serveMcp(session: Session): Promise<number> {
     const text = JSON.stringify(await statusJson({ session, locks, client: clientName }), null, 2);
     return { contents: [{ uri: STATUS_URI, mimeType: "application/json", text }] };
   });
-  server.setRequestHandler("resources/subscribe", (request) => {
+  server.setRequestHandler("resources/subscribe", async (request) => {
     assertStatusUri(request.params.uri);
     subscribed = true;
-    watch.start();
+    await watch.start();
     return {};
   });
   server.setRequestHandler("resources/unsubscribe", (request) => {

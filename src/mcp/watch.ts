@@ -26,6 +26,7 @@ export class StatusWatch {
   readonly #bell: Doorbell;
   readonly #abort = new AbortController();
   #running?: Promise<void>;
+  readonly #started = Promise.withResolvers<void>();
   #pending = false;
   #wakeNow?: () => void;
 
@@ -39,8 +40,13 @@ export class StatusWatch {
   }
 
   /** Starts watching (once). */
-  start(): void {
-    this.#running ??= this.#loop().catch(() => {});
+  /**
+   * Starts watching (once); resolves once the first status is read, so that every change after
+   * that is compared with it (a shared backend's status is read asynchronously).
+   */
+  start(): Promise<void> {
+    this.#running ??= this.#loop().catch(() => {}).finally(() => this.#started.resolve());
+    return this.#started.promise;
   }
 
   /** Compares now, as after a file event (the server changed something itself). */
@@ -51,6 +57,7 @@ export class StatusWatch {
 
   async #loop(): Promise<void> {
     let last = await Promise.resolve().then(this.snapshot).then(statusSignature, () => "");
+    this.#started.resolve();
     const signal = this.#abort.signal;
     // A watch that fails or ends leaves the doorbell polling: no event is lost, only later.
     this.#bell.watch(this.dirs, () => true);
