@@ -95,7 +95,10 @@ export interface RootOptions {
 
 /** Options of {@link acquire} and {@link withLock}. */
 export interface AcquireOptions extends RootOptions {
-  /** Lease length; renewed every half TTL while held. Default: no TTL. */
+  /**
+   * Lease length; renewed every half TTL while held (every third on a shared backend). Default:
+   * no TTL on files; 30 s on a shared backend, where a hold always has a lease.
+   */
   ttl?: Duration;
   /** Wait for the lock (first come, first served) instead of failing. */
   wait?: boolean;
@@ -121,8 +124,9 @@ export interface AcquireOptions extends RootOptions {
    */
   signal?: AbortSignal;
   /**
-   * Called once if the lock is lost while held (broken with `lokt unlock --force`), noticed within
-   * a second (only with `ttl`: without one nothing watches the lock). The loss is recorded in the
+   * Called once if the lock is lost while held (broken with `lokt unlock --force`, or on a shared
+   * backend a lease that could not be renewed in time), noticed within a second (on files only
+   * with `ttl`: without one nothing watches the lock). The loss is recorded in the
    * audit log as `lost`; {@link LockHandle.release} then resolves false.
    */
   onLost?: (name: string) => void;
