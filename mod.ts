@@ -48,6 +48,12 @@ import { slotsProblem } from "./src/locks/slots.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
+// The file engine's modules that its lock operations (`FilesLocks`) load on first use: imported
+// here too, so that a program using the library loads them up front as it always did, and a
+// `deno compile` of it embeds them.
+import "./src/locks/hold.ts";
+import "./src/locks/lease.ts";
+import "./src/locks/release.ts";
 
 export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {
