@@ -4,10 +4,10 @@
  * with increasing fences, and a handle with a TTL renews its lease past that TTL.
  */
 
-import { assertEquals, assertRejects } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { holderEnv, REPO, tempDir } from "./helpers/cli.ts";
 import { type Cluster, noPostgres, startCluster } from "./helpers/postgres.ts";
-import { acquire, LockHeldError } from "../mod.ts";
+import { acquire, LockHeldError, LoktError, release, status, why } from "../mod.ts";
 
 /** Runs `fn` with this process's environment choosing `url` in `namespace`. */
 async function onBackend(url: string, namespace: string, fn: () => Promise<void>): Promise<void> {
@@ -105,6 +105,45 @@ Deno.test({ name: "the library on PostgreSQL", ignore: noPostgres() }, async (t)
         assertEquals(lock.fence, 1);
       });
       assertEquals(await holders(cluster, "lib/default", "x"), []);
+    },
+  );
+
+  await t.step("release breaks a hold in the database; its holder learns it lost it", async () => {
+    using dir = tempDir();
+    await onBackend(cluster.url, "lib/break", async () => {
+      const lost: string[] = [];
+      const lock = await acquire("x", { cwd: dir.path, onLost: (name) => lost.push(name) });
+      const live = await release("x", { cwd: dir.path, mode: "break-stale" });
+      assertEquals(live.kind, "not-stale", "a live holder is left alone");
+      const broken = await release("x", { cwd: dir.path, mode: "force" });
+      assertEquals(broken.kind, "removed");
+      assertEquals(await holders(cluster, "lib/break", "x"), []);
+      const deadline = Date.now() + 5_000;
+      while (lost.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assertEquals(lost, ["x"], "noticed within a second or so");
+      assertEquals(await lock.release(), false);
+    });
+  });
+
+  await t.step(
+    "status() and why() read files only: they refuse the database's choice",
+    async () => {
+      using dir = tempDir();
+      await onBackend(cluster.url, "lib/views", () => {
+        for (const view of [() => status({ cwd: dir.path }), () => why("x", { cwd: dir.path })]) {
+          let thrown: unknown;
+          try {
+            view();
+          } catch (error) {
+            thrown = error;
+          }
+          assert(thrown instanceof LoktError && thrown.code === "invalid_config", String(thrown));
+          assertMatch(thrown.message, /the library's status\(\) and why\(\) \(files only\)/);
+        }
+        return Promise.resolve();
+      });
     },
   );
 });

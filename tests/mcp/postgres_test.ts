@@ -158,6 +158,8 @@ Deno.test({
       const b = await connect(env("agent-b"));
       try {
         const first = await call(a, "acquire", { name: "deploy" });
+        const notMine = await call(b, "release", { name: "deploy" });
+        assertEquals((notMine.data.error as Structured).code, "not_owner", notMine.text);
         const progress: string[] = [];
         const waitB = b.client.callTool(
           { name: "acquire", arguments: { name: "deploy", wait: true, timeout: "30s" } },
