@@ -275,17 +275,15 @@ async function openFor(options: RootOptions & Pick<AcquireOptions, "onError">): 
   const actor = actorOf(options);
   const cwd = options.cwd ?? Deno.cwd();
   const found = options.root === undefined ? findRoot(env, cwd) : undefined;
-  const root = options.root ?? found!.path;
+  const root = options.root ?? found?.path ?? "";
   let ctx: LockContext | undefined;
   const context = () => ctx ??= fileContext(root, actor, options);
-  if (options.root !== undefined) {
-    return { locks: new FilesLocks(root, context), actor, ctx: context };
-  }
+  if (found === undefined) return { locks: new FilesLocks(root, context), actor, ctx: context };
   const report = reportTo(options);
   const locks = await openLocks({
     env,
     cwd,
-    workTree: found!.workTree,
+    workTree: found.workTree,
     root,
     ctx: context,
     probe: probe(),

@@ -39,7 +39,6 @@ export class StatusWatch {
     this.#bell = new Doorbell(!options.noWatch);
   }
 
-  /** Starts watching (once). */
   /**
    * Starts watching (once); resolves once the first status is read, so that every change after
    * that is compared with it (a shared backend's status is read asynchronously).
