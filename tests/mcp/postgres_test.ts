@@ -33,6 +33,14 @@ async function holders(cluster: Cluster, name: string): Promise<string[]> {
   return out.split("\n").filter((l) => l !== "");
 }
 
+/** The server processes' connections to the cluster (lokt names its connections). */
+async function connections(cluster: Cluster): Promise<number> {
+  const out = await cluster.psql(
+    "select count(*) from pg_stat_activity where application_name = 'lokt'",
+  );
+  return Number(out.trim());
+}
+
 async function tickets(cluster: Cluster, name: string): Promise<number> {
   const out = await cluster.psql(
     `select count(*) from lokt.tickets where namespace = '${NAMESPACE}' and name = '${name}'`,
@@ -91,6 +99,19 @@ Deno.test({
         assertEquals(again.isError, true);
         assertEquals((again.data.error as Structured).code, "not_found");
 
+        // One backend for the server's life: once each kind of call has run, more calls open no
+        // more connections.
+        const round = async (i: number) => {
+          await call(a, "acquire", { name: `n${i}`, wait: true });
+          await call(a, "status");
+          await call(a, "why", { name: `n${i}` });
+        };
+        await round(0);
+        const open = await connections(cluster);
+        for (let i = 1; i < 6; i++) await round(i);
+        assertEquals((await call(a, "release_all")).data.count, 6);
+        assertEquals(await connections(cluster), open);
+
         // A lock still held when the client leaves is released by the server on its way out.
         await call(a, "acquire", { name: "left-over" });
         assertEquals((await holders(cluster, "left-over")).length, 1);
@@ -98,6 +119,7 @@ Deno.test({
         await a.close();
       }
       assertEquals(await holders(cluster, "left-over"), []);
+      await eventually(async () => await connections(cluster) === 0, "its connections closed");
     },
   );
 
