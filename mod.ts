@@ -16,10 +16,20 @@
  * event loop: problems that do not fail a call (a renewal that could not be made, an audit line
  * that could not be written) go to the `onError` callback, or else to `console.warn`.
  *
+ * The locks live where the command line keeps them: in files under the lock root, or in the
+ * shared backend (PostgreSQL) that `LOKT_BACKEND` or `lokt.jsonc` chooses, with the same results
+ * and errors. On a shared backend a held lock always has a lease (30 s when no `ttl` is given),
+ * renewed every third of it, and keeps its connection open until it is released.
+ *
  * @module
  */
 
+import type { Actor } from "./src/audit/event.ts";
 import { auditLimits, AuditWriter } from "./src/audit/writer.ts";
+import { FilesLocks } from "./src/backends/files/locks.ts";
+import type { Locks } from "./src/backends/locks.ts";
+import { openLocks, refuseSharedBackendWith } from "./src/backends/select.ts";
+import { selectedBackend } from "./src/backends/factory.ts";
 import { parseDuration } from "./src/duration.ts";
 import { LoktError, toLoktError, UsageError } from "./src/errors.ts";
 import { detectionOf, type Identity, resolveIdentity } from "./src/identity/identity.ts";
@@ -29,20 +39,21 @@ import { DarwinProbe } from "./src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "./src/identity/proc_other.ts";
 import type { ProcessProbe } from "./src/identity/process.ts";
 import type { LockContext } from "./src/locks/context.ts";
-import { hold } from "./src/locks/hold.ts";
 import type { Claim } from "./src/locks/holder.ts";
 import { type Entry, listAll } from "./src/locks/inspect.ts";
 import { layoutOf } from "./src/locks/layout.ts";
 import type { LockRecord } from "./src/locks/lockfile.ts";
-import { LeaseKeeper } from "./src/locks/lease.ts";
-import { release as releaseRecord } from "./src/locks/release.ts";
 import { rehearseRelease } from "./src/locks/rehearse.ts";
 import { slotsProblem } from "./src/locks/slots.ts";
 import { observe } from "./src/locks/observe.ts";
 import { diagnose, type Diagnosis } from "./src/locks/why.ts";
 import { findRoot } from "./src/root.ts";
-import { selectedBackend } from "./src/backends/factory.ts";
-import { refuseSharedBackendWith } from "./src/backends/select.ts";
+// The file engine's modules that its lock operations (`FilesLocks`) load on first use: imported
+// here too, so that a program using the library loads them up front as it always did, and a
+// `deno compile` of it embeds them.
+import "./src/locks/hold.ts";
+import "./src/locks/lease.ts";
+import "./src/locks/release.ts";
 
 export { type ErrorCode, InterruptedError, LoktError } from "./src/errors.ts";
 export {
@@ -90,7 +101,10 @@ export interface RootOptions {
 
 /** Options of {@link acquire} and {@link withLock}. */
 export interface AcquireOptions extends RootOptions {
-  /** Lease length; renewed every half TTL while held. Default: no TTL. */
+  /**
+   * Lease length; renewed every half TTL while held (every third on a shared backend). Default:
+   * no TTL on files; 30 s on a shared backend, where a hold always has a lease.
+   */
   ttl?: Duration;
   /** Wait for the lock (first come, first served) instead of failing. */
   wait?: boolean;
@@ -116,8 +130,9 @@ export interface AcquireOptions extends RootOptions {
    */
   signal?: AbortSignal;
   /**
-   * Called once if the lock is lost while held (broken with `lokt unlock --force`), noticed within
-   * a second (only with `ttl`: without one nothing watches the lock). The loss is recorded in the
+   * Called once if the lock is lost while held (broken with `lokt unlock --force`, or on a shared
+   * backend a lease that could not be renewed in time), noticed within a second (on files only
+   * with `ttl`: without one nothing watches the lock). The loss is recorded in the
    * audit log as `lost`; {@link LockHandle.release} then resolves false.
    */
   onLost?: (name: string) => void;
@@ -188,7 +203,6 @@ function probe(): ProcessProbe {
 let sharedIdentity: Identity | undefined;
 /** This process's identity, resolved as the CLI resolves it, once. */
 function identity(): Identity {
-  const env = (name: string) => Deno.env.get(name);
   return sharedIdentity ??= resolveIdentity({
     env,
     probe: probe(),
@@ -199,15 +213,26 @@ function identity(): Identity {
   });
 }
 
-function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): LockContext {
-  const env = (name: string) => Deno.env.get(name);
-  const cwd = options.cwd ?? Deno.cwd();
-  // A root given by the caller is files by choice; otherwise a shared backend chosen in the
-  // environment or lokt.jsonc is refused, not silently replaced by files.
-  if (options.root === undefined) refuseSharedBackendWith(env, cwd, selectedBackend);
-  const root = options.root ?? findRoot(env, cwd).path;
-  const layout = layoutOf(root);
+const env = (name: string) => Deno.env.get(name);
+
+/** The caller as locks and audit lines name it. */
+function actorOf(options: RootOptions): Actor {
   const id = identity();
+  return {
+    owner: options.owner ?? id.owner,
+    host: probe().machine().host,
+    pid: Deno.pid,
+    agentId: id.agentId,
+  };
+}
+
+/** The file engine's context at `root`. */
+function fileContext(
+  root: string,
+  actor: Actor,
+  options: Pick<AcquireOptions, "onError">,
+): LockContext {
+  const layout = layoutOf(root);
   const report = reportTo(options);
   return {
     layout,
@@ -218,20 +243,61 @@ function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): Loc
       auditLimits(env),
       (message) => report(new LoktError("io", message)),
     ),
-    actor: {
-      owner: options.owner ?? id.owner,
-      host: probe().machine().host,
-      pid: Deno.pid,
-      agentId: id.agentId,
-    },
+    actor,
   };
 }
 
+/** The file engine's context, for the reads that work on files only ({@link status}, {@link why}). */
+function contextFor(options: RootOptions & Pick<AcquireOptions, "onError">): LockContext {
+  const cwd = options.cwd ?? Deno.cwd();
+  // A root given by the caller is files by choice; otherwise a shared backend chosen in the
+  // environment or lokt.jsonc is refused, not silently replaced by files.
+  if (options.root === undefined) {
+    refuseSharedBackendWith(env, cwd, selectedBackend, "the library's status() and why()");
+  }
+  return fileContext(options.root ?? findRoot(env, cwd).path, actorOf(options), options);
+}
+
+/** One call's (or one handle's) lock operations, and the caller as their actor. */
+interface Opened {
+  locks: Locks;
+  actor: Actor;
+  /** The file engine's context (files only; built on first use). */
+  ctx: () => LockContext;
+}
+
+/**
+ * The lock operations of the backend the caller uses: files at `root` when given (by choice),
+ * else what `LOKT_BACKEND` or `lokt.jsonc` chooses, as the command line does. A shared backend
+ * is connected here; close it with `locks.close()`.
+ */
+async function openFor(options: RootOptions & Pick<AcquireOptions, "onError">): Promise<Opened> {
+  const actor = actorOf(options);
+  const cwd = options.cwd ?? Deno.cwd();
+  const found = options.root === undefined ? findRoot(env, cwd) : undefined;
+  const root = options.root ?? found?.path ?? "";
+  let ctx: LockContext | undefined;
+  const context = () => ctx ??= fileContext(root, actor, options);
+  if (found === undefined) return { locks: new FilesLocks(root, context), actor, ctx: context };
+  const report = reportTo(options);
+  const locks = await openLocks({
+    env,
+    cwd,
+    workTree: found.workTree,
+    root,
+    ctx: context,
+    probe: probe(),
+    actor: () => actor,
+    warn: (message) => report(new LoktError("io", message)),
+  });
+  return { locks, actor, ctx: context };
+}
+
 /** The caller as the ownership rules see it (no process of its own to follow). */
-function claimOf(ctx: LockContext, agentId = ctx.actor.agentId): Claim {
+function claimOf(actor: Actor, agentId = actor.agentId): Claim {
   return {
-    owner: ctx.actor.owner,
-    host: ctx.actor.host,
+    owner: actor.owner,
+    host: actor.host,
     agentId,
     ancestors: identity().ancestors,
     pid: Deno.pid,
@@ -256,34 +322,43 @@ export async function acquire(name: string, options: AcquireOptions = {}): Promi
   const slots = options.slots ?? 1;
   const problem = slotsProblem(slots);
   if (problem !== undefined) throw new UsageError(problem.replace("--slots", "slots"));
-  const ctx = contextFor(options);
-  const self = ctx.probe.info(Deno.pid);
-  const request = {
-    name,
-    kind: "guard" as const,
-    ttlMs,
-    slots,
-    claim: {
-      ...claimOf(ctx),
-      process: { pid: Deno.pid, start: self?.start, source: "self" as const },
-      ancestors: [],
-    },
-  };
-  const { lock } = await hold(ctx, request, {
-    wait: options.wait === true,
-    timeoutMs,
-    signal: options.signal,
-  });
-  rehearseRelease(ctx, name);
-  return holdHandle(ctx, lock, options);
+  const opened = await openFor(options);
+  try {
+    const self = probe().info(Deno.pid);
+    const { lock } = await opened.locks.hold({
+      name,
+      kind: "guard",
+      ttlMs,
+      slots,
+      claim: {
+        ...claimOf(opened.actor),
+        process: { pid: Deno.pid, start: self?.start, source: "self" },
+        ancestors: [],
+      },
+    }, {
+      wait: options.wait === true,
+      timeoutMs,
+      signal: options.signal,
+    });
+    if (opened.locks.root !== undefined) rehearseRelease(opened.ctx(), name);
+    return await holdHandle(opened, lock, options);
+  } catch (error) {
+    await opened.locks.close();
+    throw error;
+  }
 }
 
-function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions): LockHandle {
+async function holdHandle(
+  opened: Opened,
+  lock: LockRecord,
+  options: AcquireOptions,
+): Promise<LockHandle> {
+  const { locks } = opened;
   let released = false;
   let lost = false;
-  // Only with a TTL: Deno loads its timers on first use (about 15 ms), which would delay every
-  // waiter of a lock held without one.
-  const keeper = lock.ttlMs === undefined ? undefined : new LeaseKeeper(ctx, lock, {
+  // Only with a TTL (on a shared backend a hold always has one): Deno loads its timers on first
+  // use (about 15 ms), which would delay every waiter of a lock held without one.
+  const keeper = lock.ttlMs === undefined ? undefined : await locks.keep(lock, {
     unref: true,
     onLost: () => {
       lost = true;
@@ -301,17 +376,21 @@ function holdHandle(ctx: LockContext, lock: LockRecord, options: AcquireOptions)
     async release() {
       if (released) return !lost;
       released = true;
-      await keeper?.stop();
-      if (lost) return false;
-      const outcome = await releaseRecord(ctx, {
-        name: lock.name,
-        mode: "owner",
-        lockId: lock.lockId,
-        slot: lock.slot,
-        slots: lock.slots,
-        claim: claimOf(ctx),
-      });
-      return outcome.kind === "released";
+      try {
+        await keeper?.stop();
+        if (lost) return false;
+        const outcome = await locks.release({
+          name: lock.name,
+          mode: "owner",
+          lockId: lock.lockId,
+          slot: lock.slot,
+          slots: lock.slots,
+          claim: claimOf(opened.actor),
+        });
+        return outcome.kind === "released";
+      } finally {
+        await locks.close();
+      }
     },
     async [Symbol.asyncDispose]() {
       await handle.release();
@@ -422,7 +501,7 @@ export function why(name: string, options: WhyOptions = {}): Diagnosis {
   const ctx: LockContext = { ...contextFor(options), audit: { append() {} } };
   const lockId = options.lockId ?? Deno.env.get("LOKT_LOCK_ID");
   const asker = {
-    claim: claimOf(ctx, options.agentId),
+    claim: claimOf(ctx.actor, options.agentId),
     enclosingLockId: lockId === "" ? undefined : lockId,
   };
   return diagnose(observe(ctx, name, asker));
@@ -461,12 +540,13 @@ export type ReleaseResult =
  * ```
  */
 export async function release(name: string, options: ReleaseOptions): Promise<ReleaseResult> {
-  const ctx = contextFor(options);
-  const outcome = await releaseRecord(ctx, {
-    name,
-    mode: options.mode,
-    claim: claimOf(ctx),
-  });
+  const { locks, actor } = await openFor(options);
+  let outcome;
+  try {
+    outcome = await locks.release({ name, mode: options.mode, claim: claimOf(actor) });
+  } finally {
+    await locks.close();
+  }
   switch (outcome.kind) {
     case "broken":
     case "released":

@@ -1,7 +1,7 @@
 /**
  * The cheap front of the backends' factory: {@link openLocks} gives a command the lock
  * operations of the chosen backend, and {@link refuseSharedBackend} stops a surface that works on
- * files only (the library and the MCP server, for now) when a shared backend is chosen: locks
+ * files only (`status`, `why`, `exists`, `audit`, for now) when a shared backend is chosen: locks
  * taken in files on this machine while other machines use the database would let two holders in.
  *
  * Cheap on the common path (no `LOKT_BACKEND`, no `backend` in `lokt.jsonc`): one environment
@@ -44,12 +44,14 @@ export function surelyFiles(env: Env, cwd: string, workTree?: string): boolean {
 
 /**
  * Throws when the environment or `lokt.jsonc` chooses a backend other than files; `select` is
- * the factory's {@link selectedBackend} (passed in, so that the CLI can load it only when needed).
+ * the factory's {@link selectedBackend} (passed in, so that the CLI can load it only when needed);
+ * `surface` names what works on files only, in the message.
  */
 export function refuseSharedBackendWith(
   env: Env,
   cwd: string,
   select: typeof selectedBackend,
+  surface = "this command",
 ): void {
   if (surelyFiles(env, cwd)) return;
   const choice = select({ env, cwd });
@@ -57,7 +59,7 @@ export function refuseSharedBackendWith(
   throw new LoktError(
     "invalid_config",
     `${choice.source} chooses the PostgreSQL backend (${choice.location}), which this version ` +
-      "of lokt cannot use yet here: the library and the MCP server work on the file backend only",
+      `of lokt cannot use yet for ${surface} (files only)`,
     {
       hint: "use the command line (`lokt guard`, `lokt lock`), or set LOKT_BACKEND=files to " +
         "use files on this machine; docs/backends.md says what works where",

@@ -31,6 +31,7 @@ const BACKEND_FREE = new Set([
   "freeze",
   "unfreeze",
   "doctor",
+  "mcp",
 ]);
 
 /** The help texts, loaded only to print one. */

@@ -1,20 +1,20 @@
 /**
- * The locks one `lokt mcp` server holds for its client. Each is a guard-kind lock naming the
- * server's own process: alive while the server runs, whatever its TTL says, and stale at once
- * when it is gone (SIGKILL included). A lease keeper watches each hold (renewing its TTL, if it
- * has one, at half the TTL) and notices when someone breaks it.
+ * The locks one `lokt mcp` server holds for its client, on the chosen backend. Each is a
+ * guard-kind lock naming the server's own process: on files, alive while the server runs,
+ * whatever its TTL says, and stale at once when it is gone (SIGKILL included); on a shared
+ * backend it always has a lease (30 s without a TTL), which other hosts judge it by. A keeper
+ * watches each hold (renewing its lease, if it has one) and notices when it is broken or lost.
  */
 
+import type { Keeper, Locks } from "../backends/locks.ts";
 import { InterruptedError } from "../errors.ts";
 import type { HeldOutcome } from "../locks/acquire.ts";
-import type { LockContext } from "../locks/context.ts";
 import { NotFoundError, NotOwnerError } from "../locks/errors.ts";
-import { hold, type HoldOptions } from "../locks/hold.ts";
+import type { HoldOptions } from "../locks/hold.ts";
 import type { Claim } from "../locks/holder.ts";
-import { lockPath } from "../locks/layout.ts";
+import { layoutOf, lockPath } from "../locks/layout.ts";
 import type { LockRecord } from "../locks/lockfile.ts";
-import { LeaseKeeper } from "../locks/lease.ts";
-import { release, type ReleaseOutcome } from "../locks/release.ts";
+import type { ReleaseOutcome } from "../locks/release.ts";
 import { readRecord } from "../locks/store.ts";
 
 /** What an acquire asks for. */
@@ -30,16 +30,17 @@ export type Held = HeldOutcome & { waitedMs: number };
 
 /** The server's holds, by name. */
 export class Holdings {
-  readonly #ctx: LockContext;
+  readonly #locks: Locks;
   readonly #claim: () => Claim;
   readonly #client: () => string | undefined;
   readonly #onChange: () => void;
   readonly #onError: (error: unknown) => void;
-  readonly #held = new Map<string, { lock: LockRecord; keeper: LeaseKeeper }>();
+  readonly #held = new Map<string, { lock: LockRecord; keeper: Keeper }>();
   #closed = false;
 
   constructor(options: {
-    ctx: LockContext;
+    /** The chosen backend's lock operations, open for the server's life. */
+    locks: Locks;
     /** The server as a holder: its owner, agent id, and its own process. */
     claim: () => Claim;
     /** The client's `name/version`, once known. */
@@ -49,7 +50,7 @@ export class Holdings {
     /** Problems that do not end a hold (a renewal that failed and will be retried). */
     onError: (error: unknown) => void;
   }) {
-    this.#ctx = options.ctx;
+    this.#locks = options.locks;
     this.#claim = options.claim;
     this.#client = options.client;
     this.#onChange = options.onChange;
@@ -73,7 +74,7 @@ export class Holdings {
   async acquire(req: HoldRequest, options: HoldOptions): Promise<Held> {
     const mine = this.#held.get(req.name);
     if (mine !== undefined) return { kind: "reentered", lock: mine.lock, waitedMs: 0 };
-    const outcome = await hold(this.#ctx, {
+    const outcome = await this.#locks.hold({
       name: req.name,
       kind: "guard",
       claim: this.#claim(),
@@ -81,7 +82,7 @@ export class Holdings {
       slots: req.slots,
       client: this.#client(),
     }, options);
-    this.#keep(outcome.lock);
+    await this.#keep(outcome.lock);
     this.#onChange();
     if (this.#closed || options.signal?.aborted) {
       // The wait ended just as the call was cancelled or the server began to shut down: nobody
@@ -94,11 +95,13 @@ export class Holdings {
     return outcome;
   }
 
-  #keep(lock: LockRecord): void {
-    const keeper = new LeaseKeeper(this.#ctx, lock, {
+  async #keep(lock: LockRecord): Promise<void> {
+    const keeper: Keeper = await this.#locks.keep(lock, {
       onLost: () => {
         if (this.#held.get(lock.name)?.keeper === keeper) this.#held.delete(lock.name);
-        this.#onError(new Error(`lock "${lock.name}" was broken by someone else`));
+        this.#onError(
+          new Error(`lock "${lock.name}" was lost (broken by someone else, or its lease ran out)`),
+        );
         this.#onChange();
       },
       onError: this.#onError,
@@ -115,24 +118,35 @@ export class Holdings {
   async release(name: string): Promise<ReleaseOutcome & { kind: "released" }> {
     const mine = this.#held.get(name);
     if (mine === undefined) {
-      const state = readRecord(lockPath(this.#ctx.layout, name), this.#ctx.now());
-      if (state.kind === "ok") {
-        throw new NotOwnerError(name, state.lock, `this lokt mcp server (pid ${Deno.pid})`);
+      const holder = await this.#holderOf(name);
+      if (holder !== undefined) {
+        throw new NotOwnerError(name, holder, `this lokt mcp server (pid ${Deno.pid})`);
       }
       throw new NotFoundError(name);
     }
     this.#held.delete(name);
     await mine.keeper.stop();
-    const outcome = await release(this.#ctx, {
+    const outcome = await this.#locks.release({
       name,
       mode: "owner",
       lockId: mine.lock.lockId,
+      slot: mine.lock.slot,
+      slots: mine.lock.slots,
       claim: this.#claim(),
     });
     this.#onChange();
     if (outcome.kind === "released") return outcome;
     // Broken by someone else between the last check and now: it was no longer ours.
     throw new NotFoundError(name);
+  }
+
+  /** Someone's record of `name`, read without changing anything. */
+  async #holderOf(name: string): Promise<LockRecord | undefined> {
+    const { root, shared } = this.#locks;
+    if (shared !== undefined) return (await shared.observe(name)).holders[0]?.record;
+    if (root === undefined) return undefined;
+    const state = readRecord(lockPath(layoutOf(root), name), Date.now());
+    return state.kind === "ok" ? state.lock : undefined;
   }
 
   /** Releases every hold and refuses new ones (a wait that ends later lets go at once). */

@@ -54,8 +54,9 @@ export function errorResult(thrown: unknown): CallResult {
 
 /** Serves MCP on stdin/stdout until the client leaves or SIGINT/SIGTERM; returns the exit code. */
 export async function serveMcp(session: Session): Promise<number> {
-  const ctx = session.lockContext();
-  ensureLayout(ctx.layout);
+  // One backend for the server's life (a shared one: one connection), closed by the session.
+  const locks = await session.locks();
+  if (locks.root !== undefined) ensureLayout(session.lockContext().layout);
   const stop = new AbortController();
   let client: string | undefined;
   const clientName = () => client;
@@ -70,16 +71,18 @@ export async function serveMcp(session: Session): Promise<number> {
   };
 
   let subscribed = false;
+  // A shared backend has no files to watch: its status is compared every second.
+  const layout = locks.root === undefined ? undefined : session.layout();
   const watch = new StatusWatch(
-    [ctx.layout.locks, ctx.layout.freezes, ctx.layout.queue],
-    () => statusJson({ session, client: clientName }),
+    layout === undefined ? [] : [layout.locks, layout.freezes, layout.queue],
+    () => statusJson({ session, locks, client: clientName }),
     () => {
       if (subscribed) server.sendResourceUpdated({ uri: STATUS_URI }).catch(() => {});
     },
-    { noWatch: session.world.env("LOKT_NO_WATCH") === "1" },
+    { noWatch: layout === undefined || session.world.env("LOKT_NO_WATCH") === "1" },
   );
   const holdings = new Holdings({
-    ctx,
+    locks,
     claim: () => session.selfClaim(),
     client: clientName,
     onChange: () => watch.poke(),
@@ -107,6 +110,7 @@ export async function serveMcp(session: Session): Promise<number> {
     const token = reqCtx.mcpReq._meta?.progressToken ?? request.params._meta?.progressToken;
     const call: ToolCall = {
       session,
+      locks,
       holdings,
       client: clientName,
       signal: AbortSignal.any([reqCtx.mcpReq.signal, stop.signal]),
@@ -147,15 +151,15 @@ export async function serveMcp(session: Session): Promise<number> {
     mimeType: "application/json",
   };
   server.setRequestHandler("resources/list", () => ({ resources: [statusResource] }));
-  server.setRequestHandler("resources/read", (request) => {
+  server.setRequestHandler("resources/read", async (request) => {
     assertStatusUri(request.params.uri);
-    const text = JSON.stringify(statusJson({ session, client: clientName }), null, 2);
+    const text = JSON.stringify(await statusJson({ session, locks, client: clientName }), null, 2);
     return { contents: [{ uri: STATUS_URI, mimeType: "application/json", text }] };
   });
-  server.setRequestHandler("resources/subscribe", (request) => {
+  server.setRequestHandler("resources/subscribe", async (request) => {
     assertStatusUri(request.params.uri);
     subscribed = true;
-    watch.start();
+    await watch.start();
     return {};
   });
   server.setRequestHandler("resources/unsubscribe", (request) => {

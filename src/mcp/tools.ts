@@ -7,7 +7,7 @@
 import { UsageError } from "../errors.ts";
 import type { BlockedOutcome } from "../locks/acquire.ts";
 import { formatDuration } from "../locks/describe.ts";
-import { freeze, unfreeze } from "../locks/freeze.ts";
+import type { Locks } from "../backends/locks.ts";
 import { observe } from "../locks/observe.ts";
 import { slotsProblem } from "../locks/slots.ts";
 import { diagnose } from "../locks/why.ts";
@@ -21,10 +21,18 @@ import type { Session } from "../cli/session.ts";
 import { blockerKey, waitingFor } from "../cli/waiting.ts";
 import type { ArgSpecs, ArgValues } from "./args.ts";
 import type { Holdings } from "./holdings.ts";
+import {
+  backendJson,
+  sharedListingJson,
+  sharedLockJson,
+  sharedObservation,
+} from "./shared_views.ts";
 
 /** What a tool call gets besides its arguments. */
 export interface ToolCall {
   session: Session;
+  /** The chosen backend's lock operations, open for the server's life. */
+  locks: Locks;
   holdings: Holdings;
   /** The client's `name/version`, once known. */
   client(): string | undefined;
@@ -194,18 +202,26 @@ const status: Tool = {
     "resource lokt://status, which notifies subscribers when it changes.",
   args: { name: { ...NAME, required: false, description: "one lock to show in detail" } },
   readOnly: true,
-  run(args, call) {
-    const ctx = call.session.readOnlyContext();
+  async run(args, call) {
     const name = args.name as string | undefined;
     if (name !== undefined) {
-      const one = lockJson(ctx, name);
+      const shared = call.locks.shared;
+      const one = shared === undefined
+        ? lockJson(call.session.readOnlyContext(), name)
+        : await sharedLockJson(shared, call.session.world.probe(), name);
+      if (one.holders !== undefined) {
+        return {
+          structured: one,
+          text: `lock "${name}": ${one.held} of ${one.slots} slot(s) held`,
+        };
+      }
       return {
         structured: one,
         text: `lock "${name}": ${one.state} (${one.reason}), held by ${one.owner}@${one.host}` +
           `${one.client ? ` via ${one.client}` : ""}, fence ${one.fence}`,
       };
     }
-    const all = statusJson(call);
+    const all = await statusJson(call);
     const locks = all.locks as { name: string }[];
     const freezes = all.freezes as { name: string }[];
     return {
@@ -223,13 +239,19 @@ const status: Tool = {
 };
 
 /** `status --json` as this server sees it: its identity includes the client. */
-export function statusJson(call: Pick<ToolCall, "session" | "client">): Record<string, unknown> {
-  const ctx = call.session.readOnlyContext();
-  return listingJson(ctx, {
+export async function statusJson(
+  call: Pick<ToolCall, "session" | "client" | "locks">,
+): Promise<Record<string, unknown>> {
+  const identity = {
     ...identityJson(call.session),
     client: call.client() ?? "",
     server_pid: call.session.world.pid,
-  });
+  };
+  const shared = call.locks.shared;
+  if (shared !== undefined) {
+    return await sharedListingJson(shared, call.session.world.probe(), identity);
+  }
+  return listingJson(call.session.readOnlyContext(), identity);
 }
 
 const why: Tool = {
@@ -241,17 +263,27 @@ const why: Tool = {
     "actions. Use it when `acquire` fails or a wait takes long. Read-only.",
   args: { name: NAME },
   readOnly: true,
-  run(args, call) {
+  async run(args, call) {
     const name = args.name as string;
-    const ctx = call.session.readOnlyContext();
-    const mine = call.holdings.lockOf(name);
-    const diagnosis = diagnose(observe(ctx, name, {
+    const asker = {
       claim: call.session.claim(),
       // This server's own hold counts as the caller's.
-      enclosingLockId: mine?.lockId,
-    }));
+      enclosingLockId: call.holdings.lockOf(name)?.lockId,
+    };
+    const shared = call.locks.shared;
+    let diagnosis;
+    let where: Record<string, unknown>;
+    if (shared === undefined) {
+      const ctx = call.session.readOnlyContext();
+      diagnosis = diagnose(observe(ctx, name, asker));
+      where = { root: ctx.layout.root };
+    } else {
+      const probe = call.session.world.probe();
+      diagnosis = diagnose(await sharedObservation(shared, probe, name, asker));
+      where = { backend: backendJson(shared.info) };
+    }
     return {
-      structured: { ...diagnosisJson(diagnosis), root: ctx.layout.root },
+      structured: { ...diagnosisJson(diagnosis), ...where },
       text: `${diagnosis.acquirable ? "acquirable" : "blocked"}: ` +
         diagnosis.reasons.map((r) => r.message).join("; "),
     };
@@ -278,18 +310,17 @@ const freezeTool: Tool = {
   readOnly: false,
   async run(args, call) {
     const name = args.name as string;
-    const ctx = call.session.lockContext();
     const id = call.session.identity();
-    const outcome = await freeze(ctx, {
+    const outcome = await call.locks.freeze({
       name,
       owner: id.owner,
-      host: ctx.actor.host,
+      host: call.session.actor().host,
       agentId: id.agentId,
       ttlMs: args.ttl as number,
       reason: args.reason as string,
     });
     return {
-      structured: freezeJson(name, outcome, ctx.now()).json,
+      structured: freezeJson(name, outcome, call.session.world.now()).json,
       text: `${outcome.kind === "frozen" ? "froze" : "extended the freeze of"} "${name}" for ` +
         `${formatDuration(args.ttl as number)}: ${args.reason}`,
     };
@@ -324,14 +355,14 @@ const unfreezeTool: Tool = {
         'add reason: "..." (it is recorded in the audit log)',
       );
     }
-    const ctx = call.session.lockContext();
-    const outcome = await unfreeze(ctx, {
+    const owner = call.session.identity().owner;
+    const outcome = await call.locks.unfreeze({ name, owner, force, reason });
+    return unfreezeAnswer(
+      { now: () => call.session.world.now(), actor: { owner } },
       name,
-      owner: call.session.identity().owner,
-      force,
-      reason,
-    });
-    return unfreezeAnswer(ctx, name, outcome, `forced: ${reason}`);
+      outcome,
+      `forced: ${reason}`,
+    );
   },
 };
 

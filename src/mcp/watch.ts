@@ -3,7 +3,8 @@
  * `freezes/` and `queue/` ring a doorbell, and the status is compared with the last one sent;
  * a slow poll covers what makes no file event (a holder that dies, a TTL that runs out) and
  * file systems without events. Only what a subscriber would see change counts: who holds what,
- * liveness, waiters; not ages and remaining times, which change every second.
+ * liveness, waiters; not ages and remaining times, which change every second. On a shared
+ * backend there are no files to watch: the poll alone compares its snapshots every second.
  */
 
 import { Doorbell } from "../doorbell.ts";
@@ -25,21 +26,26 @@ export class StatusWatch {
   readonly #bell: Doorbell;
   readonly #abort = new AbortController();
   #running?: Promise<void>;
+  readonly #started = Promise.withResolvers<void>();
   #pending = false;
   #wakeNow?: () => void;
 
   constructor(
     readonly dirs: string[],
-    readonly snapshot: () => Record<string, unknown>,
+    readonly snapshot: () => Record<string, unknown> | Promise<Record<string, unknown>>,
     readonly changed: () => void,
     options: { noWatch?: boolean } = {},
   ) {
     this.#bell = new Doorbell(!options.noWatch);
   }
 
-  /** Starts watching (once). */
-  start(): void {
-    this.#running ??= this.#loop().catch(() => {});
+  /**
+   * Starts watching (once); resolves once the first status is read, so that every change after
+   * that is compared with it (a shared backend's status is read asynchronously).
+   */
+  start(): Promise<void> {
+    this.#running ??= this.#loop().catch(() => {}).finally(() => this.#started.resolve());
+    return this.#started.promise;
   }
 
   /** Compares now, as after a file event (the server changed something itself). */
@@ -49,7 +55,8 @@ export class StatusWatch {
   }
 
   async #loop(): Promise<void> {
-    let last = statusSignature(this.snapshot());
+    let last = await Promise.resolve().then(this.snapshot).then(statusSignature, () => "");
+    this.#started.resolve();
     const signal = this.#abort.signal;
     // A watch that fails or ends leaves the doorbell polling: no event is lost, only later.
     this.#bell.watch(this.dirs, () => true);
@@ -61,7 +68,13 @@ export class StatusWatch {
       }
       this.#pending = false;
       if (signal.aborted) break;
-      const now = statusSignature(this.snapshot());
+      // A snapshot that fails (the database away for a moment) is tried again at the next turn.
+      let now: string;
+      try {
+        now = statusSignature(await this.snapshot());
+      } catch {
+        continue;
+      }
       if (now !== last) {
         last = now;
         this.changed();

@@ -1,13 +1,13 @@
 /**
  * A shared backend chosen in LOKT_BACKEND or lokt.jsonc is used, never silently replaced by
- * files: a command that uses locks connects to it (here: a host that does not resolve, or a
- * closed port, so exit 1 with the URL masked and nothing written), and a surface that works on
- * files only (the library) refuses it. Through the real entry point and through mod.ts.
+ * files: a command that uses locks, the MCP server and the library connect to it (here: a host
+ * that does not resolve, or a closed port, so exit 1 or a thrown error with the URL masked and
+ * nothing written). Through the real entry point and through mod.ts.
  */
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../helpers/assert.ts";
 import { holderEnv, lokt, tempDir } from "../helpers/cli.ts";
-import { acquire } from "../../mod.ts";
+import { acquire, LoktError } from "../../mod.ts";
 
 function repository(path: string, config?: string): void {
   Deno.mkdirSync(`${path}/.git/objects`, { recursive: true });
@@ -31,6 +31,7 @@ const ON_THE_SEAM = [
   ["unlock", "x"],
   ["freeze", "x", "--ttl", "1m"],
   ["unfreeze", "x"],
+  ["mcp"],
 ];
 
 Deno.test("lokt.jsonc choosing PostgreSQL: every lock command goes to that database, and touches no file", async () => {
@@ -94,24 +95,32 @@ Deno.test("LOKT_BACKEND choosing PostgreSQL is used, its password masked in ever
   assertEquals(exists(root), false);
 });
 
-Deno.test("the library refuses a shared backend chosen in the environment unless given a root", async () => {
+Deno.test("the library connects to a shared backend chosen in the environment unless given a root", async () => {
   using dir = tempDir();
-  const before = Deno.env.get("LOKT_BACKEND");
-  Deno.env.set("LOKT_BACKEND", "postgresql://lokt@db/lokt");
+  const saved = ["LOKT_BACKEND", "LOKT_NAMESPACE"].map((k) => [k, Deno.env.get(k)] as const);
+  Deno.env.set("LOKT_BACKEND", "postgresql://lokt:s3cret@127.0.0.1:1/lokt");
+  Deno.env.set("LOKT_NAMESPACE", "acme/web");
   try {
+    const started = performance.now();
     let thrown: unknown;
     try {
       await acquire("x", { cwd: dir.path });
     } catch (error) {
       thrown = error;
     }
-    assert(thrown instanceof Error, "acquire refused");
-    assertMatch(thrown.message, /chooses the PostgreSQL backend/);
+    assert(thrown instanceof LoktError, `acquire failed with a LoktError, not ${thrown}`);
+    assertEquals(thrown.code, "io");
+    assertMatch(
+      thrown.message,
+      /^cannot use the lock database postgresql:\/\/lokt:\*\*\*@127\.0\.0\.1:1\/lokt: connection refused/,
+    );
+    assertNotMatch(thrown.message + (thrown.hint ?? ""), /s3cret/);
+    assert(performance.now() - started < 6_000, "within the connect timeout");
+    assertEquals([...Deno.readDirSync(dir.path)], [], "nothing written");
     // A root given by the caller is the file backend by choice.
     await using held = await acquire("x", { root: `${dir.path}/root` });
     assertEquals(held.fence, 1);
   } finally {
-    if (before === undefined) Deno.env.delete("LOKT_BACKEND");
-    else Deno.env.set("LOKT_BACKEND", before);
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }
 });
