@@ -89,6 +89,8 @@ export interface OpenLocksInputs {
   root: string;
   /** The file engine's lock context, built on first use. */
   ctx: () => LockContext;
+  /** The file engine's read-only lock context (no audit, no identity), built on first use. */
+  readCtx: () => LockContext;
   probe: ProcessProbe;
   actor: () => Actor;
   warn: (message: string) => void;
@@ -101,10 +103,13 @@ export interface OpenLocksInputs {
  */
 export async function openLocks(inputs: OpenLocksInputs): Promise<Locks> {
   const { env, cwd } = inputs;
-  if (surelyFiles(env, cwd, inputs.workTree)) return new FilesLocks(inputs.root, inputs.ctx);
+  const { ctx, readCtx } = inputs;
+  if (surelyFiles(env, cwd, inputs.workTree)) return new FilesLocks(inputs.root, { ctx, readCtx });
   const factory: typeof import("./factory.ts") = await import(lazy("./factory.ts"));
   const choice = factory.chooseBackend({ env, cwd });
-  if (choice.kind === "files") return new FilesLocks(inputs.root, inputs.ctx, choice.info.source);
+  if (choice.kind === "files") {
+    return new FilesLocks(inputs.root, { ctx, readCtx, source: choice.info.source });
+  }
   const backend = await factory.openBackend(choice, {
     probe: inputs.probe,
     actor: inputs.actor(),

@@ -14,7 +14,8 @@ import { refuseSharedBackend } from "../backends/select.ts";
 /**
  * Commands that run whatever backend is chosen: those that take no lock of the repository (a
  * hook only rewrites a command into `lokt guard`, which runs on the backend), and those that
- * reach the backend through `session.locks()`. Any other refuses a shared backend
+ * reach the backend through `session.locks()`: the lock commands, and the views that read it
+ * (`exists`, `status`, `why`, `audit`). Any other (`doctor`, `mcp`) refuses a shared backend
  * (`src/backends/select.ts`) rather than read files while other machines use the database.
  */
 const BACKEND_FREE = new Set([
@@ -29,6 +30,10 @@ const BACKEND_FREE = new Set([
   "guard",
   "freeze",
   "unfreeze",
+  "exists",
+  "status",
+  "why",
+  "audit",
 ]);
 
 /** The help texts, loaded only to print one. */

@@ -10,6 +10,7 @@ import { formatDuration } from "../locks/describe.ts";
 import { freeze, unfreeze } from "../locks/freeze.ts";
 import { observe } from "../locks/observe.ts";
 import { slotsProblem } from "../locks/slots.ts";
+import { nameStatus, statusListing } from "../locks/views.ts";
 import { diagnose } from "../locks/why.ts";
 import { freezeJson } from "../cli/commands/freeze.ts";
 import { heldJson } from "../cli/commands/lock.ts";
@@ -198,7 +199,7 @@ const status: Tool = {
     const ctx = call.session.readOnlyContext();
     const name = args.name as string | undefined;
     if (name !== undefined) {
-      const one = lockJson(ctx, name);
+      const one = lockJson(nameStatus(ctx, name));
       return {
         structured: one,
         text: `lock "${name}": ${one.state} (${one.reason}), held by ${one.owner}@${one.host}` +
@@ -225,7 +226,8 @@ const status: Tool = {
 /** `status --json` as this server sees it: its identity includes the client. */
 export function statusJson(call: Pick<ToolCall, "session" | "client">): Record<string, unknown> {
   const ctx = call.session.readOnlyContext();
-  return listingJson(ctx, {
+  // The server works on files only (a shared backend is refused when it starts).
+  return listingJson(statusListing(ctx), { kind: "files", location: ctx.layout.root }, {
     ...identityJson(call.session),
     client: call.client() ?? "",
     server_pid: call.session.world.pid,
