@@ -281,6 +281,7 @@ export async function openBackend(
         env: options.env,
         connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
         source: choice.info.source,
+        namespaceSource: choice.info.namespaceSource,
       });
     }
   }

@@ -104,7 +104,10 @@ export interface OpenLocksInputs {
 export async function openLocks(inputs: OpenLocksInputs): Promise<Locks> {
   const { env, cwd } = inputs;
   const { ctx, readCtx } = inputs;
-  if (surelyFiles(env, cwd, inputs.workTree)) return new FilesLocks(inputs.root, { ctx, readCtx });
+  if (surelyFiles(env, cwd, inputs.workTree)) {
+    const source = env("LOKT_BACKEND")?.trim() === "files" ? "LOKT_BACKEND" : "default";
+    return new FilesLocks(inputs.root, { ctx, readCtx, source });
+  }
   const factory: typeof import("./factory.ts") = await import(lazy("./factory.ts"));
   const choice = factory.chooseBackend({ env, cwd });
   if (choice.kind === "files") {

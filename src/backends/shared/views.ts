@@ -11,6 +11,7 @@
 
 import type { Holder, NameState, QueueTicket } from "../backend.ts";
 import type { Entry } from "../../locks/inspect.ts";
+import type { LockRecord } from "../../locks/lockfile.ts";
 import type { Ticket } from "../../locks/queue.ts";
 import { judge, type JudgeContext, scopeOf } from "../../locks/stale.ts";
 import type { NameStatus, StatusListing } from "../../locks/views.ts";
@@ -33,12 +34,23 @@ function slotted(state: NameState): boolean {
   return state.slots > 1;
 }
 
+/**
+ * A holder's record as a slot file would carry it: a backend keeps the slot and the name's N
+ * beside the record, a slot file in it.
+ */
+function recordOf(state: NameState, holder: Holder): LockRecord {
+  return slotted(state)
+    ? { ...holder.record, slot: holder.slot, slots: state.slots }
+    : holder.record;
+}
+
 function holderEntry(state: NameState, holder: Holder, ctx: JudgeContext): Entry {
+  const lock = recordOf(state, holder);
   return {
     name: state.name,
     kind: "lock",
-    state: { kind: "ok", lock: holder.record },
-    verdict: judge(holder.record, ctx),
+    state: { kind: "ok", lock },
+    verdict: judge(lock, ctx),
     ...(slotted(state) ? { slot: holder.slot } : {}),
   };
 }
@@ -112,11 +124,10 @@ export function observationOf(
   machine: MachineJudge,
 ): WhyObservation {
   const ctx = judgeAt(state, machine);
-  const seen = (holder: Holder): RecordSeen => ({
-    kind: "ok",
-    record: holder.record,
-    verdict: judge(holder.record, ctx),
-  });
+  const seen = (holder: Holder): RecordSeen => {
+    const record = recordOf(state, holder);
+    return { kind: "ok", record, verdict: judge(record, ctx) };
+  };
   const holders = [...state.holders].sort((a, b) => a.slot - b.slot);
   const waiters: WaiterSeen[] = state.waiters.map((ticket) => {
     const scope = scopeOf(ticket, machine.machine);
