@@ -29,6 +29,7 @@ import {
   type MachineJudge,
   nameStatusOf,
   observationOf,
+  staleIn,
   ticketOf,
 } from "./views.ts";
 import type { Actor, AuditEvent } from "../../audit/event.ts";
@@ -321,9 +322,7 @@ export class SharedLocks implements Locks {
     const judge = this.#judge();
     const done: Pruned[] = [];
     for (const name of names) {
-      const state = await this.shared.observe(name);
-      const listing = listingOf([state], judge, state.nowMs);
-      if (!listing.locks.some((e) => e.verdict?.kind === "stale")) continue;
+      if (!staleIn(await this.shared.observe(name), judge)) continue;
       const result = await this.shared.release({ name, mode: "break-stale", claim });
       if (result.kind !== "broken") continue;
       for (const { verdict } of result.holders) done.push({ kind: "stale-lock", name, verdict });

@@ -68,6 +68,12 @@ export function heldIn(state: NameState, machine: MachineJudge): boolean {
   return state.holders.some((h) => judge(h.record, ctx).kind === "live");
 }
 
+/** True when a holder of `state`'s name is stale (a break of stale holders would remove it). */
+export function staleIn(state: NameState, machine: MachineJudge): boolean {
+  const ctx = judgeAt(state, machine);
+  return state.holders.some((h) => judge(h.record, ctx).kind === "stale");
+}
+
 /**
  * Every name's holders and freeze, as `status` lists them; `states` are the snapshots of the
  * backend's names, sorted. Entries are judged each at its own snapshot's clock; the listing is
