@@ -234,11 +234,17 @@ export interface AuditStore {
   append(events: readonly AuditEvent[]): Promise<void>;
   /** The events that pass `filter`, oldest first. */
   query(filter: AuditFilter): Promise<LoggedEvent[]>;
-  /** Calls `onEvent` with every new event that passes `filter` until `signal` aborts. */
+  /**
+   * Calls `onEvent` with every new event that passes `filter` until `signal` aborts. With
+   * `onHistory`, first calls it once with the events that passed `filter` when following began,
+   * oldest first: read at the same point the following starts from, so that no event falls
+   * between the two or shows in both.
+   */
   follow(
     filter: AuditFilter,
     onEvent: (event: LoggedEvent) => void,
     signal: AbortSignal,
+    onHistory?: (events: LoggedEvent[]) => void,
   ): Promise<void>;
 }
 

@@ -285,6 +285,7 @@ export async function openBackend(
         env: options.env,
         connectTimeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
         source: choice.info.source,
+        namespaceSource: choice.info.namespaceSource,
       });
     }
   }

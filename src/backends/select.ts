@@ -1,8 +1,8 @@
 /**
  * The cheap front of the backends' factory: {@link openLocks} gives a command the lock
- * operations of the chosen backend, and {@link refuseSharedBackend} stops a surface that works on
- * files only (`status`, `why`, `exists`, `audit`, for now) when a shared backend is chosen: locks
- * taken in files on this machine while other machines use the database would let two holders in.
+ * operations of the chosen backend, and {@link refuseSharedBackendWith} stops a surface that works
+ * on files only (the library's synchronous `status()` and `why()`) when a shared backend is chosen:
+ * reading files on this machine while other machines use the database would mislead.
  *
  * Cheap on the common path (no `LOKT_BACKEND`, no `backend` in `lokt.jsonc`): one environment
  * read and one `stat` of `lokt.jsonc`; the factory that parses a choice, and a shared backend's
@@ -67,20 +67,6 @@ export function refuseSharedBackendWith(
   );
 }
 
-/**
- * The CLI's check: {@link refuseSharedBackendWith}, loading the factory only when needed;
- * `workTree` is the top of the work tree if root discovery found it.
- */
-export async function refuseSharedBackend(
-  env: Env,
-  cwd: string,
-  workTree?: string,
-): Promise<void> {
-  if (surelyFiles(env, cwd, workTree)) return;
-  const factory: typeof import("./factory.ts") = await import(lazy("./factory.ts"));
-  refuseSharedBackendWith(env, cwd, factory.selectedBackend);
-}
-
 /** What opening a command's lock operations needs. */
 export interface OpenLocksInputs {
   env: Env;
@@ -91,6 +77,8 @@ export interface OpenLocksInputs {
   root: string;
   /** The file engine's lock context, built on first use. */
   ctx: () => LockContext;
+  /** The file engine's read-only lock context (no audit, no identity), built on first use. */
+  readCtx: () => LockContext;
   probe: ProcessProbe;
   actor: () => Actor;
   warn: (message: string) => void;
@@ -103,10 +91,16 @@ export interface OpenLocksInputs {
  */
 export async function openLocks(inputs: OpenLocksInputs): Promise<Locks> {
   const { env, cwd } = inputs;
-  if (surelyFiles(env, cwd, inputs.workTree)) return new FilesLocks(inputs.root, inputs.ctx);
+  const { ctx, readCtx } = inputs;
+  if (surelyFiles(env, cwd, inputs.workTree)) {
+    const source = env("LOKT_BACKEND")?.trim() === "files" ? "LOKT_BACKEND" : "default";
+    return new FilesLocks(inputs.root, { ctx, readCtx, source });
+  }
   const factory: typeof import("./factory.ts") = await import(lazy("./factory.ts"));
   const choice = factory.chooseBackend({ env, cwd });
-  if (choice.kind === "files") return new FilesLocks(inputs.root, inputs.ctx, choice.info.source);
+  if (choice.kind === "files") {
+    return new FilesLocks(inputs.root, { ctx, readCtx, source: choice.info.source });
+  }
   const backend = await factory.openBackend(choice, {
     probe: inputs.probe,
     actor: inputs.actor(),

@@ -9,30 +9,6 @@ import { lazy } from "../lazy.ts";
 import { Session } from "./session.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { World } from "./world.ts";
-import { refuseSharedBackend } from "../backends/select.ts";
-
-/**
- * Commands that run whatever backend is chosen: those that take no lock of the repository (a
- * hook only rewrites a command into `lokt guard`, which runs on the backend), those that reach
- * the backend through `session.locks()`, and doctor (it checks the chosen one, read-only). Any
- * other refuses a shared backend (`src/backends/select.ts`) rather than read files while other
- * machines use the database.
- */
-const BACKEND_FREE = new Set([
-  "version",
-  "completions",
-  "demo",
-  "hook",
-  "rules",
-  "prime",
-  "lock",
-  "unlock",
-  "guard",
-  "freeze",
-  "unfreeze",
-  "doctor",
-  "mcp",
-]);
 
 /** The help texts, loaded only to print one. */
 function loadHelp(): Promise<typeof import("./help.ts")> {
@@ -118,11 +94,6 @@ export async function run(argv: readonly string[], world: World): Promise<number
       return EXIT.ok;
     }
     phase("parsed");
-    if (!BACKEND_FREE.has(spec.name)) {
-      // The command finds the root anyway; found now, its search tells where lokt.jsonc is.
-      const { workTree } = session.root();
-      await refuseSharedBackend((name) => world.env(name), world.cwd(), workTree);
-    }
     const module = await spec.load();
     phase("loaded");
     return await module.run(parsed.args, session);

@@ -94,6 +94,7 @@ export class Session {
       workTree: this.root().workTree,
       root: this.root().path,
       ctx: () => this.lockContext(),
+      readCtx: () => this.readOnlyContext(),
       probe: this.world.probe(),
       actor: () => this.actor(),
       warn: (message) => this.warn(message),

@@ -8,7 +8,6 @@ import { UsageError } from "../errors.ts";
 import type { BlockedOutcome } from "../locks/acquire.ts";
 import { formatDuration } from "../locks/describe.ts";
 import type { Locks } from "../backends/locks.ts";
-import { observe } from "../locks/observe.ts";
 import { slotsProblem } from "../locks/slots.ts";
 import { diagnose } from "../locks/why.ts";
 import { freezeJson } from "../cli/commands/freeze.ts";
@@ -21,12 +20,6 @@ import type { Session } from "../cli/session.ts";
 import { blockerKey, waitingFor } from "../cli/waiting.ts";
 import type { ArgSpecs, ArgValues } from "./args.ts";
 import type { Holdings } from "./holdings.ts";
-import {
-  backendJson,
-  sharedListingJson,
-  sharedLockJson,
-  sharedObservation,
-} from "./shared_views.ts";
 
 /** What a tool call gets besides its arguments. */
 export interface ToolCall {
@@ -205,10 +198,7 @@ const status: Tool = {
   async run(args, call) {
     const name = args.name as string | undefined;
     if (name !== undefined) {
-      const shared = call.locks.shared;
-      const one = shared === undefined
-        ? lockJson(call.session.readOnlyContext(), name)
-        : await sharedLockJson(shared, call.session.world.probe(), name);
+      const one = lockJson(await call.locks.nameStatus(name));
       if (one.holders !== undefined) {
         return {
           structured: one,
@@ -247,11 +237,7 @@ export async function statusJson(
     client: call.client() ?? "",
     server_pid: call.session.world.pid,
   };
-  const shared = call.locks.shared;
-  if (shared !== undefined) {
-    return await sharedListingJson(shared, call.session.world.probe(), identity);
-  }
-  return listingJson(call.session.readOnlyContext(), identity);
+  return listingJson(await call.locks.statusListing(), call.locks.info, identity);
 }
 
 const why: Tool = {
@@ -270,20 +256,10 @@ const why: Tool = {
       // This server's own hold counts as the caller's.
       enclosingLockId: call.holdings.lockOf(name)?.lockId,
     };
-    const shared = call.locks.shared;
-    let diagnosis;
-    let where: Record<string, unknown>;
-    if (shared === undefined) {
-      const ctx = call.session.readOnlyContext();
-      diagnosis = diagnose(observe(ctx, name, asker));
-      where = { root: ctx.layout.root };
-    } else {
-      const probe = call.session.world.probe();
-      diagnosis = diagnose(await sharedObservation(shared, probe, name, asker));
-      where = { backend: backendJson(shared.info) };
-    }
+    const diagnosis = diagnose(await call.locks.whyObservation(name, asker));
     return {
-      structured: { ...diagnosisJson(diagnosis), ...where },
+      // Where the locks are: the lock root, or the database URL (password masked).
+      structured: { ...diagnosisJson(diagnosis), root: call.locks.info.location },
       text: `${diagnosis.acquirable ? "acquirable" : "blocked"}: ` +
         diagnosis.reasons.map((r) => r.message).join("; "),
     };

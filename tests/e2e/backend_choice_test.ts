@@ -31,6 +31,11 @@ const ON_THE_SEAM = [
   ["unlock", "x"],
   ["freeze", "x", "--ttl", "1m"],
   ["unfreeze", "x"],
+  ["exists", "x"],
+  ["status"],
+  ["status", "x", "--json"],
+  ["why", "x"],
+  ["audit"],
   ["mcp"],
 ];
 

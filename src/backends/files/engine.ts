@@ -89,9 +89,12 @@ class FileAudit implements AuditStore {
     filter: AuditFilter,
     onEvent: (event: LoggedEvent) => void,
     signal: AbortSignal,
+    onHistory?: (events: LoggedEvent[]) => void,
   ): Promise<void> {
     const path = this.#ctx.layout.audit;
-    const from = readAudit(path, { filter, limit: 0 }).end;
+    const read = readAudit(path, { filter, limit: onHistory === undefined ? 0 : undefined });
+    onHistory?.(read.events);
+    const from = read.end;
     return followAudit(path, from, { filter, onEvent, signal });
   }
 }

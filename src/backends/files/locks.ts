@@ -7,7 +7,8 @@
  */
 
 import type { BackendInfo } from "../backend.ts";
-import type { Keeper, Locks } from "../locks.ts";
+import type { AuditFollow, AuditPage, Keeper, Locks } from "../locks.ts";
+import type { AuditFilter } from "../../audit/reader.ts";
 import type { AcquireRequest, HeldOutcome } from "../../locks/acquire.ts";
 import type { LockContext } from "../../locks/context.ts";
 import type {
@@ -20,18 +21,33 @@ import type { Claim } from "../../locks/holder.ts";
 import type { HoldOptions } from "../../locks/hold.ts";
 import type { LeaseOptions } from "../../locks/lease.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
+import type { Pruned } from "../../locks/prune.ts";
 import type { ReleaseOutcome, ReleaseRequest } from "../../locks/release.ts";
+import type { NameStatus, StatusListing } from "../../locks/views.ts";
+import type { Asker, WhyObservation } from "../../locks/why.ts";
 import { lazy } from "../../lazy.ts";
 
-/** The file engine's operations over the lock context `ctx` gives (built on first use). */
+/** The lock contexts the file engine works in, each built on first use. */
+export interface FilesContexts {
+  /** For the operations that change locks: it writes the audit log. */
+  ctx: () => LockContext;
+  /** For the read-only views: it writes nothing, and needs no identity. */
+  readCtx: () => LockContext;
+  /** Where the choice of files came from (default `default`). */
+  source?: string;
+}
+
+/** The file engine's operations over the lock contexts `contexts` give. */
 export class FilesLocks implements Locks {
   readonly info: BackendInfo;
   readonly shared = undefined;
   readonly #ctx: () => LockContext;
+  readonly #readCtx: () => LockContext;
 
-  constructor(root: string, ctx: () => LockContext, source = "default") {
-    this.info = { kind: "files", location: root, source };
-    this.#ctx = ctx;
+  constructor(root: string, contexts: FilesContexts) {
+    this.info = { kind: "files", location: root, source: contexts.source ?? "default" };
+    this.#ctx = contexts.ctx;
+    this.#readCtx = contexts.readCtx;
   }
 
   get root(): string {
@@ -102,6 +118,84 @@ export class FilesLocks implements Locks {
       lazy("../../locks/freeze.ts")
     );
     return await unfreeze(this.#ctx(), req);
+  }
+
+  async isHeld(name: string): Promise<boolean> {
+    const { inspectHolders, isHeld }: typeof import("../../locks/inspect.ts") = await import(
+      lazy("../../locks/inspect.ts")
+    );
+    const entries = inspectHolders(this.#readCtx(), name);
+    // A lock file that cannot be read at all is an error: neither "held" nor "free" would be true.
+    for (const entry of entries) if (entry.state.kind === "unreadable") throw entry.state.error;
+    return entries.some(isHeld);
+  }
+
+  async whyObservation(name: string, asker: Asker): Promise<WhyObservation> {
+    const { observe }: typeof import("../../locks/observe.ts") = await import(
+      lazy("../../locks/observe.ts")
+    );
+    return observe(this.#readCtx(), name, asker);
+  }
+
+  async statusListing(): Promise<StatusListing> {
+    const { statusListing }: typeof import("../../locks/views.ts") = await import(
+      lazy("../../locks/views.ts")
+    );
+    return statusListing(this.#readCtx());
+  }
+
+  async nameStatus(name: string): Promise<NameStatus> {
+    const { nameStatus }: typeof import("../../locks/views.ts") = await import(
+      lazy("../../locks/views.ts")
+    );
+    return nameStatus(this.#readCtx(), name);
+  }
+
+  async prune(claim: Claim, only?: string): Promise<Pruned[]> {
+    const { pruneStale }: typeof import("../../locks/prune.ts") = await import(
+      lazy("../../locks/prune.ts")
+    );
+    return await pruneStale(this.#ctx(), claim, only);
+  }
+
+  async readAudit(filter: AuditFilter, limit?: number): Promise<AuditPage> {
+    const path = this.#readCtx().layout.audit;
+    const { readAudit }: typeof import("../../audit/reader.ts") = await import(
+      lazy("../../audit/reader.ts")
+    );
+    const read = readAudit(path, { filter, limit });
+    return {
+      events: read.events,
+      skipped: read.skipped,
+      location: path,
+      exists: read.files.length > 0,
+    };
+  }
+
+  async followAudit(follow: AuditFollow): Promise<void> {
+    const path = this.#readCtx().layout.audit;
+    const [{ readAudit }, { followAudit }]: [
+      typeof import("../../audit/reader.ts"),
+      typeof import("../../audit/follow.ts"),
+    ] = await Promise.all([
+      import(lazy("../../audit/reader.ts")),
+      import(lazy("../../audit/follow.ts")),
+    ]);
+    const read = readAudit(path, { filter: follow.filter, limit: follow.limit });
+    follow.onHistory({
+      events: read.events,
+      skipped: read.skipped,
+      location: path,
+      exists: read.files.length > 0,
+    });
+    // Follows from where the read stopped: nothing appended in between is missed.
+    await followAudit(path, read.end, {
+      filter: follow.filter,
+      signal: follow.signal,
+      onEvent: follow.onEvent,
+      onSkipped: follow.onSkipped,
+      noWatch: follow.noWatch,
+    });
   }
 
   close(): Promise<void> {

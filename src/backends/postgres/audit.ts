@@ -122,11 +122,15 @@ export class PostgresAudit implements AuditStore {
     return { xmin: xmin as string, rows };
   }
 
-  /** Calls `onEvent` with each event committed after the call began, until `signal` aborts. */
+  /**
+   * Calls `onEvent` with each event committed after the call began, until `signal` aborts; with
+   * `onHistory`, first calls it with the events visible when it began (the same read).
+   */
   async follow(
     filter: AuditFilter,
     onEvent: (event: LoggedEvent) => void,
     signal: AbortSignal,
+    onHistory?: (events: LoggedEvent[]) => void,
   ): Promise<void> {
     let wake: (() => void) | undefined;
     let listening: { unlisten(): Promise<void> } | undefined;
@@ -141,6 +145,7 @@ export class PostgresAudit implements AuditStore {
       const shown = new Map<string, bigint>(
         first.rows.map((r) => [r.id as string, BigInt(r.xid as string)]),
       );
+      onHistory?.(first.rows.flatMap((r) => decodeEventLine(r.line as string) ?? []));
       while (!signal.aborted) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, AUDIT_FOLLOW_POLL_MS);

@@ -63,6 +63,8 @@ export interface EngineOptions {
   reconnect: () => Promise<Sql>;
   /** Where the choice of this backend came from, for people (see {@link BackendInfo}). */
   source?: string;
+  /** Where the namespace came from, for people. */
+  namespaceSource?: string;
 }
 
 /** The PostgreSQL implementation of {@link Backend}. */
@@ -85,6 +87,7 @@ export class PostgresBackend implements Backend {
       location: settings.display,
       namespace: options.namespace,
       source: options.source,
+      namespaceSource: options.namespaceSource,
     };
     this.#notifications = new Notifications(sql, CHANGE_CHANNEL, options.namespace);
     this.audit = new PostgresAudit(sql, options.namespace, (e) => this.#fault(e));

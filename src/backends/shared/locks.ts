@@ -19,14 +19,23 @@ import type {
   Backend,
   BackendInfo,
   JudgedHolder,
-  QueueTicket,
   ReleaseResult,
 } from "../backend.ts";
-import type { Keeper, Locks } from "../locks.ts";
+import type { AuditFollow, AuditPage, Keeper, Locks } from "../locks.ts";
 import { acquireWaiting, isHeld } from "../wait.ts";
+import {
+  heldIn,
+  listingOf,
+  type MachineJudge,
+  nameStatusOf,
+  observationOf,
+  staleIn,
+  ticketOf,
+} from "./views.ts";
 import type { Actor, AuditEvent } from "../../audit/event.ts";
+import type { AuditFilter } from "../../audit/reader.ts";
 import { describeError, InterruptedError } from "../../errors.ts";
-import type { MachineFacts, ProcessProbe } from "../../identity/process.ts";
+import { type MachineFacts, type ProcessProbe, processState } from "../../identity/process.ts";
 import type { AcquireOutcome, AcquireRequest, HeldOutcome } from "../../locks/acquire.ts";
 import { newLockId } from "../../locks/context.ts";
 import { blockedError, SlotsMismatchError, WaitTimeoutError } from "../../locks/errors.ts";
@@ -40,9 +49,11 @@ import { type Claim, sameHolder } from "../../locks/holder.ts";
 import type { HoldOptions } from "../../locks/hold.ts";
 import type { LeaseOptions } from "../../locks/lease.ts";
 import type { LockRecord, ProcessRef } from "../../locks/lockfile.ts";
-import type { Ticket } from "../../locks/queue.ts";
+import type { Pruned } from "../../locks/prune.ts";
 import type { ReleaseOutcome, ReleaseRequest } from "../../locks/release.ts";
 import type { RecordState, UnreadableState } from "../../locks/store.ts";
+import type { NameStatus, StatusListing } from "../../locks/views.ts";
+import type { Asker, WhyObservation } from "../../locks/why.ts";
 import { type Cancel, timeout } from "../../timers.ts";
 
 /** The lease of a guard that gives no `--ttl` on a shared backend. */
@@ -80,10 +91,6 @@ export interface KeeperDeps extends SharedDeps {
 /** An unreadable record as the file engine names it (a shared backend has none; for typing). */
 function unreadable(problem: string): UnreadableState {
   return { kind: "corrupt", problem, ageMs: 0 };
-}
-
-function ticketOf(ticket: QueueTicket): Ticket {
-  return { ...ticket, path: "" };
 }
 
 /** A backend's answer to an attempt, as the file engine's outcome. Pure. */
@@ -304,6 +311,68 @@ export class SharedLocks implements Locks {
     }
   }
 
+  /** This machine's facts for judging snapshots: its processes are evidence, as on files. */
+  #judge(): MachineJudge {
+    const probe = this.#deps.probe;
+    return {
+      machine: this.#machine,
+      processState: (ref) => processState(probe, ref.pid, ref.start),
+      carrier: (lockId) => probe.environmentCarrier("LOKT_LOCK_ID", lockId),
+    };
+  }
+
+  async isHeld(name: string): Promise<boolean> {
+    return heldIn(await this.shared.observe(name), this.#judge());
+  }
+
+  async whyObservation(name: string, asker: Asker): Promise<WhyObservation> {
+    return observationOf(await this.shared.observe(name), asker, this.#judge());
+  }
+
+  async statusListing(): Promise<StatusListing> {
+    const names = await this.shared.names();
+    const states = await Promise.all(names.map((name) => this.shared.observe(name)));
+    return listingOf(states, this.#judge(), Date.now());
+  }
+
+  async nameStatus(name: string): Promise<NameStatus> {
+    return nameStatusOf(await this.shared.observe(name), this.#judge());
+  }
+
+  /**
+   * Breaks stale holders, each name's in its own transaction, where the backend judges them
+   * again (a holder that renewed in between stays). Nothing else to remove: the backend keeps
+   * no temporary files, no fence files, and drops dead waiters' tickets as it meets them; an
+   * expired freeze blocks nothing and is replaced by the next freeze (`unfreeze` removes it).
+   */
+  async prune(claim: Claim, only?: string): Promise<Pruned[]> {
+    const names = only === undefined ? await this.shared.names() : [only];
+    const judge = this.#judge();
+    const done: Pruned[] = [];
+    for (const name of names) {
+      if (!staleIn(await this.shared.observe(name), judge)) continue;
+      const result = await this.shared.release({ name, mode: "break-stale", claim });
+      if (result.kind !== "broken") continue;
+      for (const { verdict } of result.holders) done.push({ kind: "stale-lock", name, verdict });
+    }
+    return done;
+  }
+
+  async readAudit(filter: AuditFilter, limit?: number): Promise<AuditPage> {
+    return this.#page(lastOf(await this.shared.audit.query(filter), limit));
+  }
+
+  async followAudit(follow: AuditFollow): Promise<void> {
+    const limit = follow.limit;
+    await this.shared.audit.follow(follow.filter, follow.onEvent, follow.signal, (events) => {
+      follow.onHistory(this.#page(lastOf(events, limit)));
+    });
+  }
+
+  #page(events: AuditPage["events"]): AuditPage {
+    return { events, skipped: 0, location: this.info.location, exists: true };
+  }
+
   close(): Promise<void> {
     return this.shared.close();
   }
@@ -493,6 +562,11 @@ export class SharedKeeper implements Keeper {
       .finally(() => this.#appends.delete(append));
     this.#appends.add(append);
   }
+}
+
+/** The last `limit` of `events` (all when undefined), as the file log's reader keeps them. */
+function lastOf<T>(events: T[], limit: number | undefined): T[] {
+  return limit === undefined ? events : events.slice(Math.max(0, events.length - limit));
 }
 
 /** Who holds `lock`'s slot now, as the file engine would read its file. */

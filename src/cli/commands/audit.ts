@@ -1,7 +1,8 @@
 /** `lokt audit`: query the audit log, or follow it with `--tail`. Read-only. */
 
 import { EVENT_NAMES, type LoggedEvent } from "../../audit/event.ts";
-import { type AuditFilter, parseTimeBound, readAudit } from "../../audit/reader.ts";
+import { type AuditFilter, parseTimeBound } from "../../audit/reader.ts";
+import type { AuditPage } from "../../backends/locks.ts";
 import { UsageError } from "../../errors.ts";
 import { formatDuration } from "../../locks/describe.ts";
 import { assertValidName } from "../../locks/name.ts";
@@ -23,28 +24,32 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
     throw new UsageError("--until cannot be combined with --tail", "drop one of them");
   }
   const limit = args.flags.limit as number | undefined ?? (tail ? TAIL_DEFAULT_LIMIT : undefined);
-  const path = session.layout().audit;
-  const read = readAudit(path, { filter, limit });
+  const locks = await session.locks();
   const print = (event: LoggedEvent) => session.out(json ? `${event.line}\n` : eventText(event));
-  for (const event of read.events) print(event);
   const skipped = (count: number) =>
     session.warn(`skipped ${count} unparsable line(s) in the audit log`);
-  if (read.skipped > 0) skipped(read.skipped);
+  const history = (page: AuditPage) => {
+    for (const event of page.events) print(event);
+    if (page.skipped > 0) skipped(page.skipped);
+  };
   if (!tail) {
-    if (read.files.length === 0 && !json) session.err(`no audit log at ${path}\n`);
-    else if (read.events.length === 0 && !json) session.err("no matching events\n");
+    const page = await locks.readAudit(filter, limit);
+    history(page);
+    if (!page.exists && !json) session.err(`no audit log at ${page.location}\n`);
+    else if (page.events.length === 0 && !json) session.err("no matching events\n");
     return EXIT.ok;
   }
 
-  const { followAudit } = await import("../../audit/follow.ts");
   const abort = new AbortController();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const stop = () => abort.abort();
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
-    await followAudit(path, read.end, {
+    await locks.followAudit({
       filter,
+      limit,
       signal: abort.signal,
+      onHistory: history,
       onEvent: (event) => {
         print(event);
         // Like tail -f: a reader that went away (`| head -1`) is noticed at the next write.

@@ -3,7 +3,6 @@
  * slot), 3 otherwise; prints nothing.
  */
 
-import { inspectHolders, isHeld } from "../../locks/inspect.ts";
 import { assertValidName } from "../../locks/name.ts";
 import { expectPositionals } from "../args.ts";
 import { EXIT } from "../exit.ts";
@@ -12,11 +11,9 @@ import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
 
 /** Runs `lokt exists`. */
-export function run(args: ParsedArgs, session: Session): number {
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const [name] = expectPositionals(findCommand("exists")!, args);
   assertValidName(name);
-  const entries = inspectHolders(session.readOnlyContext(), name);
-  // A lock file that cannot be read at all is an error: neither "held" nor "free" would be true.
-  for (const entry of entries) if (entry.state.kind === "unreadable") throw entry.state.error;
-  return entries.some(isHeld) ? EXIT.ok : EXIT.notFound;
+  const locks = await session.locks();
+  return await locks.isHeld(name) ? EXIT.ok : EXIT.notFound;
 }

@@ -1,22 +1,14 @@
 /** `lokt status [NAME]`: every lock and freeze, or one lock in detail. */
 
+import type { BackendInfo } from "../../backends/backend.ts";
+import type { Locks } from "../../backends/locks.ts";
 import { formatAge, formatDuration } from "../../locks/describe.ts";
 import { NotFoundError, UnreadableLockError } from "../../locks/errors.ts";
-import {
-  type Entry,
-  inspect,
-  inspectSlots,
-  isHeld,
-  listAll,
-  type Listing,
-  problemOf,
-} from "../../locks/inspect.ts";
-import type { LockContext } from "../../locks/context.ts";
+import { type Entry, isHeld, problemOf } from "../../locks/inspect.ts";
 import { livenessOf, type LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
-import { listQueue } from "../../locks/queue.ts";
+import type { NameStatus, StatusListing } from "../../locks/views.ts";
 import { UnsupportedVersionError } from "../../errors.ts";
-import { pruneStale } from "../../locks/prune.ts";
 import { expectPositionals } from "../args.ts";
 import { expiryText, recordJson, ticketJson, verdictText } from "../render.ts";
 import type { Session } from "../session.ts";
@@ -29,17 +21,17 @@ export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const [name] = expectPositionals(findCommand("status")!, args);
   if (name !== undefined) assertValidName(name);
   const prune = args.flags["prune-expired"] === true;
-  const ctx = prune ? session.lockContext() : session.readOnlyContext();
-  const pruned = prune ? await prunedLines(session, ctx, name) : [];
+  const locks = await session.locks();
+  const pruned = prune ? await prunedLines(session, locks, name) : [];
   if (!args.flags.json) { for (const line of pruned) session.out(`pruned ${line}\n`); }
   return name === undefined
-    ? showAll(session, ctx, args.flags.json === true, pruned.length)
-    : showOne(session, ctx, name, args.flags.json === true);
+    ? showAll(session, locks, args.flags.json === true, pruned.length)
+    : showOne(session, await locks.nameStatus(name), args.flags.json === true);
 }
 
 /** Prunes (`--prune-expired`) and says what went, one line each. */
-async function prunedLines(session: Session, ctx: LockContext, only?: string): Promise<string[]> {
-  const pruned = await pruneStale(ctx, session.claim(), only);
+async function prunedLines(session: Session, locks: Locks, only?: string): Promise<string[]> {
+  const pruned = await locks.prune(session.claim(), only);
   return pruned.map((p) => {
     switch (p.kind) {
       case "stale-lock":
@@ -95,25 +87,38 @@ function table(rows: string[][]): string {
     .join("\n") + "\n";
 }
 
+/** The backend in use, as `status --json` shows it (passwords masked). */
+export function backendJson(info: BackendInfo): Record<string, unknown> {
+  return {
+    kind: info.kind,
+    location: info.location,
+    namespace: info.namespace ?? "",
+    source: info.source ?? "",
+    namespace_source: info.namespaceSource ?? "",
+  };
+}
+
 /**
  * What `status --json` prints without NAME (the MCP server's `status` tool and `lokt://status`
- * resource return the same).
+ * resource return the same). `root` is the backend's location: the lock root, or the database
+ * URL with its password masked.
  */
 export function listingJson(
-  ctx: LockContext,
+  listing: StatusListing,
+  info: BackendInfo,
   identity: Record<string, unknown>,
-  listing: Listing = listAll(ctx),
   prunedCount = 0,
 ): Record<string, unknown> {
-  const now = ctx.now();
+  const now = listing.nowMs;
   const readable = (e: Entry) => e.state.kind === "ok";
   const unreadable = [...listing.locks, ...listing.freezes].filter((e) => !readable(e));
   return {
-    root: ctx.layout.root,
+    root: info.location,
+    backend: backendJson(info),
     identity,
     locks: listing.locks.filter(readable).map((e) => ({
       ...recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now),
-      waiters: listQueue(ctx, e.name).length,
+      waiters: listing.waiting.get(e.name) ?? 0,
     })),
     freezes: listing.freezes.filter(readable).map((e) =>
       recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)
@@ -129,18 +134,30 @@ export function listingJson(
   };
 }
 
-function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount: number): number {
-  const listing: Listing = listAll(ctx);
-  const now = ctx.now();
+/** `root PATH`, or `backend URL (namespace NS)`: where the locks shown are. */
+function whereText(info: BackendInfo): string {
+  return info.kind === "files"
+    ? `root ${info.location}`
+    : `backend ${info.location} (namespace ${info.namespace ?? ""})`;
+}
+
+async function showAll(
+  session: Session,
+  locks: Locks,
+  json: boolean,
+  prunedCount: number,
+): Promise<number> {
+  const listing = await locks.statusListing();
+  const now = listing.nowMs;
   const readable = (e: Entry) => e.state.kind === "ok";
   const unreadable = [...listing.locks, ...listing.freezes].filter((e) => !readable(e));
   if (json) {
-    session.json(listingJson(ctx, identityJson(session), listing, prunedCount));
+    session.json(listingJson(listing, locks.info, identityJson(session), prunedCount));
     return 0;
   }
   const id = session.identity();
   session.out(
-    `you are ${id.owner}${id.agentId ? ` (agent ${id.agentId})` : ""}; root ${ctx.layout.root}\n`,
+    `you are ${id.owner}${id.agentId ? ` (agent ${id.agentId})` : ""}; ${whereText(locks.info)}\n`,
   );
   const entries = [...listing.locks, ...listing.freezes];
   if (entries.length === 0) {
@@ -153,7 +170,7 @@ function showAll(session: Session, ctx: LockContext, json: boolean, prunedCount:
         continue;
       }
       const lock = e.state.lock;
-      const waiters = e.kind === "lock" ? listQueue(ctx, e.name).length : 0;
+      const waiters = e.kind === "lock" ? listing.waiting.get(e.name) ?? 0 : 0;
       const slot = e.slot === undefined ? "" : `slot ${e.slot}, ${heldText(listing.locks, e)}; `;
       const why = e.kind === "freeze"
         ? (lock.reason ?? "")
@@ -193,30 +210,28 @@ function heldText(locks: Entry[], entry: Entry): string {
   return `${held.length}/${slots} held`;
 }
 
-/** The entries of a name taken with slots (its plain file, if any, and every slot file). */
-function slotEntries(ctx: LockContext, name: string): Entry[] | undefined {
-  const slotted = inspectSlots(ctx, name);
-  if (slotted.length === 0) return undefined;
-  const plain = inspect(ctx, name, "lock");
-  return plain.state.kind === "absent" ? slotted : [plain, ...slotted];
+/** The entries of a name taken with slots (its plain record, if any, and every slot's). */
+function slotEntries(view: NameStatus): Entry[] | undefined {
+  if (view.slots.length === 0) return undefined;
+  return view.plain.state.kind === "absent" ? view.slots : [view.plain, ...view.slots];
 }
 
 /** How many of a slotted name's N are held, by whom, and its queue. */
-function readSlots(ctx: LockContext, name: string, entries: Entry[]) {
+function readSlots(view: NameStatus, entries: Entry[]) {
   const records = entries.filter((e) => e.state.kind === "ok");
   // The name's N, as its readable records say (undefined when none of them can be read).
   const counts = records.map((e) => (e.state as { lock: LockRecord }).lock.slots ?? 1);
   const slots = counts.length === 0 ? undefined : Math.max(...counts);
   const held = entries.filter(isHeld).length;
-  return { records, slots, held, waiters: listQueue(ctx, name) };
+  return { records, slots, held, waiters: view.waiters };
 }
 
 /** What `status NAME --json` prints for a name taken with slots. */
-function slotsJson(ctx: LockContext, name: string, entries: Entry[]): Record<string, unknown> {
-  const now = ctx.now();
-  const { records, slots, held, waiters } = readSlots(ctx, name, entries);
+function slotsJson(view: NameStatus, entries: Entry[]): Record<string, unknown> {
+  const now = view.nowMs;
+  const { records, slots, held, waiters } = readSlots(view, entries);
   return {
-    name,
+    name: view.plain.name,
     slots: slots ?? null,
     held,
     holders: records.map((e) => recordJson((e.state as { lock: LockRecord }).lock, e.verdict, now)),
@@ -229,9 +244,9 @@ function slotsJson(ctx: LockContext, name: string, entries: Entry[]): Record<str
 }
 
 /** `status NAME` on a name with slots: how many of its N are held, then every holder. */
-function showSlots(session: Session, ctx: LockContext, name: string, entries: Entry[]): number {
-  const now = ctx.now();
-  const { slots, held, waiters } = readSlots(ctx, name, entries);
+function showSlots(session: Session, view: NameStatus, entries: Entry[]): number {
+  const now = view.nowMs;
+  const { slots, held, waiters } = readSlots(view, entries);
   const rows = [["SLOT", "STATE", "HOLDER", "AGE", "TTL", "FENCE", "WHY"]];
   for (const e of entries) {
     if (e.state.kind !== "ok") {
@@ -249,7 +264,7 @@ function showSlots(session: Session, ctx: LockContext, name: string, entries: En
       verdictText(e.verdict!),
     ]);
   }
-  session.out(`${name}: ${held}/${slots ?? "?"} held\n`);
+  session.out(`${view.plain.name}: ${held}/${slots ?? "?"} held\n`);
   session.out(table(rows));
   session.out(
     `waiters: ${
@@ -259,42 +274,43 @@ function showSlots(session: Session, ctx: LockContext, name: string, entries: En
   return 0;
 }
 
-/** The lock `name`, judged now, and its queue; throws when there is none or it is unreadable. */
-function readOne(ctx: LockContext, name: string) {
-  const entry = inspect(ctx, name, "lock");
+/** The lock of `view`, judged, and its queue; throws when there is none or it is unreadable. */
+function readOne(view: NameStatus) {
+  const entry = view.plain;
   switch (entry.state.kind) {
     case "absent":
-      throw new NotFoundError(name);
+      throw new NotFoundError(entry.name);
     case "unsupported":
-      throw new UnsupportedVersionError(`${ctx.layout.locks}/${name}.json`, entry.state.version);
+      throw new UnsupportedVersionError(view.where, entry.state.version);
     case "empty":
     case "corrupt":
-      throw new UnreadableLockError(name, entry.state);
+      throw new UnreadableLockError(entry.name, entry.state);
     case "unreadable":
       throw entry.state.error; // not a corrupt file: `unlock --force` would not help
     case "ok":
-      return { lock: entry.state.lock, verdict: entry.verdict!, waiters: listQueue(ctx, name) };
+      return { lock: entry.state.lock, verdict: entry.verdict!, waiters: view.waiters };
   }
 }
 
 /** What `status NAME --json` prints (and the MCP server's `status` tool with a name). */
-export function lockJson(ctx: LockContext, name: string): Record<string, unknown> {
-  const entries = slotEntries(ctx, name);
-  if (entries !== undefined) return slotsJson(ctx, name, entries);
-  const { lock, verdict, waiters } = readOne(ctx, name);
-  const now = ctx.now();
+export function lockJson(view: NameStatus): Record<string, unknown> {
+  const entries = slotEntries(view);
+  if (entries !== undefined) return slotsJson(view, entries);
+  const { lock, verdict, waiters } = readOne(view);
+  const now = view.nowMs;
   return { ...recordJson(lock, verdict, now), waiters: waiters.map((t) => ticketJson(t, now)) };
 }
 
-function showOne(session: Session, ctx: LockContext, name: string, json: boolean): number {
+function showOne(session: Session, view: NameStatus, json: boolean): number {
   if (json) {
-    session.json(lockJson(ctx, name));
+    session.json(lockJson(view));
     return 0;
   }
-  const entries = slotEntries(ctx, name);
-  if (entries !== undefined) return showSlots(session, ctx, name, entries);
-  const { lock, verdict, waiters } = readOne(ctx, name);
-  const now = ctx.now();
+  const entries = slotEntries(view);
+  if (entries !== undefined) return showSlots(session, view, entries);
+  const { lock, verdict, waiters } = readOne(view);
+  const name = view.plain.name;
+  const now = view.nowMs;
   const lines: [string, string][] = [
     ["name", name],
     ["state", `${verdict.kind} (${verdictText(verdict)})`],

@@ -3,7 +3,6 @@
 import { formatAge, formatDuration } from "../../locks/describe.ts";
 import type { LockRecord } from "../../locks/lockfile.ts";
 import { assertValidName } from "../../locks/name.ts";
-import { observe } from "../../locks/observe.ts";
 import type { Verdict } from "../../locks/stale.ts";
 import { CORRUPT_GRACE_MS } from "../../locks/store.ts";
 import {
@@ -23,17 +22,22 @@ import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
 
 /** Runs `lokt why`. */
-export function run(args: ParsedArgs, session: Session): number {
+export async function run(args: ParsedArgs, session: Session): Promise<number> {
   const [name] = expectPositionals(findCommand("why")!, args);
   assertValidName(name);
-  const ctx = session.readOnlyContext();
+  const locks = await session.locks();
   const diagnosis = diagnose(
-    observe(ctx, name, { claim: session.claim(), enclosingLockId: session.enclosingLockId() }),
+    await locks.whyObservation(name, {
+      claim: session.claim(),
+      enclosingLockId: session.enclosingLockId(),
+    }),
   );
+  // Where the locks are: the lock root, or the database URL (password masked).
+  const root = locks.info.location;
   if (args.flags.json) {
-    session.json({ ...diagnosisJson(diagnosis), root: ctx.layout.root });
+    session.json({ ...diagnosisJson(diagnosis), root });
   } else {
-    session.out(diagnosisText(diagnosis, ctx.layout.root));
+    session.out(diagnosisText(diagnosis, root));
   }
   return diagnosis.acquirable ? EXIT.ok : EXIT.held;
 }
