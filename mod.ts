@@ -278,7 +278,10 @@ async function openFor(options: RootOptions & Pick<AcquireOptions, "onError">): 
   const root = options.root ?? found?.path ?? "";
   let ctx: LockContext | undefined;
   const context = () => ctx ??= fileContext(root, actor, options);
-  if (found === undefined) return { locks: new FilesLocks(root, context), actor, ctx: context };
+  if (found === undefined) {
+    // The library's handles only take, keep and release: one context serves both uses.
+    return { locks: new FilesLocks(root, { ctx: context, readCtx: context }), actor, ctx: context };
+  }
   const report = reportTo(options);
   const locks = await openLocks({
     env,
@@ -286,6 +289,7 @@ async function openFor(options: RootOptions & Pick<AcquireOptions, "onError">): 
     workTree: found.workTree,
     root,
     ctx: context,
+    readCtx: context,
     probe: probe(),
     actor: () => actor,
     warn: (message) => report(new LoktError("io", message)),
