@@ -54,6 +54,10 @@ export interface Cluster extends AsyncDisposable {
   psql(sql: string): Promise<string>;
   /** `pg_ctl restart -m immediate`: a crash of the server, then recovery. */
   crashRestart(): Promise<void>;
+  /** `pg_ctl stop -m immediate`: the server crashes and stays down until {@link Cluster.start}. */
+  crash(): Promise<void>;
+  /** Starts the server again after {@link Cluster.crash} (it recovers, then accepts). */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -136,11 +140,12 @@ export async function startCluster(): Promise<Cluster> {
     `create role ${PASSWORD_ROLE.user} login superuser password '${PASSWORD_ROLE.password}'`,
   );
   let stopped = false;
+  let down = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     try {
-      await pgCtl(["stop", "-m", "immediate"]);
+      if (!down) await pgCtl(["stop", "-m", "immediate"]);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
@@ -155,6 +160,14 @@ export async function startCluster(): Promise<Cluster> {
     psql,
     crashRestart: async () => {
       await pgCtl(["restart", "-m", "immediate", "-o", options]);
+    },
+    crash: async () => {
+      await pgCtl(["stop", "-m", "immediate"]);
+      down = true;
+    },
+    start: async () => {
+      await pgCtl(["start", "-o", options]);
+      down = false;
     },
     stop,
     [Symbol.asyncDispose]: stop,
