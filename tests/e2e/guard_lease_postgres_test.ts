@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../helpers/assert.ts";
-import { finish, holderEnv, lokt, startLokt, tempDir, until } from "../helpers/cli.ts";
+import { finish, holderEnv, lokt, readLines, startLokt, tempDir, until } from "../helpers/cli.ts";
 import { type Cluster, noPostgres, startCluster } from "../helpers/postgres.ts";
 
 /** One row of `lokt.audit`, its JSON line parsed. */
@@ -213,6 +213,57 @@ Deno.test({
         ),
         [],
       );
+    },
+  );
+
+  await t.step(
+    "the database stopped under a guard whose command ignores TERM: a waiter on the same " +
+      "host, which sees that command, enters only once it was killed",
+    async () => {
+      const log = `${dir.path}/stubborn.log`;
+      const guard = startLokt(
+        [
+          "guard",
+          "x",
+          "--ttl",
+          "2s",
+          "--",
+          "bash",
+          "-c",
+          `trap '' TERM; echo "enter a" >> ${log}; while :; do echo tick >> ${log}; sleep 0.05; done`,
+        ],
+        envFor("stubborn", "a"),
+      );
+      const stderr = readLines(guard.stderr);
+      await until("the command to start", () => logLines(log).includes("enter a"));
+      await new Promise((r) => setTimeout(r, 800)); // a renewal or two before the crash
+      await cluster.crash();
+      const { atMs: lostAt } = await until(
+        "the guard to say the lock was lost",
+        () => stderr.lines.find(({ line }) => /was lost/.test(line)),
+        5_000,
+      );
+      // Back at once, and another agent waiting. The lease ends 2 s after the last renewal, but on
+      // this host the hold's recorded command is alive: it stays held until the KILL (5 s).
+      await cluster.start();
+      const next = await lokt(
+        ["guard", "x", "--wait", "--timeout", "10s", "--", "sh", "-c", `echo "enter b" >> ${log}`],
+        { env: envFor("stubborn", "b") },
+      );
+      assertEquals(next.code, 0, next.stderr);
+      const status = await guard.status;
+      const exitedAt = performance.now();
+      await stderr.done;
+      assertEquals(status.code, 75);
+      const lines = logLines(log);
+      const entered = lines.indexOf("enter b");
+      const ticksAfter = lines.slice(entered).filter((l) => l === "tick").length;
+      console.log(
+        `${lines.filter((l) => l === "tick").length} ticks, ${ticksAfter} after b entered`,
+      );
+      assertEquals(ticksAfter, 0, "the first command still ran when the next holder entered");
+      // It outlived its lease (at most 2 s after the loss was said) by the KILL's grace.
+      assert(exitedAt - lostAt >= 4_000, `the guard exited ${exitedAt - lostAt} ms after the loss`);
     },
   );
 });
