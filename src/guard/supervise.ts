@@ -99,8 +99,8 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     if (!plan.nested) {
       keeper = await locks.keep(plan.lock, {
         lostExtra: { child_pid: running.pid, action: plan.onLost },
-        onLost: (current) => {
-          cancelKill = stopOnLoss(deps, plan, running, current);
+        onLost: (current, stopWithinMs) => {
+          cancelKill = stopOnLoss(deps, plan, running, current, stopWithinMs);
         },
         onError: (error) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -159,13 +159,15 @@ function hasEnded(probe: ProcessProbe, pid: number): boolean {
 
 /**
  * Says that the lock was lost, and stops the command unless it may finish (TERM, then KILL after
- * the grace period); returns what cancels the KILL.
+ * the grace period, or sooner when the lease may pass to another holder within
+ * `stopWithinMs`); returns what cancels the KILL.
  */
 function stopOnLoss(
   deps: GuardDeps,
   plan: GuardPlan,
   child: Child,
   current: RecordState,
+  stopWithinMs?: number,
 ): Cancel | undefined {
   const { lock, onLost } = plan;
   const holder = current.kind === "ok"
@@ -178,7 +180,13 @@ function stopOnLoss(
     deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; letting it finish`);
     return undefined;
   }
-  deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command`);
+  const graceMs = Math.min(plan.killGraceMs ?? KILL_GRACE_MS, stopWithinMs ?? Infinity);
+  const soon = graceMs < (plan.killGraceMs ?? KILL_GRACE_MS)
+    ? ` (killed in ${graceMs} ms unless it ends first: then the lease may pass to another holder)`
+    : "";
+  deps.say(
+    `lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command${soon}`,
+  );
   child.kill("SIGTERM");
-  return timeout(() => child.kill("SIGKILL"), plan.killGraceMs ?? KILL_GRACE_MS);
+  return timeout(() => child.kill("SIGKILL"), graceMs);
 }

@@ -56,7 +56,7 @@ export interface Cluster extends AsyncDisposable {
   crashRestart(): Promise<void>;
   /** `pg_ctl stop -m immediate`: the server crashes and stays down until {@link Cluster.start}. */
   crash(): Promise<void>;
-  /** Starts the server again after {@link Cluster.crash} (it recovers, then accepts). */
+  /** Starts the server again after {@link Cluster.crash} (it recovers, then accepts); else nothing. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -166,6 +166,7 @@ export async function startCluster(): Promise<Cluster> {
       down = true;
     },
     start: async () => {
+      if (!down) return;
       await pgCtl(["start", "-o", options]);
       down = false;
     },

@@ -358,8 +358,17 @@ export class SharedKeeper implements Keeper {
     this.#cancelDeadline?.();
     const deadline = this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs);
     this.#cancelDeadline = timeout(() => {
-      if (this.#clock() >= this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs)) {
-        this.#lose({ kind: "absent" }, "its lease could not be renewed in time");
+      const now = this.#clock();
+      if (now >= this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs)) {
+        // The lease cannot end before TTL after the last renewal's send time: half of what is
+        // left of it is for stopping the work, the other half for the rates of two clocks and a
+        // late timer.
+        const leftMs = this.#renewedAt + this.#ttlMs - now;
+        this.#lose(
+          { kind: "absent" },
+          "its lease could not be renewed in time",
+          Math.max(0, Math.floor(leftMs / 2)),
+        );
       } else this.#armDeadline();
     }, Math.max(1, deadline - this.#clock()));
   }
@@ -412,7 +421,7 @@ export class SharedKeeper implements Keeper {
     this.#armDeadline();
   }
 
-  #lose(current: RecordState, why?: string): void {
+  #lose(current: RecordState, why?: string, stopWithinMs?: number): void {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
     this.#cancelTimer?.();
@@ -424,7 +433,7 @@ export class SharedKeeper implements Keeper {
       current_owner: current.kind === "ok" ? current.lock.owner : "",
     });
     try {
-      this.#options.onLost(current);
+      this.#options.onLost(current, stopWithinMs);
     } catch {
       // as for onError
     }
