@@ -147,6 +147,7 @@ export class SharedLocks implements Locks {
   readonly shared: Backend;
   readonly #deps: SharedDeps;
   readonly #machine: MachineFacts;
+  readonly #keepers: SharedKeeper[] = [];
 
   constructor(backend: Backend, deps: SharedDeps) {
     this.shared = backend;
@@ -248,9 +249,9 @@ export class SharedLocks implements Locks {
   }
 
   keep(lock: LockRecord, options: LeaseOptions): Promise<Keeper> {
-    return Promise.resolve(
-      new SharedKeeper(this.shared, lock, options, this.#deps),
-    );
+    const keeper = new SharedKeeper(this.shared, lock, options, this.#deps);
+    this.#keepers.push(keeper);
+    return Promise.resolve(keeper);
   }
 
   /** Nothing to prepare: the next holder's path is the database's. */
@@ -276,8 +277,14 @@ export class SharedLocks implements Locks {
     }
   }
 
+  /**
+   * Closes the backend. After a hold was lost because the database did not answer in time, what
+   * is still in flight (its audit rows) is abandoned at once: waiting for a database that does
+   * not answer would only delay the guard's exit past its lease.
+   */
   close(): Promise<void> {
-    return this.shared.close();
+    const unanswered = this.#keepers.some((keeper) => keeper.lostUnanswered);
+    return this.shared.close(unanswered ? { waitMs: 0 } : undefined);
   }
 }
 
@@ -303,6 +310,7 @@ export class SharedKeeper implements Keeper {
   /** Monotonic send time of the last successful renewal (or of the acquisition). */
   #renewedAt: number;
   #lost?: RecordState;
+  #lostUnanswered = false;
 
   constructor(backend: Backend, lock: LockRecord, options: LeaseOptions, deps: SharedDeps) {
     this.#backend = backend;
@@ -319,6 +327,11 @@ export class SharedKeeper implements Keeper {
 
   get lost(): RecordState | undefined {
     return this.#lost;
+  }
+
+  /** True when the hold was counted lost at its deadline: the database did not answer in time. */
+  get lostUnanswered(): boolean {
+    return this.#lostUnanswered;
   }
 
   /** Renews at once (recording `child`, if given), then keeps renewing and checking. */
@@ -364,6 +377,7 @@ export class SharedKeeper implements Keeper {
         // left of it is for stopping the work, the other half for the rates of two clocks and a
         // late timer.
         const leftMs = this.#renewedAt + this.#ttlMs - now;
+        this.#lostUnanswered = true;
         this.#lose(
           { kind: "absent" },
           "its lease could not be renewed in time",
