@@ -6,7 +6,16 @@
  */
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../helpers/assert.ts";
-import { finish, holderEnv, lokt, readLines, startLokt, tempDir, until } from "../helpers/cli.ts";
+import {
+  type CliResult,
+  finish,
+  holderEnv,
+  lokt,
+  readLines,
+  startLokt,
+  tempDir,
+  until,
+} from "../helpers/cli.ts";
 import { type Cluster, noPostgres, startCluster } from "../helpers/postgres.ts";
 
 /** One row of `lokt.audit`, its JSON line parsed. */
@@ -40,13 +49,14 @@ function logLines(path: string): string[] {
 }
 
 /**
- * A command that logs `enter ID`, then works for `seconds` (forever when undefined), then logs
- * `exit ID`; stopped by TERM, it logs `exit ID term` and ends with 143.
+ * A command that logs `enter ID`, then works for `seconds` (when undefined: until stopped, or
+ * until the log's directory is removed, so that a test that fails leaves nothing running), then
+ * logs `exit ID`; stopped by TERM, it logs `exit ID term` and ends with 143.
  */
 function worker(log: string, id: string, seconds?: number): string[] {
-  // `wait` returns at once on a trapped signal: TERM is answered before a KILL could come.
+  const dir = log.slice(0, log.lastIndexOf("/"));
   const work = seconds === undefined
-    ? "while :; do sleep 0.05; done"
+    ? `while [ -d ${dir} ]; do sleep 0.05; done`
     : `end=$(($(date +%s%N) + ${seconds}000000000)); ` +
       `while [ "$(date +%s%N)" -lt "$end" ]; do sleep 0.05; done`;
   return [
@@ -55,6 +65,23 @@ function worker(log: string, id: string, seconds?: number): string[] {
     `trap 'echo "exit ${id} term" >> ${log}; exit 143' TERM; echo "enter ${id}" >> ${log}; ` +
     `${work}; echo "exit ${id}" >> ${log}`,
   ];
+}
+
+/** What `child` left behind, or a failure (and the child killed) if it runs past `ms`. */
+async function finishWithin(child: Deno.ChildProcess, ms: number): Promise<CliResult> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  const done = finish(child);
+  try {
+    const first = await Promise.race([done, late]);
+    if (first !== "late") return first;
+    // Not waiting for its output: its command, still running, holds the pipes.
+    child.kill("SIGKILL");
+    done.catch(() => {});
+    throw new Error(`the guard was still running after ${ms} ms`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Nothing but lokt's own lines on a guard's stderr: no runtime warning, no stack trace. */
@@ -123,7 +150,7 @@ Deno.test({
       const broke = await lokt(["unlock", "x", "--force"], { env: envFor("force", "b") });
       assertEquals(broke.code, 0, broke.stderr);
       const brokenAt = performance.now();
-      const r = await finish(guard);
+      const r = await finishWithin(guard, 10_000);
       const tookMs = performance.now() - brokenAt;
       console.log(`guard exited ${Math.round(tookMs)} ms after the break`);
       assertEquals(r.code, 75, r.stderr);
@@ -181,7 +208,7 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 800)); // a renewal or two before the crash
       await cluster.crash();
       const crashedAt = performance.now();
-      const r = await finish(guard);
+      const r = await finishWithin(guard, 10_000);
       const tookMs = performance.now() - crashedAt;
       console.log(`guard exited ${Math.round(tookMs)} ms after the server stopped`);
       assertEquals(r.code, 75, r.stderr);
@@ -235,7 +262,8 @@ Deno.test({
           "--",
           "bash",
           "-c",
-          `trap '' TERM; echo "enter a" >> ${log}; while :; do echo tick >> ${log}; sleep 0.05; done`,
+          `trap '' TERM; echo "enter a" >> ${log}; ` +
+          `while [ -d ${dir.path} ]; do echo tick >> ${log}; sleep 0.05; done`,
         ],
         envFor("stubborn", "a"),
       );
@@ -256,7 +284,16 @@ Deno.test({
         { env: envFor("stubborn", "b") },
       );
       assertEquals(next.code, 0, next.stderr);
-      const status = await guard.status;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        guard.status,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            guard.kill("SIGKILL");
+            reject(new Error("the guard was still running after 10 s"));
+          }, 10_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       const exitedAt = performance.now();
       await stderr.done;
       assertEquals(status.code, 75);
