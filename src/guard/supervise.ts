@@ -170,7 +170,9 @@ function stopOnLoss(
   stopWithinMs?: number,
 ): Cancel | undefined {
   const { lock, onLost } = plan;
-  const holder = current.kind === "ok"
+  const holder = stopWithinMs !== undefined
+    ? "its lease could not be renewed in time: the lock database did not answer"
+    : current.kind === "ok"
     ? `now held by ${current.lock.owner}@${current.lock.host}` +
       (current.lock.pid > 0 ? ` (pid ${current.lock.pid})` : "")
     : current.kind === "absent"
