@@ -272,6 +272,10 @@ export interface Backend extends AsyncDisposable {
   /** The names that have holders, a freeze or waiters, sorted. */
   names(): Promise<string[]>;
   readonly audit: AuditStore;
-  /** Closes connections; holds are not released (their records stay until released or stale). */
-  close(): Promise<void>;
+  /**
+   * Closes connections; holds are not released (their records stay until released or stale).
+   * What is still in flight (an audit row sent without waiting for it) gets up to `waitMs`
+   * (default 1 s) to finish.
+   */
+  close(options?: { waitMs?: number }): Promise<void>;
 }

@@ -99,8 +99,8 @@ export async function superviseGuard(deps: GuardDeps, plan: GuardPlan): Promise<
     if (!plan.nested) {
       keeper = await locks.keep(plan.lock, {
         lostExtra: { child_pid: running.pid, action: plan.onLost },
-        onLost: (current, leaseLeftMs) => {
-          cancelKill = stopOnLoss(deps, plan, running, current, leaseLeftMs);
+        onLost: (current, stopWithinMs) => {
+          cancelKill = stopOnLoss(deps, plan, running, current, stopWithinMs);
         },
         onError: (error) => {
           const message = error instanceof Error ? error.message : String(error);
@@ -159,23 +159,22 @@ function hasEnded(probe: ProcessProbe, pid: number): boolean {
 
 /**
  * Says that the lock was lost, and stops the command unless it may finish (TERM, then KILL after
- * the grace period); returns what cancels the KILL. When the lease may still run `leaseLeftMs`
- * (it could not be renewed in time), the KILL comes within half of that, so that the command has
- * stopped before anyone else can take the name.
+ * the grace period, or sooner when the lease may pass to another holder within
+ * `stopWithinMs`); returns what cancels the KILL.
  */
 function stopOnLoss(
   deps: GuardDeps,
   plan: GuardPlan,
   child: Child,
   current: RecordState,
-  leaseLeftMs?: number,
+  stopWithinMs?: number,
 ): Cancel | undefined {
   const { lock, onLost } = plan;
-  const holder = current.kind === "ok"
+  const holder = stopWithinMs !== undefined
+    ? "its lease could not be renewed in time: the lock database did not answer"
+    : current.kind === "ok"
     ? `now held by ${current.lock.owner}@${current.lock.host}` +
       (current.lock.pid > 0 ? ` (pid ${current.lock.pid})` : "")
-    : leaseLeftMs !== undefined
-    ? "its lease could not be renewed in time"
     : current.kind === "absent"
     ? "it was released or broken by someone else"
     : `its lock file is unreadable (${current.kind})`;
@@ -183,9 +182,13 @@ function stopOnLoss(
     deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; letting it finish`);
     return undefined;
   }
-  deps.say(`lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command`);
+  const graceMs = Math.min(plan.killGraceMs ?? KILL_GRACE_MS, stopWithinMs ?? Infinity);
+  const soon = graceMs < (plan.killGraceMs ?? KILL_GRACE_MS)
+    ? ` (killed in ${graceMs} ms unless it ends first: then the lease may pass to another holder)`
+    : "";
+  deps.say(
+    `lock "${lock.name}" was lost while the command ran: ${holder}; stopping the command${soon}`,
+  );
   child.kill("SIGTERM");
-  let graceMs = plan.killGraceMs ?? KILL_GRACE_MS;
-  if (leaseLeftMs !== undefined) graceMs = Math.min(graceMs, Math.max(0, leaseLeftMs / 2));
   return timeout(() => child.kill("SIGKILL"), graceMs);
 }

@@ -27,12 +27,12 @@ export function checkInterval(ttlMs: number | undefined): number {
 /** How to keep a hold. */
 export interface LeaseOptions {
   /**
-   * Called once, when the record is found gone or another's, or (a shared backend) when its
-   * lease could not be renewed in time; keeping stops. `leaseLeftMs`, for the latter: how long
-   * the lease may still run at most, so that a holder stops its work before anyone else can
-   * take the name.
+   * Called once, when the record is found gone or another's, or its lease could not be renewed in
+   * time; keeping stops. `stopWithinMs`, when given, is how long the hold's work may still run:
+   * after that its lease may run out and the name pass to another holder (a shared backend whose
+   * database stopped answering), so a guard must have its command stopped by then.
    */
-  onLost(current: RecordState, leaseLeftMs?: number): void;
+  onLost(current: RecordState, stopWithinMs?: number): void;
   /**
    * Called when checks or renewals start failing: with the first error of each run of failures
    * (the next success ends the run). Keeping goes on.

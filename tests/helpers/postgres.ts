@@ -54,6 +54,10 @@ export interface Cluster extends AsyncDisposable {
   psql(sql: string): Promise<string>;
   /** `pg_ctl restart -m immediate`: a crash of the server, then recovery. */
   crashRestart(): Promise<void>;
+  /** `pg_ctl stop -m immediate`: the server crashes and stays down until {@link Cluster.start}. */
+  crash(): Promise<void>;
+  /** Starts the server again after {@link Cluster.crash} (it recovers, then accepts); else nothing. */
+  start(): Promise<void>;
   stop(): Promise<void>;
   /** {@link Cluster.stop} without awaiting, for an `unload` listener (which cannot await). */
   stopSync(): void;
@@ -154,11 +158,12 @@ export async function startCluster(): Promise<Cluster> {
       Deno.removeSync(dir, { recursive: true });
     }
   };
+  let down = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     try {
-      await pgCtl(["stop", "-m", "immediate"]);
+      if (!down) await pgCtl(["stop", "-m", "immediate"]);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
@@ -173,6 +178,15 @@ export async function startCluster(): Promise<Cluster> {
     psql,
     crashRestart: async () => {
       await pgCtl(["restart", "-m", "immediate", "-o", options]);
+    },
+    crash: async () => {
+      await pgCtl(["stop", "-m", "immediate"]);
+      down = true;
+    },
+    start: async () => {
+      if (!down) return;
+      await pgCtl(["start", "-o", options]);
+      down = false;
     },
     stop,
     stopSync,

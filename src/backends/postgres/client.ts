@@ -62,6 +62,26 @@ export function isConnectionFault(error: unknown): boolean {
   return /^(E[A-Z]+|CONNECTION_\w+|CONNECT_TIMEOUT|57P0[1-3]|08\w{3})$/.test(code);
 }
 
+/**
+ * Keeps the runtime's `TimeoutNegativeWarning` off stderr; every other warning is printed as
+ * before. Why: when a connection is lost, the client schedules its reconnection at "closed time
+ * plus back-off minus now", negative once the back-off has passed; the runtime then waits 1 ms,
+ * which is what the client means, but prints a warning that would reach a guard's stderr in the
+ * middle of lokt's own lines. Installed once, when the client is first loaded.
+ */
+async function quietNegativeTimeouts(): Promise<void> {
+  const { default: process } = await import("node:process");
+  if (quieted) return;
+  quieted = true;
+  const printers = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning?.name === "TimeoutNegativeWarning") return;
+    for (const print of printers) print(warning);
+  });
+}
+let quieted = false;
+
 /** A client for `settings`; it connects on its first query. */
 export async function createClient(
   settings: ConnectionSettings,
@@ -69,11 +89,7 @@ export async function createClient(
 ): Promise<Sql> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const { default: open } = await import("npm:postgres@3.4.7");
-  // The client sets a negative timeout while it reconnects to a restarted server, and Node's
-  // timers print a warning for it on stderr: noise in lokt's output, not a fault.
-  // (Both lines are needed once the client is loaded, measured under Deno 2.9.)
-  process.removeAllListeners("warning");
-  (process as { noProcessWarnings?: boolean }).noProcessWarnings = true;
+  await quietNegativeTimeouts();
   return open({
     host: settings.host,
     port: settings.port,

@@ -532,10 +532,11 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  /** Closes the pool and the listening connection. */
-  async close(): Promise<void> {
+  /** Closes the pool and the listening connection, giving what is in flight `waitMs`. */
+  async close(options: { waitMs?: number } = {}): Promise<void> {
+    const timeout = (options.waitMs ?? 1_000) / 1_000;
     this.#notifications.close();
-    await Promise.all([this.#transactions.end(), this.#sql.end({ timeout: 1 })]);
+    await Promise.all([this.#transactions.end(timeout), this.#sql.end({ timeout })]);
   }
 
   /** Same as {@link close}. */

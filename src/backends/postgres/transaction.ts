@@ -163,8 +163,8 @@ export class NameTransactions {
     }
   }
 
-  /** Closes the names' connection. */
-  async end(): Promise<void> {
-    await this.#ops.end({ timeout: 1 });
+  /** Closes the names' connection, giving what is in flight `timeoutS` seconds. */
+  async end(timeoutS = 1): Promise<void> {
+    await this.#ops.end({ timeout: timeoutS });
   }
 }

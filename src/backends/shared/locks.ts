@@ -165,6 +165,7 @@ export class SharedLocks implements Locks {
   readonly #machine: MachineFacts;
   /** When the attempt that took each hold was sent (monotonic): its lease's earliest start. */
   readonly #sentAt = new Map<string, number>();
+  readonly #keepers: SharedKeeper[] = [];
 
   constructor(backend: Backend, deps: SharedDeps) {
     this.shared = backend;
@@ -283,9 +284,9 @@ export class SharedLocks implements Locks {
 
   keep(lock: LockRecord, options: LeaseOptions): Promise<Keeper> {
     const sentAt = this.#sentAt.get(lock.lockId);
-    return Promise.resolve(
-      new SharedKeeper(this.shared, lock, options, { ...this.#deps, sentAt }),
-    );
+    const keeper = new SharedKeeper(this.shared, lock, options, { ...this.#deps, sentAt });
+    this.#keepers.push(keeper);
+    return Promise.resolve(keeper);
   }
 
   /** Nothing to prepare: the next holder's path is the database's. */
@@ -373,8 +374,14 @@ export class SharedLocks implements Locks {
     return { events, skipped: 0, location: this.info.location, exists: true };
   }
 
+  /**
+   * Closes the backend. After a hold was lost because the database did not answer in time, what
+   * is still in flight (its audit rows) is abandoned at once: waiting for a database that does
+   * not answer would only delay the guard's exit past its lease.
+   */
   close(): Promise<void> {
-    return this.shared.close();
+    const unanswered = this.#keepers.some((keeper) => keeper.lostUnanswered);
+    return this.shared.close(unanswered ? { waitMs: 0 } : undefined);
   }
 }
 
@@ -400,7 +407,7 @@ export class SharedKeeper implements Keeper {
   /** Monotonic send time of the last successful renewal (or of the acquisition). */
   #renewedAt: number;
   #lost?: RecordState;
-  #lostAtDeadline = false;
+  #lostUnanswered = false;
   /** Audit appends not yet settled: `stop` waits for them, so an exit right after keeps them. */
   readonly #appends = new Set<Promise<void>>();
 
@@ -417,6 +424,11 @@ export class SharedKeeper implements Keeper {
 
   get lost(): RecordState | undefined {
     return this.#lost;
+  }
+
+  /** True when the hold was counted lost at its deadline: the database did not answer in time. */
+  get lostUnanswered(): boolean {
+    return this.#lostUnanswered;
   }
 
   /** Renews at once (recording `child`, if given), then keeps renewing and checking. */
@@ -442,7 +454,7 @@ export class SharedKeeper implements Keeper {
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
     if (!this.#lost) await this.#busy;
-    if (this.#appends.size === 0 || this.#lostAtDeadline) return;
+    if (this.#appends.size === 0 || this.#lostUnanswered) return;
     let cancel: Cancel | undefined;
     await Promise.race([
       Promise.all(this.#appends),
@@ -470,8 +482,18 @@ export class SharedKeeper implements Keeper {
     this.#cancelDeadline?.();
     const deadline = this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs);
     this.#cancelDeadline = timeout(() => {
-      if (this.#clock() >= this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs)) {
-        this.#lose({ kind: "absent" }, this.#renewedAt + this.#ttlMs - this.#clock());
+      const now = this.#clock();
+      if (now >= this.#renewedAt + this.#ttlMs - lossMargin(this.#ttlMs)) {
+        // The lease cannot end before TTL after the last renewal's send time: half of what is
+        // left of it is for stopping the work, the other half for the rates of two clocks and a
+        // late timer.
+        const leftMs = this.#renewedAt + this.#ttlMs - now;
+        this.#lostUnanswered = true;
+        this.#lose(
+          { kind: "absent" },
+          "its lease could not be renewed in time",
+          Math.max(0, Math.floor(leftMs / 2)),
+        );
       } else this.#armDeadline();
     }, Math.max(1, deadline - this.#clock()));
   }
@@ -524,21 +546,19 @@ export class SharedKeeper implements Keeper {
     this.#armDeadline();
   }
 
-  /** `leaseLeftMs`: the loss is the deadline's, and the lease may still run that long. */
-  #lose(current: RecordState, leaseLeftMs?: number): void {
+  #lose(current: RecordState, why?: string, stopWithinMs?: number): void {
     if (this.#lost || this.#stopped) return;
     this.#lost = current;
-    this.#lostAtDeadline = leaseLeftMs !== undefined;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
     this.#record("lost", {
       ...this.#options.lostExtra,
-      ...(leaseLeftMs === undefined ? {} : { reason: "not renewed in time" }),
+      ...(why === undefined ? {} : { reason: why }),
       current_lock_id: current.kind === "ok" ? current.lock.lockId : "",
       current_owner: current.kind === "ok" ? current.lock.owner : "",
     });
     try {
-      this.#options.onLost(current, leaseLeftMs);
+      this.#options.onLost(current, stopWithinMs);
     } catch {
       // as for onError
     }
