@@ -4,7 +4,6 @@
  * {@link BackendUnavailableError} that names the masked URL and the cause.
  */
 
-import process from "node:process";
 import type postgres from "npm:postgres@3.4.7";
 import { BackendUnavailableError } from "./errors.ts";
 import type { ConnectionSettings } from "./url.ts";
