@@ -1,7 +1,7 @@
 /**
  * End-to-end: `lock`, `unlock`, `status`, `exists` through the real entry point. The cases about
  * lock semantics run on every backend (`backendTest`); those about files (the lock root, unreadable
- * lock files) and the commands not yet on the backend seam (`status`, `exists`) on files only.
+ * lock files) on files only.
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";

@@ -60,8 +60,7 @@ backendTest(
     assertEquals(fourth.code, 2, fourth.stderr);
     assertMatch(fourth.stderr, /all 3 slots of lock "db" are held; slot 1: held by tester@/);
 
-    // status, why and exists are not on the backend seam yet: they refuse a shared backend.
-    if (place.backend === "files") await showsThreeHolders(place.env("d"));
+    await showsThreeHolders(place.env("d"));
 
     const freed = await lokt(["unlock", "db"], { env: place.env("b") });
     assertEquals(freed.stdout, `released slot 2 of 3 of lock "db"\n`, freed.stderr);

@@ -332,7 +332,10 @@ export class SharedLocks implements Locks {
 
   async statusListing(): Promise<StatusListing> {
     const names = await this.shared.names();
-    const states = await Promise.all(names.map((name) => this.shared.observe(name)));
+    // One after the other: each process keeps to one pooled connection for its reads, which
+    // matters more on a database many agents share than a few round trips here.
+    const states = [];
+    for (const name of names) states.push(await this.shared.observe(name));
     return listingOf(states, this.#judge(), Date.now());
   }
 
