@@ -3,13 +3,13 @@
  * and errors, which every command already renders), whichever backend keeps the locks. Two
  * implementations: the file engine itself (`src/backends/files/locks.ts`, each operation's
  * modules loaded when it is first called, so a command pays only for what it uses) and any
- * shared {@link Backend} seen through the same operations (`src/backends/shared/locks.ts`). The
+ * shared `Backend` seen through the same operations (`src/backends/shared/locks.ts`). The
  * session gets one from {@link Session.locks}; only the backends' factory knows which it is.
  *
  * @module
  */
 
-import type { Backend, BackendInfo } from "./backend.ts";
+import type { BackendInfo } from "./backend.ts";
 import type { LoggedEvent } from "../audit/event.ts";
 import type { AuditFilter } from "../audit/reader.ts";
 import type { AcquireRequest, HeldOutcome } from "../locks/acquire.ts";
@@ -78,8 +78,6 @@ export interface Locks {
   readonly info: BackendInfo;
   /** The lock root, where locks are files (a guarded command's `LOKT_LOCK_ROOT`). */
   readonly root?: string;
-  /** The shared backend behind these operations; undefined for files. */
-  readonly shared?: Backend;
   /**
    * Takes `req.name`: once, or waiting as `options` say. Throws the blocking reason as the file
    * engine's typed errors (held, frozen, queued, wait timeout, interrupted).

@@ -61,8 +61,8 @@ export function refuseSharedBackendWith(
     `${choice.source} chooses the PostgreSQL backend (${choice.location}), which this version ` +
       `of lokt cannot use yet for ${surface} (files only)`,
     {
-      hint: "use the command line (`lokt guard`, `lokt lock`), or set LOKT_BACKEND=files to " +
-        "use files on this machine; docs/backends.md says what works where",
+      hint: "`lokt status --json` and `lokt why NAME --json` read the shared backend; or set " +
+        "LOKT_BACKEND=files to use files on this machine (docs/backends.md)",
     },
   );
 }

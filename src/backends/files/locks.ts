@@ -40,7 +40,6 @@ export interface FilesContexts {
 /** The file engine's operations over the lock contexts `contexts` give. */
 export class FilesLocks implements Locks {
   readonly info: BackendInfo;
-  readonly shared = undefined;
   readonly #ctx: () => LockContext;
   readonly #readCtx: () => LockContext;
 
