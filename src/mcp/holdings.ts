@@ -12,10 +12,8 @@ import type { HeldOutcome } from "../locks/acquire.ts";
 import { NotFoundError, NotOwnerError } from "../locks/errors.ts";
 import type { HoldOptions } from "../locks/hold.ts";
 import type { Claim } from "../locks/holder.ts";
-import { layoutOf, lockPath } from "../locks/layout.ts";
 import type { LockRecord } from "../locks/lockfile.ts";
 import type { ReleaseOutcome } from "../locks/release.ts";
-import { readRecord } from "../locks/store.ts";
 
 /** What an acquire asks for. */
 export interface HoldRequest {
@@ -142,11 +140,11 @@ export class Holdings {
 
   /** Someone's record of `name`, read without changing anything. */
   async #holderOf(name: string): Promise<LockRecord | undefined> {
-    const { root, shared } = this.#locks;
-    if (shared !== undefined) return (await shared.observe(name)).holders[0]?.record;
-    if (root === undefined) return undefined;
-    const state = readRecord(lockPath(layoutOf(root), name), Date.now());
-    return state.kind === "ok" ? state.lock : undefined;
+    const view = await this.#locks.nameStatus(name);
+    for (const entry of [view.plain, ...view.slots]) {
+      if (entry.state.kind === "ok") return entry.state.lock;
+    }
+    return undefined;
   }
 
   /** Releases every hold and refuses new ones (a wait that ends later lets go at once). */
