@@ -3,6 +3,7 @@
 import { type AuditEvent, encodeEvent } from "../../src/audit/event.ts";
 import { assertEquals, assertMatch } from "../helpers/assert.ts";
 import { holderEnv, lokt, MAIN, startLokt, tempDir } from "../helpers/cli.ts";
+import { LineReader } from "../helpers/lines.ts";
 
 const OLD = Date.UTC(2020, 5, 1, 12, 0, 0);
 
@@ -139,46 +140,6 @@ Deno.test("audit refuses unknown events with a suggestion and bad times, and cre
   assertMatch(empty.stderr, /no audit log at /);
   assertEquals([...Deno.readDirSync(dir.path)].length, 0, "no root was created");
 });
-
-/** Reads lines from a stream as they come. */
-class LineReader {
-  #buffer = "";
-  #reader: ReadableStreamDefaultReader<string>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  /** The next line, or an error once `deadline` (epoch ms) passes. */
-  async next(deadline: number): Promise<string> {
-    for (;;) {
-      const nl = this.#buffer.indexOf("\n");
-      if (nl >= 0) {
-        const line = this.#buffer.slice(0, nl);
-        this.#buffer = this.#buffer.slice(nl + 1);
-        return line;
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no line before the deadline; got ${this.#buffer}`)),
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      try {
-        const chunk = await Promise.race([this.#reader.read(), timeout]);
-        if (chunk.done) throw new Error(`stream ended; got ${this.#buffer}`);
-        this.#buffer += chunk.value;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-  }
-
-  async cancel(): Promise<void> {
-    await this.#reader.cancel();
-  }
-}
 
 Deno.test("audit --tail --json prints the last events, then events appended after it started", async () => {
   using dir = tempDir();
