@@ -86,6 +86,8 @@ export interface SharedDeps {
 export interface KeeperDeps extends SharedDeps {
   /** When the attempt that took the hold was sent (on `clock`); default: when the keeper is made. */
   sentAt?: number;
+  /** Called when the hold is lost because the database did not answer in time. */
+  onUnanswered?: () => void;
 }
 
 /** An unreadable record as the file engine names it (a shared backend has none; for typing). */
@@ -165,7 +167,8 @@ export class SharedLocks implements Locks {
   readonly #machine: MachineFacts;
   /** When the attempt that took each hold was sent (monotonic): its lease's earliest start. */
   readonly #sentAt = new Map<string, number>();
-  readonly #keepers: SharedKeeper[] = [];
+  /** Whether a keeper lost its hold because the database did not answer (see {@link close}). */
+  #unanswered = false;
 
   constructor(backend: Backend, deps: SharedDeps) {
     this.shared = backend;
@@ -284,8 +287,12 @@ export class SharedLocks implements Locks {
 
   keep(lock: LockRecord, options: LeaseOptions): Promise<Keeper> {
     const sentAt = this.#sentAt.get(lock.lockId);
-    const keeper = new SharedKeeper(this.shared, lock, options, { ...this.#deps, sentAt });
-    this.#keepers.push(keeper);
+    this.#sentAt.delete(lock.lockId); // one keeper per hold; a long-lived server keeps no trail
+    const keeper = new SharedKeeper(this.shared, lock, options, {
+      ...this.#deps,
+      sentAt,
+      onUnanswered: () => void (this.#unanswered = true),
+    });
     return Promise.resolve(keeper);
   }
 
@@ -383,7 +390,7 @@ export class SharedLocks implements Locks {
    * not answer would only delay the guard's exit past its lease.
    */
   close(): Promise<void> {
-    const unanswered = this.#keepers.some((keeper) => keeper.lostUnanswered);
+    const unanswered = this.#unanswered;
     return this.shared.close(unanswered ? { waitMs: 0 } : undefined);
   }
 }
@@ -399,7 +406,7 @@ export class SharedKeeper implements Keeper {
   readonly #backend: Backend;
   readonly #lock: LockRecord;
   readonly #options: LeaseOptions;
-  readonly #deps: SharedDeps;
+  readonly #deps: KeeperDeps;
   readonly #clock: () => number;
   readonly #ttlMs: number;
   #busy: Promise<void> = Promise.resolve();
@@ -427,11 +434,6 @@ export class SharedKeeper implements Keeper {
 
   get lost(): RecordState | undefined {
     return this.#lost;
-  }
-
-  /** True when the hold was counted lost at its deadline: the database did not answer in time. */
-  get lostUnanswered(): boolean {
-    return this.#lostUnanswered;
   }
 
   /** Renews at once (recording `child`, if given), then keeps renewing and checking. */
@@ -492,6 +494,7 @@ export class SharedKeeper implements Keeper {
         // late timer.
         const leftMs = this.#renewedAt + this.#ttlMs - now;
         this.#lostUnanswered = true;
+        this.#deps.onUnanswered?.();
         this.#lose(
           { kind: "absent" },
           "its lease could not be renewed in time",
