@@ -44,15 +44,57 @@ export interface LeaseOptions {
   unref?: boolean;
 }
 
+/**
+ * A keeper's checks and renewals, one at a time: each step starts once the last has settled.
+ * A failing step is never thrown into the event loop: the first failure of each run of failures
+ * goes to `onFirstFailure` (the next success ends the run).
+ */
+export class KeeperSteps {
+  #busy: Promise<void> = Promise.resolve();
+  #failing = false;
+  readonly #onFirstFailure: (error: unknown) => void;
+
+  constructor(onFirstFailure: (error: unknown) => void) {
+    this.#onFirstFailure = onFirstFailure;
+  }
+
+  /** Resolves once no step is in flight. */
+  get idle(): Promise<void> {
+    return this.#busy;
+  }
+
+  /** True while the last step failed. */
+  get failing(): boolean {
+    return this.#failing;
+  }
+
+  /** Runs `step` after whatever is in flight. */
+  run(step: () => Promise<void> | void): void {
+    this.#busy = this.#busy.then(step).then(
+      () => void (this.#failing = false),
+      (error) => this.#failed(error),
+    );
+  }
+
+  #failed(error: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    try {
+      this.#onFirstFailure(error);
+    } catch {
+      // a callback (or sink) that throws must not stop the keeping, nor reach the event loop
+    }
+  }
+}
+
 /** Checks and renews one hold until stopped or lost. */
 export class LeaseKeeper {
   readonly #ctx: LockContext;
   readonly #lock: LockRecord;
   readonly #options: LeaseOptions;
   #cancelTimer?: Cancel;
-  #busy: Promise<void> = Promise.resolve();
+  readonly #steps: KeeperSteps;
   #stopped = false;
-  #failing = false;
   #lastRenewMs: number;
   #lost?: RecordState;
 
@@ -61,6 +103,10 @@ export class LeaseKeeper {
     this.#lock = lock;
     this.#options = options;
     this.#lastRenewMs = ctx.now();
+    this.#steps = new KeeperSteps((error) => {
+      this.#record("renew-error", { error: describeError(error) });
+      this.#options.onError(error);
+    });
   }
 
   /** What holds the name since the hold was lost, if it was. */
@@ -73,27 +119,27 @@ export class LeaseKeeper {
    * from then on the lock lives while either process lives.
    */
   start(child?: ProcessRef): void {
-    if (child !== undefined) this.#run(() => this.#renew(child));
+    if (child !== undefined) this.#steps.run(() => this.#renew(child));
     this.#schedule();
   }
 
   /** Resolves once no check or renewal is in flight. */
   idle(): Promise<void> {
-    return this.#busy;
+    return this.#steps.idle;
   }
 
   /** Stops keeping; waits for a check in flight, so that a release comes after it. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer?.();
-    await this.#busy;
+    await this.#steps.idle;
   }
 
   #schedule(): void {
     if (this.#stopped || this.#lost) return;
     const due = () => {
-      this.#run(() => this.#check());
-      this.#busy.then(() => this.#schedule());
+      this.#steps.run(() => this.#check());
+      this.#steps.idle.then(() => this.#schedule());
     };
     const ms = checkInterval(this.#lock.ttlMs);
     if (this.#options.unref) {
@@ -103,25 +149,6 @@ export class LeaseKeeper {
     } else {
       // Not the global setTimeout: its first use costs a guard about 4 ms (src/timers.ts).
       this.#cancelTimer = timeout(due, ms);
-    }
-  }
-
-  /** Runs `step` after whatever is in flight; a failure is reported, never thrown. */
-  #run(step: () => Promise<void> | void): void {
-    this.#busy = this.#busy.then(step).then(
-      () => void (this.#failing = false),
-      (error) => this.#failed(error),
-    );
-  }
-
-  #failed(error: unknown): void {
-    if (this.#failing) return;
-    this.#failing = true;
-    try {
-      this.#record("renew-error", { error: describeError(error) });
-      this.#options.onError(error);
-    } catch {
-      // a callback (or sink) that throws must not stop the keeping, nor reach the event loop
     }
   }
 

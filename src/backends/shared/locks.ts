@@ -47,7 +47,7 @@ import type {
 } from "../../locks/freeze.ts";
 import { type Claim, sameHolder } from "../../locks/holder.ts";
 import type { HoldOptions } from "../../locks/hold.ts";
-import type { LeaseOptions } from "../../locks/lease.ts";
+import { KeeperSteps, type LeaseOptions } from "../../locks/lease.ts";
 import type { LockRecord, ProcessRef } from "../../locks/lockfile.ts";
 import type { Pruned } from "../../locks/prune.ts";
 import type { ReleaseOutcome, ReleaseRequest } from "../../locks/release.ts";
@@ -409,11 +409,10 @@ export class SharedKeeper implements Keeper {
   readonly #deps: KeeperDeps;
   readonly #clock: () => number;
   readonly #ttlMs: number;
-  #busy: Promise<void> = Promise.resolve();
+  readonly #steps: KeeperSteps;
   #cancelTimer?: Cancel;
   #cancelDeadline?: Cancel;
   #stopped = false;
-  #failing = false;
   /** Monotonic send time of the last successful renewal (or of the acquisition). */
   #renewedAt: number;
   #lost?: RecordState;
@@ -430,6 +429,10 @@ export class SharedKeeper implements Keeper {
     this.#ttlMs = lock.ttlMs ?? GUARD_DEFAULT_TTL_MS;
     // The lease runs from the acquiring transaction, which began after its request was sent.
     this.#renewedAt = deps.sentAt ?? this.#clock();
+    this.#steps = new KeeperSteps((error) => {
+      this.#record("renew-error", { error: describeError(error) });
+      this.#options.onError(error);
+    });
   }
 
   get lost(): RecordState | undefined {
@@ -438,13 +441,13 @@ export class SharedKeeper implements Keeper {
 
   /** Renews at once (recording `child`, if given), then keeps renewing and checking. */
   start(child?: ProcessRef): void {
-    this.#run(() => this.#renew(child));
+    this.#steps.run(() => this.#renew(child));
     this.#armDeadline();
     this.#schedule();
   }
 
   idle(): Promise<void> {
-    return this.#busy;
+    return this.#steps.idle;
   }
 
   /**
@@ -458,7 +461,7 @@ export class SharedKeeper implements Keeper {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelDeadline?.();
-    if (!this.#lost) await this.#busy;
+    if (!this.#lost) await this.#steps.idle;
     if (this.#appends.size === 0 || this.#lostUnanswered) return;
     let cancel: Cancel | undefined;
     await Promise.race([
@@ -476,8 +479,8 @@ export class SharedKeeper implements Keeper {
     if (this.#stopped || this.#lost) return;
     const every = this.#leased() ? Math.min(this.#ttlMs / 3, SHARED_CHECK_MS) : SHARED_CHECK_MS;
     this.#cancelTimer = timeout(() => {
-      this.#run(() => this.#step());
-      this.#busy.then(() => this.#schedule());
+      this.#steps.run(() => this.#step());
+      this.#steps.idle.then(() => this.#schedule());
     }, every);
   }
 
@@ -504,28 +507,10 @@ export class SharedKeeper implements Keeper {
     }, Math.max(1, deadline - this.#clock()));
   }
 
-  #run(step: () => Promise<void>): void {
-    this.#busy = this.#busy.then(step).then(
-      () => void (this.#failing = false),
-      (error) => this.#failed(error),
-    );
-  }
-
-  #failed(error: unknown): void {
-    if (this.#failing) return;
-    this.#failing = true;
-    try {
-      this.#record("renew-error", { error: describeError(error) });
-      this.#options.onError(error);
-    } catch {
-      // a callback that throws must not stop the keeping
-    }
-  }
-
   async #step(): Promise<void> {
     if (this.#stopped || this.#lost) return;
     const due = this.#leased() && this.#clock() - this.#renewedAt >= this.#ttlMs / 3;
-    if (due || this.#failing) {
+    if (due || this.#steps.failing) {
       await this.#renew();
       return;
     }
