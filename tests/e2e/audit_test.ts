@@ -4,6 +4,7 @@ import { type AuditEvent, encodeEvent } from "../../src/audit/event.ts";
 import { assertEquals, assertMatch } from "../helpers/assert.ts";
 import { holderEnv, lokt, MAIN, startLokt, tempDir } from "../helpers/cli.ts";
 import { LineReader } from "../helpers/lines.ts";
+import { backendTest } from "../helpers/backends.ts";
 
 const OLD = Date.UTC(2020, 5, 1, 12, 0, 0);
 
@@ -141,60 +142,68 @@ Deno.test("audit refuses unknown events with a suggestion and bad times, and cre
   assertEquals([...Deno.readDirSync(dir.path)].length, 0, "no root was created");
 });
 
-Deno.test("audit --tail --json prints the last events, then events appended after it started", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const env = holderEnv(root, "agent-t");
-  assertEquals((await lokt(["lock", "before"], { env })).code, 0);
-  const tail = startLokt(["audit", "--tail", "--json"], env);
-  const lines = new LineReader(tail.stdout);
-  const deadline = Date.now() + 15_000;
-  try {
-    const first = JSON.parse(await lines.next(deadline));
-    assertEquals([first.event, first.name], ["acquire", "before"]);
-    const took = await lokt(["lock", "x"], { env });
-    assertEquals(took.code, 0, took.stderr);
-    const appended = JSON.parse(await lines.next(deadline));
-    assertEquals([appended.event, appended.name, appended.agent_id], ["acquire", "x", "agent-t"]);
-  } finally {
-    tail.kill("SIGINT");
-    await lines.cancel();
-    const status = await tail.status;
-    const stderr = new TextDecoder().decode(await new Response(tail.stderr).arrayBuffer());
-    assertEquals(status.code, 0, `tail exits 0 on SIGINT; stderr: ${stderr}`);
-  }
-});
+// The two `--tail` cases run on every backend: the file log and the database's audit table.
 
-Deno.test("audit --tail stops by itself at the next event once its reader has gone", async () => {
-  using dir = tempDir();
-  const root = `${dir.path}/root`;
-  const env = holderEnv(root, "agent-t");
-  assertEquals((await lokt(["lock", "before"], { env })).code, 0);
-  const tail = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "audit", "--tail"],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = new LineReader(tail.stdout);
-  const deadline = Date.now() + 15_000;
-  let exited = false;
-  try {
-    assertMatch(await lines.next(deadline), /acquire\s+before/);
-    await lines.cancel(); // like `| head -1` exiting
-    assertEquals((await lokt(["lock", "after"], { env })).code, 0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const ended = await Promise.race([
-      tail.status.then((s) => s.code),
-      new Promise<"running">((r) => timer = setTimeout(() => r("running"), deadline - Date.now())),
-    ]);
-    clearTimeout(timer);
-    exited = ended !== "running";
-    assertEquals(ended, 0);
-  } finally {
-    if (!exited) tail.kill("SIGKILL");
-    await tail.status;
-  }
-});
+backendTest(
+  "audit --tail --json prints the last events, then events appended after it started",
+  async (place) => {
+    const env = place.env("agent-t");
+    assertEquals((await lokt(["lock", "before"], { env })).code, 0);
+    const tail = startLokt(["audit", "--tail", "--json"], env);
+    const lines = new LineReader(tail.stdout);
+    const deadline = Date.now() + 15_000;
+    // Either signal stops it; each backend's case keeps the one it was first written with.
+    const signal = place.backend === "files" ? "SIGINT" : "SIGTERM";
+    try {
+      const first = JSON.parse(await lines.next(deadline));
+      assertEquals([first.event, first.name], ["acquire", "before"]);
+      const took = await lokt(["lock", "x"], { env });
+      assertEquals(took.code, 0, took.stderr);
+      const appended = JSON.parse(await lines.next(deadline));
+      assertEquals([appended.event, appended.name, appended.agent_id], ["acquire", "x", "agent-t"]);
+    } finally {
+      tail.kill(signal);
+      await lines.cancel();
+      const status = await tail.status;
+      const stderr = new TextDecoder().decode(await new Response(tail.stderr).arrayBuffer());
+      assertEquals(status.code, 0, `tail exits 0 on ${signal}; stderr: ${stderr}`);
+    }
+  },
+);
+
+backendTest(
+  "audit --tail stops by itself at the next event once its reader has gone",
+  async (place) => {
+    const env = place.env("agent-t");
+    assertEquals((await lokt(["lock", "before"], { env })).code, 0);
+    const tail = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "audit", "--tail"],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = new LineReader(tail.stdout);
+    const deadline = Date.now() + 15_000;
+    let exited = false;
+    try {
+      assertMatch(await lines.next(deadline), /acquire\s+before/);
+      await lines.cancel(); // like `| head -1` exiting
+      assertEquals((await lokt(["lock", "after"], { env })).code, 0);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const ended = await Promise.race([
+        tail.status.then((s) => s.code),
+        new Promise<"running">((r) =>
+          timer = setTimeout(() => r("running"), deadline - Date.now())
+        ),
+      ]);
+      clearTimeout(timer);
+      exited = ended !== "running";
+      assertEquals(ended, 0);
+    } finally {
+      if (!exited) tail.kill("SIGKILL");
+      await tail.status;
+    }
+  },
+);

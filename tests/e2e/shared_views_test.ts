@@ -5,8 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { finish, holderEnv, lokt, MAIN, startLokt, tempDir } from "../helpers/cli.ts";
-import { LineReader } from "../helpers/lines.ts";
+import { finish, holderEnv, lokt, startLokt, tempDir } from "../helpers/cli.ts";
 import { type Cluster, noPostgres, startCluster } from "../helpers/postgres.ts";
 
 type Env = Record<string, string>;
@@ -209,71 +208,6 @@ Deno.test({
     assertEquals([none.stdout, none.stderr], ["", "no matching events\n"]);
     await ok(["audit", "--event", "nonsense"], b, 64);
   });
-
-  await t.step(
-    "audit --tail prints an event written later by another process, stops on SIGTERM",
-    async () => {
-      const { a, b } = agents(cluster, root, "views/tail");
-      await ok(["lock", "before", "--ttl", "1m"], a);
-      const tail = startLokt(["audit", "--tail", "--json"], b);
-      const lines = new LineReader(tail.stdout);
-      const deadline = Date.now() + 20_000;
-      try {
-        const first = JSON.parse(await lines.next(deadline));
-        assertEquals([first.event, first.name], ["acquire", "before"]);
-        await ok(["lock", "later", "--ttl", "1m"], a);
-        const appended = JSON.parse(await lines.next(deadline));
-        assertEquals([appended.event, appended.name, appended.agent_id], [
-          "acquire",
-          "later",
-          "agent-a",
-        ]);
-      } finally {
-        tail.kill("SIGTERM");
-        await lines.cancel();
-        const status = await tail.status;
-        const stderr = new TextDecoder().decode(await new Response(tail.stderr).arrayBuffer());
-        assertEquals(status.code, 0, `tail exits 0 on SIGTERM; stderr: ${stderr}`);
-      }
-    },
-  );
-
-  await t.step(
-    "audit --tail stops by itself at the next event once its reader has gone",
-    async () => {
-      const { a, b } = agents(cluster, root, "views/tail-reader");
-      await ok(["lock", "before", "--ttl", "1m"], a);
-      const tail = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "audit", "--tail"],
-        env: b,
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const lines = new LineReader(tail.stdout);
-      const deadline = Date.now() + 20_000;
-      let exited = false;
-      try {
-        assertMatch(await lines.next(deadline), /acquire\s+before/);
-        await lines.cancel(); // like `| head -1` exiting
-        await ok(["lock", "after", "--ttl", "1m"], a);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const ended = await Promise.race([
-          tail.status.then((s) => s.code),
-          new Promise<"running">((r) =>
-            timer = setTimeout(() => r("running"), deadline - Date.now())
-          ),
-        ]);
-        clearTimeout(timer);
-        exited = ended !== "running";
-        assertEquals(ended, 0);
-      } finally {
-        if (!exited) tail.kill("SIGKILL");
-        await tail.status;
-      }
-    },
-  );
 });
 
 Deno.test("status --json names the file backend too", async () => {
