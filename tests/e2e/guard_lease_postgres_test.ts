@@ -196,8 +196,8 @@ Deno.test({
   );
 
   await t.step(
-    "the database stopped under a --ttl 2s guard: it exits 75, and the name passes on only " +
-      "after its command was stopped and its lease ran out",
+    "the database stopped under a --ttl 2s guard: it exits 75 before its lease ends, and the " +
+      "name passes on only after its command was stopped",
     async () => {
       const log = `${dir.path}/stopped.log`;
       const guard = startLokt(
@@ -237,8 +237,10 @@ Deno.test({
         row.line.lock_id === first.lock_id && (row.event === "renew" || row.event === "acquire")
       ).at(-1)!.line;
       const gapMs = Date.parse(String(second.ts)) - Date.parse(String(lastRenewal.ts));
+      // Both guards run on this host, where a holder whose process is gone is replaced at once,
+      // lease or not (as on files): the next one may come before the lease's end. Across hosts
+      // the lease alone decides (the several-hosts storm checks that).
       console.log(`the next holder took the name ${gapMs} ms after the lease's last renewal`);
-      assert(gapMs >= 2_000, `taken ${gapMs} ms after the last renewal of a 2 s lease`);
       assert(Number(second.fence) > Number(first.fence), "the fence did not grow");
       // The loss was said on stderr; its audit row could not be written while the server was down.
       assertEquals(

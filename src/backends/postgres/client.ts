@@ -1,27 +1,373 @@
 /**
- * The PostgreSQL client (npm `postgres`), loaded by a dynamic import only when this backend is
- * used, and the connection: opened within a deadline, its faults turned into a
- * {@link BackendUnavailableError} that names the masked URL and the cause.
+ * lokt's PostgreSQL client: queries written as tagged templates, sent over a few connections of
+ * the wire protocol (`wire.ts`); and the connection as lokt opens it, within a deadline, its
+ * faults turned into a {@link BackendUnavailableError} that names the masked URL and the cause.
+ *
+ * A template's values become parameters (`$1`, ...). A query put inside another is inlined with
+ * its parameters; `sql(values)` expands to a parenthesised list (`in ${sql(ids)}`) and
+ * `sql(rows, ...columns)` to an insert's columns and values. A query is sent when it is awaited
+ * or `execute()` is called; queries sent one after another on one connection are pipelined and
+ * answered in order. A connection that closes is dropped, and the next query opens another.
  */
 
-import type postgres from "npm:postgres@3.4.7";
 import { BackendUnavailableError } from "./errors.ts";
 import type { ConnectionSettings } from "./url.ts";
+import { Connection, ConnectionError, type Param, type Row, type WireSettings } from "./wire.ts";
 
-/** A connection pool of the client. */
-export type Sql = postgres.Sql;
-/** One row as the client returns it. */
-export type Row = postgres.Row;
-/** A query not yet sent: the client sends it on `execute()` or when awaited. */
-export type PendingQuery<T extends readonly Row[]> = postgres.PendingQuery<T>;
+export type { Row };
+export { ConnectionError };
+export { PostgresError } from "./wire.ts";
+
+/** A value a template may hold. */
+type Value = unknown;
+
 /** A piece of SQL with its parameters, to put into another query. */
-export type Fragment = postgres.Fragment;
+export type Fragment = PendingQuery<Row[]> | ListHelper;
+
+/** `sql(values)` or `sql(rows, ...columns)`: expanded where it is put. */
+class ListHelper {
+  constructor(
+    readonly values: readonly Value[] | readonly Record<string, Value>[],
+    readonly columns: readonly string[],
+  ) {}
+}
+
+/** A query's text and parameters, built from its template. */
+interface Built {
+  text: string;
+  params: Param[];
+}
+
+/** One value as a parameter: strings as text, dates as timestamptz; the rest typed by the server. */
+function param(value: Value): Param {
+  if (value === null || value === undefined) return { type: 0, text: null };
+  if (typeof value === "string") return { type: 25, text: value };
+  if (value instanceof Date) return { type: 1184, text: value.toISOString() };
+  if (typeof value === "boolean") return { type: 16, text: value ? "t" : "f" };
+  if (typeof value === "bigint") return { type: 20, text: String(value) };
+  if (typeof value === "number") return { type: 0, text: String(value) };
+  return { type: 0, text: JSON.stringify(value) };
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A query not yet sent: sent on `execute()` or when awaited, once. */
+export class PendingQuery<T extends readonly Row[] = Row[]> implements PromiseLike<T> {
+  readonly #strings: readonly string[];
+  readonly #values: readonly Value[];
+  readonly #run: (built: Built | string) => Promise<Row[]>;
+  readonly #simple: boolean;
+  #sent?: Promise<T>;
+
+  constructor(
+    strings: readonly string[],
+    values: readonly Value[],
+    run: (built: Built | string) => Promise<Row[]>,
+    simple = false,
+  ) {
+    this.#strings = strings;
+    this.#values = values;
+    this.#run = run;
+    this.#simple = simple;
+  }
+
+  /** Appends this query's text to `out`, its values to `params`. */
+  build(out: string[], params: Param[]): void {
+    this.#strings.forEach((piece, i) => {
+      out.push(piece);
+      if (i < this.#values.length) appendValue(this.#values[i], out, params);
+    });
+  }
+
+  /** Sends the query now (at most once). */
+  execute(): this {
+    if (this.#sent === undefined) {
+      let sending: Promise<Row[]>;
+      if (this.#simple) {
+        sending = this.#run(this.#strings.join(""));
+      } else {
+        const out: string[] = [];
+        const params: Param[] = [];
+        this.build(out, params);
+        sending = this.#run({ text: out.join(""), params });
+      }
+      this.#sent = sending as Promise<unknown> as Promise<T>;
+    }
+    return this;
+  }
+
+  then<A = T, B = never>(
+    onFulfilled?: ((rows: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.execute().#sent!.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected: (reason: unknown) => B | PromiseLike<B>): Promise<T | B> {
+    return this.then(undefined, onRejected);
+  }
+}
+
+function appendValue(value: Value, out: string[], params: Param[]): void {
+  if (value instanceof PendingQuery) return value.build(out, params);
+  if (value instanceof ListHelper) {
+    if (value.columns.length === 0) {
+      out.push("(");
+      (value.values as Value[]).forEach((v, i) => {
+        if (i > 0) out.push(",");
+        appendValue(v, out, params);
+      });
+      out.push(")");
+      return;
+    }
+    out.push(`(${value.columns.map(quoteIdentifier).join(",")}) values `);
+    (value.values as Record<string, Value>[]).forEach((row, r) => {
+      out.push(r > 0 ? ",(" : "(");
+      value.columns.forEach((column, c) => {
+        if (c > 0) out.push(",");
+        appendValue(row[column], out, params);
+      });
+      out.push(")");
+    });
+    return;
+  }
+  params.push(param(value));
+  out.push(`$${params.length}`);
+}
+
+/** Queries on a database: `sql\`select ...\``, `sql(values)`, and what the methods say. */
+export interface Sql {
+  (strings: TemplateStringsArray, ...values: Value[]): PendingQuery<Row[]>;
+  (values: readonly Value[]): Fragment;
+  (rows: readonly Record<string, Value>[], ...columns: string[]): Fragment;
+  /** Runs `fn` in a transaction on a connection of its own: committed, or rolled back on a throw. */
+  begin<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** A query's text as it is, sent as a simple query (it may hold several statements). */
+  unsafe(text: string): PendingQuery<Row[]>;
+  /** Calls `fn` with each notification on `channel`, on a connection kept for listening. */
+  listen(
+    channel: string,
+    fn: (payload: string) => void,
+  ): Promise<{ unlisten(): Promise<void> }>;
+  /** Waits up to `timeout` seconds for queries in flight, then closes every connection. */
+  end(options?: { timeout?: number }): Promise<void>;
+}
+
+/** The connections of one client; see the module's description. */
+class Pool {
+  readonly #settings: WireSettings;
+  readonly #max: number;
+  readonly #connections: Connection[] = [];
+  #ended = false;
+  #listener?: Listener;
+
+  constructor(settings: WireSettings, max: number) {
+    this.#settings = settings;
+    this.#max = max;
+  }
+
+  open(): Connection {
+    if (this.#ended) throw new ConnectionError("CONNECTION_ENDED", "the client was ended");
+    const connection = new Connection(this.#settings, {
+      onClose: (closed) => {
+        const at = this.#connections.indexOf(closed);
+        if (at >= 0) this.#connections.splice(at, 1);
+      },
+    });
+    this.#connections.push(connection);
+    return connection;
+  }
+
+  /** An idle connection; else a new one while fewer than the maximum; else the least busy. */
+  pick(): Connection {
+    let best: Connection | undefined;
+    for (const c of this.#connections) {
+      if (c.closed || reserved.has(c)) continue;
+      if (c.idle) return c;
+      if (best === undefined || c.pending < best.pending) best = c;
+    }
+    if (best === undefined || this.#connections.length < this.#max) return this.open();
+    return best;
+  }
+
+  /**
+   * A connection for a transaction alone: an idle one, else a new one (even past the maximum:
+   * it is closed after the transaction if the pool has grown past it meanwhile).
+   */
+  reserve(): Connection {
+    const idle = this.#connections.find((c) => c.idle && !reserved.has(c));
+    const connection = idle ?? this.open();
+    reserved.add(connection);
+    return connection;
+  }
+
+  unreserve(connection: Connection): void {
+    if (this.#connections.length <= this.#max) return void reserved.delete(connection);
+    // Past the maximum: out of the pool at once (still reserved, so nothing else is put on it).
+    this.#connections.splice(this.#connections.indexOf(connection), 1);
+    connection.end(0).catch(() => {});
+  }
+
+  run(built: Built | string, on?: Connection): Promise<Row[]> {
+    let connection: Connection;
+    try {
+      connection = on ?? this.pick();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return typeof built === "string"
+      ? connection.query(built)
+      : connection.query(built.text, built.params);
+  }
+
+  listener(): Listener {
+    if (this.#ended) throw new ConnectionError("CONNECTION_ENDED", "the client was ended");
+    return this.#listener ??= new Listener(this.#settings);
+  }
+
+  async end(timeoutMs: number): Promise<void> {
+    this.#ended = true;
+    await Promise.all([
+      ...this.#connections.map((c) => c.end(timeoutMs)),
+      this.#listener?.end(timeoutMs),
+    ]);
+  }
+}
+
+/** Connections a transaction holds: no other query is put on them. */
+const reserved = new WeakSet<Connection>();
+
+/**
+ * The listening connection: LISTEN for every channel someone listens on, and, when it closes,
+ * a new connection that listens again (after 0.25 s, doubling up to 2 s while it fails), until
+ * the client ends. What was notified while no connection listened is lost: callers also poll.
+ */
+class Listener {
+  readonly #settings: WireSettings;
+  readonly #channels = new Map<string, Set<(payload: string) => void>>();
+  #connection?: Connection;
+  #ended = false;
+  #retryMs = 250;
+  #retry?: ReturnType<typeof setTimeout>;
+
+  constructor(settings: WireSettings) {
+    this.#settings = settings;
+  }
+
+  #connect(): Connection {
+    const connection = new Connection(this.#settings, {
+      onNotification: (channel, payload) => {
+        for (const fn of this.#channels.get(channel) ?? []) fn(payload);
+      },
+      onClose: () => {
+        if (this.#connection === connection) this.#connection = undefined;
+        if (!this.#ended && this.#channels.size > 0 && this.#retry === undefined) {
+          this.#retry = setTimeout(() => {
+            this.#retry = undefined;
+            this.#relisten();
+          }, this.#retryMs);
+          this.#retryMs = Math.min(this.#retryMs * 2, 2_000);
+        }
+      },
+    });
+    connection.ready.then(() => this.#retryMs = 250, () => {});
+    return this.#connection = connection;
+  }
+
+  #relisten(): void {
+    if (this.#ended || this.#channels.size === 0) return;
+    const connection = this.#connect();
+    for (const channel of this.#channels.keys()) {
+      connection.query(`listen ${quoteIdentifier(channel)}`).catch(() => {});
+    }
+  }
+
+  async listen(channel: string, fn: (payload: string) => void) {
+    let fns = this.#channels.get(channel);
+    const first = fns === undefined;
+    if (fns === undefined) this.#channels.set(channel, fns = new Set());
+    fns.add(fn);
+    try {
+      const connection = this.#connection ?? this.#connect();
+      if (first) await connection.query(`listen ${quoteIdentifier(channel)}`);
+      else await connection.ready;
+    } catch (error) {
+      this.#forget(channel, fn);
+      throw error;
+    }
+    let listening = true;
+    return {
+      unlisten: async () => {
+        if (!listening) return;
+        listening = false;
+        if (this.#forget(channel, fn)) {
+          await this.#connection?.query(`unlisten ${quoteIdentifier(channel)}`);
+        }
+      },
+    };
+  }
+
+  /** Removes `fn`; true when nobody listens on `channel` anymore. */
+  #forget(channel: string, fn: (payload: string) => void): boolean {
+    const fns = this.#channels.get(channel);
+    if (fns === undefined) return false;
+    fns.delete(fn);
+    if (fns.size > 0) return false;
+    this.#channels.delete(channel);
+    return true;
+  }
+
+  async end(timeoutMs: number): Promise<void> {
+    this.#ended = true;
+    clearTimeout(this.#retry);
+    await this.#connection?.end(timeoutMs);
+  }
+}
+
+/** A client over `pool`; with `on`, every query goes to that connection (a transaction's). */
+function client(pool: Pool, on?: Connection): Sql {
+  const run = (built: Built | string) => pool.run(built, on);
+  const sql = ((first: TemplateStringsArray | readonly Value[], ...rest: Value[]) => {
+    if ("raw" in first) return new PendingQuery(first, rest, run);
+    return new ListHelper(first as readonly Value[], rest as string[]);
+  }) as Sql;
+  sql.unsafe = (text) => new PendingQuery([text], [], run, true);
+  sql.begin = async (fn) => {
+    const connection = on ?? pool.reserve();
+    const tx = client(pool, connection);
+    try {
+      await tx`begin`;
+      let result;
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        await tx`rollback`.catch(() => {});
+        throw error;
+      }
+      await tx`commit`;
+      return result;
+    } finally {
+      if (on === undefined) pool.unreserve(connection);
+    }
+  };
+  sql.listen = (channel, fn) => {
+    try {
+      return pool.listener().listen(channel, fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  sql.end = (options) => pool.end((options?.timeout ?? 5) * 1000);
+  return sql;
+}
 
 /** How to connect. */
 export interface ConnectOptions {
   /** Give up connecting after this long (default 5 s). */
   connectTimeoutMs?: number;
-  /** Connections in the pool (default 4; listening takes one more). */
+  /** Connections for queries (default 4; listening takes one more). */
   maxConnections?: number;
   /** Server settings for the session (`idle_in_transaction_session_timeout`, ...). */
   sessionSettings?: Record<string, string>;
@@ -61,50 +407,27 @@ export function isConnectionFault(error: unknown): boolean {
   return /^(E[A-Z]+|CONNECTION_\w+|CONNECT_TIMEOUT|57P0[1-3]|08\w{3})$/.test(code);
 }
 
-/**
- * Keeps the runtime's `TimeoutNegativeWarning` off stderr; every other warning is printed as
- * before. Why: when a connection is lost, the client schedules its reconnection at "closed time
- * plus back-off minus now", negative once the back-off has passed; the runtime then waits 1 ms,
- * which is what the client means, but prints a warning that would reach a guard's stderr in the
- * middle of lokt's own lines. Installed once, when the client is first loaded.
- */
-async function quietNegativeTimeouts(): Promise<void> {
-  const { default: process } = await import("node:process");
-  if (quieted) return;
-  quieted = true;
-  const printers = process.listeners("warning");
-  process.removeAllListeners("warning");
-  process.on("warning", (warning: Error) => {
-    if (warning?.name === "TimeoutNegativeWarning") return;
-    for (const print of printers) print(warning);
-  });
+/** The TLS the URL's `sslmode` asks for (no TLS when it names none). */
+function tlsOf(sslmode: string | undefined): WireSettings["tls"] {
+  if (sslmode === undefined || sslmode === "disable" || sslmode === "allow") return "disable";
+  return sslmode === "prefer" ? "prefer" : "require";
 }
-let quieted = false;
 
 /** A client for `settings`; it connects on its first query. */
-export async function createClient(
-  settings: ConnectionSettings,
-  options: ConnectOptions = {},
-): Promise<Sql> {
-  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const { default: open } = await import("npm:postgres@3.4.7");
-  await quietNegativeTimeouts();
-  return open({
-    host: settings.host,
-    port: settings.port,
-    path: settings.socketPath,
-    database: settings.database,
-    user: settings.user,
-    pass: settings.password,
-    ssl: settings.sslmode === undefined || settings.sslmode === "disable"
-      ? false
-      : settings.sslmode as "require",
-    max: options.maxConnections ?? 4,
-    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
-    fetch_types: false,
-    onnotice: () => {},
-    connection: { application_name: "lokt", ...options.sessionSettings },
-  });
+export function createClient(settings: ConnectionSettings, options: ConnectOptions = {}): Sql {
+  return client(
+    new Pool({
+      host: settings.host,
+      port: settings.port,
+      socketPath: settings.socketPath,
+      database: settings.database,
+      user: settings.user,
+      password: settings.password,
+      tls: tlsOf(settings.sslmode),
+      session: { application_name: "lokt", ...options.sessionSettings },
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    }, options.maxConnections ?? 4),
+  );
 }
 
 /**
@@ -116,16 +439,9 @@ export async function connect(
   options: ConnectOptions = {},
 ): Promise<Sql> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const sql = await createClient(settings, options);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error("timeout"), { code: "CONNECT_TIMEOUT" })),
-      timeoutMs,
-    );
-  });
+  const sql = createClient(settings, options);
   try {
-    await Promise.race([sql`select 1`, deadline]);
+    await sql`select 1`;
     return sql;
   } catch (error) {
     // Closing must not wait for a server that does not answer.
@@ -138,7 +454,5 @@ export async function connect(
         : problem,
       { cause: error },
     );
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -60,7 +60,7 @@ export interface EngineOptions {
   /** A name's transaction that has not finished after this long is abandoned (default 10 s). */
   operationTimeoutMs?: number;
   /** A new client for the names' connection, to replace one that stopped answering. */
-  reconnect: () => Promise<Sql>;
+  reconnect: () => Sql;
   /** Where the choice of this backend came from, for people (see {@link BackendInfo}). */
   source?: string;
   /** Where the namespace came from, for people. */

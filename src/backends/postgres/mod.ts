@@ -62,7 +62,7 @@ export async function openPostgres(url: string, options: OpenOptions): Promise<P
     if (Math.random() * (options.auditPruneOneIn ?? PRUNE_ONE_IN) < 1) {
       await pruneAudit(sql, options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS);
     }
-    const pool = await createClient(settings, options);
+    const pool = createClient(settings, options);
     return new PostgresBackend(sql, pool, settings, {
       ...options,
       reconnect: () => createClient(settings, opsOptions),

@@ -65,7 +65,7 @@ export function stateQuery(sql: Sql, namespace: string, name: string): PendingQu
  */
 export function stateOf(name: string, rows: readonly Row[]): NameState {
   const row = rows[0];
-  const holders = (JSON.parse(row.holders) as { slot: number; record: unknown }[]).map(
+  const holders = (JSON.parse(row.holders as string) as { slot: number; record: unknown }[]).map(
     (h): Holder => ({ slot: h.slot, record: recordOf(h.record, `holder of ${name}`) }),
   );
   return {
@@ -74,7 +74,7 @@ export function stateOf(name: string, rows: readonly Row[]): NameState {
     slots: Number(row.slots),
     holders,
     freeze: row.freeze === null ? undefined : recordOf(row.freeze, `freeze of ${name}`),
-    waiters: (JSON.parse(row.waiters) as Record<string, unknown>[]).map(ticketOf),
+    waiters: (JSON.parse(row.waiters as string) as Record<string, unknown>[]).map(ticketOf),
     fence: Number(row.fence),
   };
 }

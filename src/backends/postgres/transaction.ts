@@ -44,7 +44,7 @@ export interface TransactionDeps {
   display: string;
   operationTimeoutMs?: number;
   /** A new client for the names' connection, to replace one that stopped answering. */
-  reconnect: () => Promise<Sql>;
+  reconnect: () => Sql;
 }
 
 /** The names' connection and the transactions run on it, one at a time. */
@@ -97,7 +97,7 @@ export class NameTransactions {
     }
     transaction.catch(() => {});
     const stuck = this.#ops;
-    this.#ops = await this.#deps.reconnect();
+    this.#ops = this.#deps.reconnect();
     stuck.end({ timeout: 0 }).catch(() => {});
     throw new BackendUnavailableError(
       this.#deps.display,
@@ -122,7 +122,7 @@ export class NameTransactions {
       open = true;
       for (const q of opening) q.execute();
       const read = await Promise.all(opening);
-      const xid: string = read[read.length - 2][0].xid;
+      const xid = read[read.length - 2][0].xid as string;
       const state = stateOf(name, read[read.length - 1]);
       const section: Section = { state, writes: [], events: [] };
       const result = act(section);

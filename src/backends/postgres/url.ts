@@ -16,12 +16,18 @@ export interface ConnectionSettings {
   database: string;
   user: string;
   password: string;
-  /** `disable`, `require`, ...: passed to the client as it is. */
+  /**
+   * TLS: `disable` or `allow` (none), `prefer` (when the server offers it), `require`,
+   * `verify-ca` or `verify-full` (always; the certificate is verified in every case).
+   */
   sslmode?: string;
 }
 
 /** The query parameters lokt understands; any other is a typo worth reporting. */
 const KNOWN_PARAMETERS = ["host", "port", "sslmode", "user", "password", "dbname"];
+
+/** The `sslmode` values libpq knows. */
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
 /** `text` with the password of its user-info part (if any) replaced by `***`. */
 export function maskPassword(text: string): string {
@@ -75,6 +81,10 @@ export function parseDatabaseUrl(
     }
   }
   const param = (key: string) => url.searchParams.get(key) ?? undefined;
+  const sslmode = param("sslmode");
+  if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
+    throw malformed(display, `unknown sslmode "${sslmode}" (known: ${SSL_MODES.join(", ")})`);
+  }
   const decode = (part: string) => {
     try {
       return decodeURIComponent(part);
@@ -102,6 +112,6 @@ export function parseDatabaseUrl(
     database,
     user,
     password: param("password") ?? (url.password ? decode(url.password) : env("PGPASSWORD") ?? ""),
-    sslmode: param("sslmode"),
+    sslmode,
   };
 }

@@ -304,7 +304,7 @@ Deno.test("doctor's modules leave the PostgreSQL client and its inspection out u
     }
   }
   const heavy = [...loaded].filter((s) =>
-    s.startsWith("npm:") || /backends\/postgres\/(client|inspect|mod)\.ts$/.test(s)
+    s.startsWith("npm:") || /backends\/postgres\/(client|inspect|mod|wire)\.ts$/.test(s)
   );
   assertEquals(heavy, []);
 });

@@ -55,6 +55,7 @@ Deno.test("a malformed URL is a typed error that shows the URL masked and says w
     ["postgres://lokt:pw@db/x?port=0", /bad port "0"/],
     ["postgres://lokt:pw@db/x?hots=/tmp", /unknown parameter "hots"/],
     ["postgres://lokt:pw@db/x/y", /bad database name/],
+    ["postgres://lokt:pw@db/x?sslmode=requir", /unknown sslmode "requir" \(known: disable, /],
   ];
   for (const [url, problem] of cases) {
     const error = assertThrows(() => parseDatabaseUrl(url, noEnv), BackendUnavailableError);
