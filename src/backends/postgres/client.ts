@@ -413,35 +413,39 @@ function tlsOf(sslmode: string | undefined): WireSettings["tls"] {
   return sslmode === "prefer" ? "prefer" : "require";
 }
 
+function poolFor(settings: ConnectionSettings, options: ConnectOptions): Pool {
+  return new Pool({
+    host: settings.host,
+    port: settings.port,
+    socketPath: settings.socketPath,
+    database: settings.database,
+    user: settings.user,
+    password: settings.password,
+    tls: tlsOf(settings.sslmode),
+    session: { application_name: "lokt", ...options.sessionSettings },
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  }, options.maxConnections ?? 4);
+}
+
 /** A client for `settings`; it connects on its first query. */
 export function createClient(settings: ConnectionSettings, options: ConnectOptions = {}): Sql {
-  return client(
-    new Pool({
-      host: settings.host,
-      port: settings.port,
-      socketPath: settings.socketPath,
-      database: settings.database,
-      user: settings.user,
-      password: settings.password,
-      tls: tlsOf(settings.sslmode),
-      session: { application_name: "lokt", ...options.sessionSettings },
-      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    }, options.maxConnections ?? 4),
-  );
+  return client(poolFor(settings, options));
 }
 
 /**
- * Opens a client and proves it with one round trip, all within the connect timeout. Throws a
- * {@link BackendUnavailableError}; never hangs past the deadline.
+ * Opens a client with its first connection, proved by the server's readiness for queries (no
+ * extra round trip), all within the connect timeout. Throws a {@link BackendUnavailableError};
+ * never hangs past the deadline.
  */
 export async function connect(
   settings: ConnectionSettings,
   options: ConnectOptions = {},
 ): Promise<Sql> {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const sql = createClient(settings, options);
+  const pool = poolFor(settings, options);
+  const sql = client(pool);
   try {
-    await sql`select 1`;
+    await pool.open().ready;
     return sql;
   } catch (error) {
     // Closing must not wait for a server that does not answer.

@@ -5,6 +5,7 @@
 
 import type { Actor, AuditEvent } from "../../audit/event.ts";
 import type { NameState } from "../backend.ts";
+import { haltPoint } from "../../testing/halt.ts";
 import { sabotaged } from "../../testing/sabotage.ts";
 import type { PostgresAudit } from "./audit.ts";
 import type { Fragment, PendingQuery, Row, Sql } from "./client.ts";
@@ -123,6 +124,7 @@ export class NameTransactions {
       for (const q of opening) q.execute();
       const read = await Promise.all(opening);
       const xid = read[read.length - 2][0].xid as string;
+      haltPoint("postgres.section.locked");
       const state = stateOf(name, read[read.length - 1]);
       const section: Section = { state, writes: [], events: [] };
       const result = act(section);
@@ -146,6 +148,9 @@ export class NameTransactions {
       const check = c`select pg_current_xact_id_if_assigned()::text as xid`;
       closing.push(check, c`commit`);
       for (const q of closing) q.execute();
+      // The statements go out in one write: once the first is answered, the commit was sent.
+      await Promise.allSettled([closing[0]]);
+      haltPoint("postgres.section.commit-sent");
       const done = await Promise.allSettled(closing);
       open = false;
       const failed = done.find((d) => d.status === "rejected");
@@ -156,6 +161,7 @@ export class NameTransactions {
           code: "CONNECTION_CLOSED",
         });
       }
+      haltPoint("postgres.section.committed");
       return result;
     } catch (error) {
       if (open) await c`rollback`.catch(() => {});
