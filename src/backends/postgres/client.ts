@@ -397,6 +397,23 @@ export function connectProblem(error: unknown, settings: ConnectionSettings): st
       return `database "${settings.database}" does not exist`;
   }
   const message = typeof e?.message === "string" ? e.message : String(error);
+  switch (code) {
+    case "ENOSSL":
+      return `the server at ${where} does not accept TLS (sslmode=${settings.sslmode}); ` +
+        "turn ssl on in the server, or connect without TLS (sslmode=disable)";
+    case "ECERTIFICATE":
+      if (/NotValidForName/i.test(message)) {
+        return `the server's certificate does not name "${settings.host}" (${message}); ` +
+          "connect by a name its certificate holds";
+      }
+      if (!/UnknownIssuer|UnknownCA|issuer/i.test(message)) {
+        return `the server's certificate is refused (${message})`;
+      }
+      return settings.sslrootcert === undefined
+        ? `the server's certificate is not trusted (${message}); name its CA with sslrootcert=`
+        : `the server's certificate is not trusted by sslrootcert=${settings.sslrootcert} ` +
+          `(${message})`;
+  }
   return message.replace(/\s+/g, " ").trim() || code || "unknown error";
 }
 
@@ -407,7 +424,11 @@ export function isConnectionFault(error: unknown): boolean {
   return /^(E[A-Z]+|CONNECTION_\w+|CONNECT_TIMEOUT|57P0[1-3]|08\w{3})$/.test(code);
 }
 
-/** The TLS the URL's `sslmode` asks for (no TLS when it names none). */
+/**
+ * The TLS the URL's `sslmode` asks for (no TLS when it names none). `verify-ca` and `verify-full`
+ * are `require`: the certificate, and the host name in it, are verified in every mode that uses
+ * TLS (stricter than libpq's `prefer` and `require`).
+ */
 function tlsOf(sslmode: string | undefined): WireSettings["tls"] {
   if (sslmode === undefined || sslmode === "disable" || sslmode === "allow") return "disable";
   return sslmode === "prefer" ? "prefer" : "require";
@@ -422,6 +443,7 @@ function poolFor(settings: ConnectionSettings, options: ConnectOptions): Pool {
     user: settings.user,
     password: settings.password,
     tls: tlsOf(settings.sslmode),
+    caCertPath: settings.sslrootcert,
     session: { application_name: "lokt", ...options.sessionSettings },
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   }, options.maxConnections ?? 4);

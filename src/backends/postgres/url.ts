@@ -21,10 +21,23 @@ export interface ConnectionSettings {
    * `verify-ca` or `verify-full` (always; the certificate is verified in every case).
    */
   sslmode?: string;
+  /**
+   * A PEM file of the CA certificate(s) the server's certificate must chain to (read when
+   * connecting); without it, the runtime's trusted roots.
+   */
+  sslrootcert?: string;
 }
 
 /** The query parameters lokt understands; any other is a typo worth reporting. */
-const KNOWN_PARAMETERS = ["host", "port", "sslmode", "user", "password", "dbname"];
+const KNOWN_PARAMETERS = [
+  "host",
+  "port",
+  "sslmode",
+  "sslrootcert",
+  "user",
+  "password",
+  "dbname",
+];
 
 /** The `sslmode` values libpq knows. */
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -113,5 +126,6 @@ export function parseDatabaseUrl(
     user,
     password: param("password") ?? (url.password ? decode(url.password) : env("PGPASSWORD") ?? ""),
     sslmode,
+    sslrootcert: param("sslrootcert"),
   };
 }

@@ -29,8 +29,13 @@ export interface WireSettings {
   database: string;
   user: string;
   password: string;
-  /** `disable` (no TLS), `prefer` (TLS when the server offers it) or `require`. */
+  /**
+   * `disable` (no TLS), `prefer` (TLS when the server offers it) or `require`. Never over a unix
+   * socket. Whenever TLS is used the server's certificate is verified, name included.
+   */
   tls: "disable" | "prefer" | "require";
+  /** A PEM file of the CA certificates the server's must chain to; else the runtime's roots. */
+  caCertPath?: string;
   /** Server settings for the session, sent at start-up (`application_name`, ...). */
   session: Record<string, string>;
   /** Give up start-up after this long. */
@@ -445,20 +450,52 @@ export class Connection {
     }
   }
 
-  /** Asks for TLS; the server's certificate is verified against the runtime's trusted roots. */
+  /**
+   * Asks for TLS; the server's certificate is verified against the CA file's certificates, or
+   * the runtime's trusted roots. The handshake is done here, so that a certificate the client
+   * refuses is told apart (`ECERTIFICATE`) from a connection that fails later.
+   */
   async #startTls(conn: Deno.TcpConn): Promise<Deno.Conn> {
+    const caCerts = await this.#caCerts();
     await conn.write(new Message().int32(80877103).done());
     const answer = new Uint8Array(1);
     if (await conn.read(answer) !== 1) {
       throw new ConnectionError("CONNECTION_CLOSED", "the server closed the connection");
     }
     if (answer[0] === 83 /* S */) {
-      return await Deno.startTls(conn, { hostname: this.#settings.host });
+      const tls = await Deno.startTls(conn, { hostname: this.#settings.host, caCerts });
+      try {
+        await tls.handshake();
+      } catch (error) {
+        tls.close();
+        const message = (error as Error)?.message ?? String(error);
+        if (!/certificate/i.test(message)) throw error;
+        throw new ConnectionError("ECERTIFICATE", message, { cause: error });
+      }
+      return tls;
     }
     if (this.#settings.tls === "require") {
       throw new ConnectionError("ENOSSL", "the server does not accept TLS (sslmode=require)");
     }
     return conn;
+  }
+
+  /** The CA file's text, read at each connection (so a renewed file is used), or undefined. */
+  async #caCerts(): Promise<string[] | undefined> {
+    const path = this.#settings.caCertPath;
+    if (path === undefined) return undefined;
+    try {
+      return [await Deno.readTextFile(path)];
+    } catch (error) {
+      const reason = error instanceof Deno.errors.NotFound
+        ? "no such file"
+        : error instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : (error as Error)?.message ?? String(error);
+      throw new ConnectionError("ESSLROOTCERT", `cannot read sslrootcert ${path}: ${reason}`, {
+        cause: error,
+      });
+    }
   }
 
   /** Reads messages until the socket closes. */

@@ -47,6 +47,16 @@ Deno.test("a URL is read into host, port, socket, database, user and password", 
   assertEquals(fromEnv.password, "env-pw");
 });
 
+Deno.test("sslmode and sslrootcert are read; without them there is neither", () => {
+  const tls = parseDatabaseUrl(
+    "postgres://lokt@db/locks?sslmode=verify-full&sslrootcert=%2Fetc%2Flokt%2Fca%20bundle.pem",
+    noEnv,
+  );
+  assertEquals([tls.sslmode, tls.sslrootcert], ["verify-full", "/etc/lokt/ca bundle.pem"]);
+  const plain = parseDatabaseUrl("postgres://lokt@db/locks", noEnv);
+  assertEquals([plain.sslmode, plain.sslrootcert], [undefined, undefined]);
+});
+
 Deno.test("a malformed URL is a typed error that shows the URL masked and says what is wrong", () => {
   const cases: [string, RegExp][] = [
     ["not a url", /not a URL/],
