@@ -256,32 +256,32 @@ class Listener {
     this.#settings = settings;
   }
 
-  #connect(): Connection {
+  /**
+   * A new listening connection (at most one at a time) with a LISTEN for every channel someone
+   * listens on; resolves once the server has answered them all.
+   */
+  #connect(): Promise<unknown> {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     const connection = new Connection(this.#settings, {
       onNotification: (channel, payload) => {
         for (const fn of this.#channels.get(channel) ?? []) fn(payload);
       },
       onClose: () => {
-        if (this.#connection === connection) this.#connection = undefined;
-        if (!this.#ended && this.#channels.size > 0 && this.#retry === undefined) {
-          this.#retry = setTimeout(() => {
-            this.#retry = undefined;
-            this.#relisten();
-          }, this.#retryMs);
-          this.#retryMs = Math.min(this.#retryMs * 2, 2_000);
-        }
+        if (this.#connection !== connection) return;
+        this.#connection = undefined;
+        if (this.#ended || this.#channels.size === 0) return;
+        this.#retry = setTimeout(() => {
+          if (this.#channels.size > 0) this.#connect().catch(() => {});
+        }, this.#retryMs);
+        this.#retryMs = Math.min(this.#retryMs * 2, 2_000);
       },
     });
+    this.#connection = connection;
     connection.ready.then(() => this.#retryMs = 250, () => {});
-    return this.#connection = connection;
-  }
-
-  #relisten(): void {
-    if (this.#ended || this.#channels.size === 0) return;
-    const connection = this.#connect();
-    for (const channel of this.#channels.keys()) {
-      connection.query(`listen ${quoteIdentifier(channel)}`).catch(() => {});
-    }
+    return Promise.all(
+      [...this.#channels.keys()].map((c) => connection.query(`listen ${quoteIdentifier(c)}`)),
+    );
   }
 
   async listen(channel: string, fn: (payload: string) => void) {
@@ -290,8 +290,9 @@ class Listener {
     if (fns === undefined) this.#channels.set(channel, fns = new Set());
     fns.add(fn);
     try {
-      const connection = this.#connection ?? this.#connect();
-      if (first) await connection.query(`listen ${quoteIdentifier(channel)}`);
+      const connection = this.#connection;
+      if (connection === undefined) await this.#connect();
+      else if (first) await connection.query(`listen ${quoteIdentifier(channel)}`);
       else await connection.ready;
     } catch (error) {
       this.#forget(channel, fn);

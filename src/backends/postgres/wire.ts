@@ -11,6 +11,8 @@
  * the event loop go out in one write.
  */
 
+import type { ConnectionSettings } from "./url.ts";
+
 /** A row: column name to value (see {@link parseValue} for the types). */
 export type Row = Record<string, unknown>;
 
@@ -20,15 +22,13 @@ export interface Param {
   text: string | null;
 }
 
-/** Where and how to connect. */
-export interface WireSettings {
-  host: string;
-  port: number;
-  /** The server's unix socket file; when set, `host` and `port` only name it in messages. */
-  socketPath?: string;
-  database: string;
-  user: string;
-  password: string;
+/**
+ * Where and how to connect: the URL's server, database and credentials (with a unix socket file,
+ * `host` and `port` only name it in messages), and the following.
+ */
+export interface WireSettings
+  extends
+    Pick<ConnectionSettings, "host" | "port" | "socketPath" | "database" | "user" | "password"> {
   /**
    * `disable` (no TLS), `prefer` (TLS when the server offers it) or `require`. Never over a unix
    * socket. Whenever TLS is used the server's certificate is verified, name included.

@@ -186,6 +186,10 @@ Deno.test({ name: "lokt's PostgreSQL client", ignore: noPostgres() }, async (t) 
         const listening = await sql.listen("again", (payload) => heard.push(payload));
         const inFlight = sql`select pg_sleep(30)`.then(() => undefined, (e: unknown) => e);
         await cluster.crashRestart();
+        // Listening anew while the listening connection is being replaced: one connection
+        // listens for both channels (a second one would be left open, and the test would leak it).
+        const alsoHeard: string[] = [];
+        const also = await sql.listen("also", (payload) => alsoHeard.push(payload));
         const error = await inFlight;
         assert(isConnectionFault(error), `not a connection fault: ${error}`);
         assertEquals(await sql`select 1 as one`, [{ one: 1 }]);
@@ -194,6 +198,10 @@ Deno.test({ name: "lokt's PostgreSQL client", ignore: noPostgres() }, async (t) 
           return heard.length > 0;
         }, 10_000);
         assertEquals(heard[0], "back");
+        await sql`select pg_notify('also', 'too')`;
+        await eventually(() => alsoHeard.length > 0);
+        assertEquals(alsoHeard, ["too"]);
+        await also.unlisten();
         await listening.unlisten();
       },
     );
