@@ -76,7 +76,7 @@ const SCENARIOS: Scenario[] = [
     prepare: (run) => must(run, "victim", ["freeze", NAME, "--ttl", "1h"]),
     argv: ["unfreeze", NAME],
   },
-  { id: "guard", argv: ["guard", NAME, "--ttl", "5s", "--", "true"] },
+  { id: "guard", argv: ["guard", NAME, "--ttl", "30s", "--", "true"] },
   {
     id: "slots",
     prepare: (run) => must(run, "other", ["lock", NAME, "--slots", "2", "--ttl", "1h"]),
