@@ -261,7 +261,8 @@ class Listener {
    * listens on; resolves once the server has answered them all.
    */
   #connect(): Promise<unknown> {
-    clearTimeout(this.#retry);
+    // Not `clearTimeout` when there is nothing to clear: its first call loads the runtime's timers.
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#retry = undefined;
     const connection = new Connection(this.#settings, {
       onNotification: (channel, payload) => {
@@ -322,7 +323,7 @@ class Listener {
 
   async end(timeoutMs: number): Promise<void> {
     this.#ended = true;
-    clearTimeout(this.#retry);
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     await this.#connection?.end(timeoutMs);
   }
 }

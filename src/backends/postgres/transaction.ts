@@ -6,6 +6,7 @@
 import type { Actor, AuditEvent } from "../../audit/event.ts";
 import type { NameState } from "../backend.ts";
 import { haltPoint } from "../../testing/halt.ts";
+import { type Cancel, timeout } from "../../timers.ts";
 import { sabotaged } from "../../testing/sabotage.ts";
 import type { PostgresAudit } from "./audit.ts";
 import type { Fragment, PendingQuery, Row, Sql } from "./client.ts";
@@ -86,15 +87,15 @@ export class NameTransactions {
    */
   async #bounded<T>(transaction: Promise<T>): Promise<T> {
     const timeoutMs = this.#deps.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: Cancel | undefined;
     const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), timeoutMs);
+      cancel = timeout(() => resolve("expired"), timeoutMs);
     });
     try {
       const first = await Promise.race([transaction, expired]);
       if (first !== "expired") return first as T;
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
     transaction.catch(() => {});
     const stuck = this.#ops;

@@ -11,6 +11,7 @@
  * the event loop go out in one write.
  */
 
+import { type Cancel, timeout } from "../../timers.ts";
 import type { ConnectionSettings } from "./url.ts";
 
 /** A row: column name to value (see {@link parseValue} for the types). */
@@ -365,13 +366,13 @@ export class Connection {
   async end(timeoutMs: number): Promise<void> {
     if (this.#phase === "closed") return;
     if (this.#pending.length > 0 && timeoutMs > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancel: Cancel | undefined;
       const answered = new Promise<void>((resolve) => this.#drained.push(resolve));
       await Promise.race([
         answered,
-        new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+        new Promise<void>((resolve) => cancel = timeout(resolve, timeoutMs)),
       ]);
-      clearTimeout(timer);
+      cancel?.();
     }
     if (this.#phase === "ready") {
       this.#send(TERMINATE);
@@ -414,14 +415,14 @@ export class Connection {
 
   async #start(): Promise<void> {
     const s = this.#settings;
-    const timer = setTimeout(
+    const cancel = timeout(
       () =>
         this.#close(
           new ConnectionError("CONNECT_TIMEOUT", `no answer within ${s.connectTimeoutMs} ms`),
         ),
       s.connectTimeoutMs,
     );
-    this.ready.finally(() => clearTimeout(timer)).catch(() => {});
+    this.ready.finally(cancel).catch(() => {});
     try {
       let conn: Deno.Conn = s.socketPath !== undefined
         ? await Deno.connect({ transport: "unix", path: s.socketPath })

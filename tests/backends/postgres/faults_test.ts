@@ -8,7 +8,8 @@ import { assert, assertEquals, assertRejects } from "../../helpers/assert.ts";
 import { noPostgres, PASSWORD_ROLE, startCluster } from "../../helpers/postgres.ts";
 import { BackendUnavailableError, openPostgres } from "../../../src/backends/postgres/mod.ts";
 import { exitCodeFor } from "../../../src/cli/exit.ts";
-import { probe } from "./fixture.ts";
+import { localClaim, probe } from "./fixture.ts";
+import postgres from "npm:postgres@3.4.7";
 
 function attempt(url: string, connectTimeoutMs = 5_000) {
   return openPostgres(url, {
@@ -79,4 +80,58 @@ Deno.test({
   await using backend = await attempt(url);
   assert(!backend.info.location.includes(PASSWORD_ROLE.password), backend.info.location);
   assert(backend.info.location.includes(":***@"), backend.info.location);
+});
+
+Deno.test({
+  name: "an operation left unanswered past the operation timeout fails as unavailable, and the " +
+    "next one runs on a new connection",
+  ignore: noPostgres(),
+}, async () => {
+  await using cluster = await startCluster();
+  const actor = { owner: "tester", host: probe.machine().host, pid: Deno.pid, agentId: "t" };
+  await using backend = await openPostgres(cluster.url, {
+    namespace: "slow",
+    probe,
+    actor,
+    operationTimeoutMs: 500,
+  });
+  // Another session holds the name's advisory lock in an open transaction: the acquisition
+  // waits for it on the server and gets no answer in time.
+  const other = postgres({
+    path: `${cluster.dir}/.s.PGSQL.5432`,
+    user: "lokt",
+    database: "postgres",
+    max: 1,
+    fetch_types: false,
+    onnotice: () => {},
+  });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((resolve) => locked = resolve);
+  const holding = other.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${"slow\nx"}, 0))`;
+    locked();
+    await held;
+  });
+  try {
+    await lockTaken;
+    const claim = localClaim("a");
+    const started = performance.now();
+    const error = await assertRejects(
+      backend.acquire({ name: "x", kind: "guard", claim }),
+      BackendUnavailableError,
+    );
+    const tookMs = performance.now() - started;
+    assert(error.message.includes("no answer within 500 ms"), error.message);
+    assert(tookMs < 5_000, `gave up after ${Math.round(tookMs)} ms`);
+    release();
+    await holding;
+    const got = await backend.acquire({ name: "x", kind: "guard", claim });
+    assertEquals(got.kind, "acquired");
+  } finally {
+    release();
+    await holding.catch(() => {});
+    await other.end({ timeout: 1 });
+  }
 });
