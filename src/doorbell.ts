@@ -6,6 +6,8 @@
  * @module
  */
 
+import { Alarm } from "./timers.ts";
+
 /**
  * Rings on the file-system events a caller cares about; {@link Doorbell.wait} resolves on a ring,
  * a timeout or an abort. The watch can move to other paths. A path already gone when its watch
@@ -15,6 +17,7 @@
 export class Doorbell {
   #rang = false;
   #wake?: () => void;
+  readonly #alarm = new Alarm(() => this.#wake?.());
   #watcher?: Deno.FsWatcher;
   #enabled: boolean;
 
@@ -66,13 +69,13 @@ export class Doorbell {
     }
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.#alarm.clear();
         signal?.removeEventListener("abort", done);
         this.#wake = undefined;
         this.#rang = false;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      this.#alarm.set(ms);
       this.#wake = done;
       signal?.addEventListener("abort", done, { once: true });
     });

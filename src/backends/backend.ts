@@ -223,7 +223,7 @@ export type UnfreezeResult =
 export interface Watch extends Disposable {
   /**
    * Resolves true once the name changed since the previous call (or since the watch began),
-   * false when `timeoutMs` passed or `signal` aborted first.
+   * false when `timeoutMs` passed or `signal` aborted first. One call at a time.
    */
   changed(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }

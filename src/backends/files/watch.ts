@@ -6,6 +6,7 @@
  * waiter then polls.
  */
 
+import { Alarm } from "../../timers.ts";
 import type { Watch } from "../backend.ts";
 import {
   ensureLayout,
@@ -44,6 +45,7 @@ export function watchName(layout: Layout, name: string): Watch {
 class FileWatch implements Watch {
   #changed = false;
   #wake?: () => void;
+  readonly #alarm = new Alarm(() => this.#wake?.());
   #watcher?: Deno.FsWatcher;
 
   constructor(root: string, relevant: (path: string) => boolean) {
@@ -79,14 +81,14 @@ class FileWatch implements Watch {
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.#alarm.clear();
         signal?.removeEventListener("abort", done);
         this.#wake = undefined;
         const changed = this.#changed;
         this.#changed = false;
         resolve(changed);
       };
-      const timer = setTimeout(done, Math.max(0, timeoutMs));
+      this.#alarm.set(timeoutMs);
       this.#wake = done;
       signal?.addEventListener("abort", done, { once: true });
     });

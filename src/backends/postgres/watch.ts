@@ -6,6 +6,7 @@
  * waiter also polls (a listening connection that dropped misses what was sent meanwhile).
  */
 
+import { Alarm } from "../../timers.ts";
 import type { Watch } from "../backend.ts";
 import type { Sql } from "./client.ts";
 
@@ -53,6 +54,8 @@ export class Notifications {
     const watched = entry;
     let seen = watched.count;
     let disposed = false;
+    let timedOut: (() => void) | undefined;
+    const alarm = new Alarm(() => timedOut?.());
     return {
       changed: (timeoutMs, signal) =>
         new Promise<boolean>((resolve) => {
@@ -62,7 +65,8 @@ export class Notifications {
           }
           if (signal?.aborted) return resolve(false);
           const done = (changed: boolean) => {
-            clearTimeout(timer);
+            alarm.clear();
+            timedOut = undefined;
             watched.wakers.delete(wake);
             signal?.removeEventListener("abort", aborted);
             seen = watched.count;
@@ -70,10 +74,8 @@ export class Notifications {
           };
           const wake = () => done(true);
           const aborted = () => done(false);
-          const timer = setTimeout(
-            () => done(false),
-            Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1),
-          );
+          timedOut = aborted;
+          alarm.set(timeoutMs);
           watched.wakers.add(wake);
           signal?.addEventListener("abort", aborted, { once: true });
         }),
