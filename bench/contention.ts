@@ -25,7 +25,7 @@ import { median, quantile } from "./stats.ts";
 import { type Hold, holdsOf, spawnReporter } from "./procs.ts";
 import {
   bashHasEpochTime,
-  DENO,
+  denoRun,
   emptyDeno,
   hasCommand,
   lokt,
@@ -209,9 +209,7 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
     map.set(key, [...(map.get(key) ?? []), value]);
 
   const worker = (kind: string, target: string, loops: number, holdMs: number) => [
-    DENO,
-    "run",
-    "-A",
+    ...denoRun(),
     WORKER,
     "--kind",
     kind,

@@ -29,7 +29,7 @@ import {
 } from "./procs.ts";
 import {
   bashHasEpochTime,
-  DENO,
+  denoRun,
   hasCommand,
   lokt,
   loktEnv,
@@ -84,9 +84,7 @@ const bashCommand = (
   holdMs: number,
 ) => ["bash", "-c", i === 0 ? bashHolder : bashWaiter(holdMs)];
 const workerCommand = (kind: string, target: string, i: number, holdMs: number) => [
-  DENO,
-  "run",
-  "-A",
+  ...denoRun(),
   WORKER,
   "--kind",
   kind,

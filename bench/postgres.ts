@@ -15,6 +15,7 @@ import type { Backend } from "../src/backends/backend.ts";
 import type { Claim } from "../src/locks/holder.ts";
 import { type Cluster, startCluster } from "../tests/helpers/postgres.ts";
 import { platformProbe } from "../tests/helpers/cli.ts";
+import { denoRun } from "./setup.ts";
 
 const quick = Deno.args.includes("--quick");
 const CYCLES = quick ? 200 : 2_000;
@@ -59,10 +60,10 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 async function handoff(backend: Backend, url: string): Promise<number[]> {
-  const waiter = new Deno.Command(Deno.execPath(), {
+  const [deno, ...run] = denoRun();
+  const waiter = new Deno.Command(deno, {
     args: [
-      "run",
-      "-A",
+      ...run,
       new URL("./postgres_waiter.ts", import.meta.url).pathname,
       url,
       "bench-handoff",
@@ -115,8 +116,9 @@ const CLI_ROUNDS = quick ? 10 : 40;
 /** Runs `lokt ARGS` once; its wall time in milliseconds. */
 async function timedLokt(args: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+  const [deno, ...run] = denoRun();
+  const out = await new Deno.Command(deno, {
+    args: [...run, MAIN, ...args],
     env,
     stdout: "null",
     stderr: "piped",

@@ -19,7 +19,7 @@ import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchMcp, FULL as MCP, QUICK as MCP_QUICK } from "./mcp.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
-import { MAIN, REPO } from "./setup.ts";
+import { MAIN, REPO, V8_FLAGS } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
@@ -64,6 +64,9 @@ const header = [
   MAIN === `${REPO}/main.ts`
     ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`
     : `- The CLI runs ${MAIN} (LOKT_BENCH_MAIN); the benchmarks are those of ${gitDescription()}`,
+  V8_FLAGS === ""
+    ? "- lokt's processes run with Deno's default V8 flags (LOKT_BENCH_V8_FLAGS)"
+    : `- lokt's processes run with --v8-flags=${V8_FLAGS} (src/run_flags.ts, as shipped); the empty script with Deno's defaults`,
   `- Load average before: ${loadAverage()}`,
 ];
 console.log(header.join("\n"));

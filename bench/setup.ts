@@ -1,5 +1,7 @@
 /** Paths, environments and command lines shared by the benchmarks. */
 
+import { V8_FLAGS as LOKT_V8_FLAGS } from "../src/run_flags.ts";
+
 /** Absolute path of the repository. */
 export const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 /** The Deno binary running the benchmarks; every `deno run` below uses the same one. */
@@ -15,9 +17,22 @@ export const WORKER = `${REPO}/bench/worker.ts`;
  */
 export const MAIN = Deno.env.get("LOKT_BENCH_MAIN") || `${REPO}/main.ts`;
 
-/** `deno run -A main.ts ...args`: the CLI as a checkout runs it. */
+/**
+ * The V8 flags of every process that runs lokt's code in a benchmark (the CLI, the library
+ * workers): lokt's own (src/run_flags.ts), as its binaries and launch lines run it. Set
+ * `LOKT_BENCH_V8_FLAGS` to run with others, or to "" for Deno's defaults. The empty script and
+ * the floor always run with Deno's defaults.
+ */
+export const V8_FLAGS: string = Deno.env.get("LOKT_BENCH_V8_FLAGS") ?? LOKT_V8_FLAGS;
+
+/** `deno run -A --v8-flags=...`, the start of every command line that runs lokt's code. */
+export function denoRun(): string[] {
+  return [DENO, "run", "-A", ...(V8_FLAGS === "" ? [] : [`--v8-flags=${V8_FLAGS}`])];
+}
+
+/** `deno run -A --v8-flags=... main.ts ...args`: the CLI as its launch lines run it. */
 export function lokt(...args: string[]): string[] {
-  return [DENO, "run", "-A", MAIN, ...args];
+  return [...denoRun(), MAIN, ...args];
 }
 
 /** `deno run -A bench/empty.ts`. */

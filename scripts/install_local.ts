@@ -1,7 +1,8 @@
 /**
  * `deno task install`: puts a `lokt` command on this machine that runs this checkout, so edits
  * take effect without a build. It writes a small sh wrapper into `LOKT_INSTALL_DIR` (default
- * `~/.local/bin`) that execs `deno run -A <checkout>/main.ts "$@"`, then runs `lokt version`.
+ * `~/.local/bin`) that execs `deno run -A --v8-flags=... <checkout>/main.ts "$@"` (lokt's V8 flags,
+ * src/run_flags.ts), then runs `lokt version`.
  *
  *   deno task install
  *   LOKT_INSTALL_DIR=~/bin deno task install
@@ -11,6 +12,8 @@
  *
  * @module
  */
+
+import { RUN_FLAG } from "../src/run_flags.ts";
 
 /** Quotes `text` for sh, where nothing inside single quotes is special but the quote itself. */
 export function shellQuote(text: string): string {
@@ -27,7 +30,7 @@ export function wrapperScript(repo: string, deno: string): string {
 # Written by \`deno task install\`: rerun that if the checkout moves.
 deno=${shellQuote(deno)}
 [ -x "$deno" ] || deno=deno
-exec "$deno" run -A ${shellQuote(`${repo}/main.ts`)} "$@"
+exec "$deno" run -A ${RUN_FLAG} ${shellQuote(`${repo}/main.ts`)} "$@"
 `;
 }
 

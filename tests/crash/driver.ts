@@ -12,6 +12,7 @@
  */
 
 import { HALTING_MAIN, REPO, tempDir } from "../helpers/cli.ts";
+import { RUN_FLAG } from "../../src/run_flags.ts";
 import {
   checkAfterKill,
   checkAfterRecovery,
@@ -138,7 +139,7 @@ export async function assertCommandsOffered(main = HALTING_MAIN): Promise<void> 
   const missing: string[] = [];
   await Promise.all(KILLED_COMMANDS.map(async (name) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", main, name, "--help"],
+      args: ["run", "-A", RUN_FLAG, main, name, "--help"],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -155,7 +156,7 @@ export async function assertCommandsOffered(main = HALTING_MAIN): Promise<void> 
 export async function assertHookWorks(main = HALTING_MAIN): Promise<void> {
   using dir = tempDir("lokt-crash-");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "lock", NAME],
+    args: ["run", "-A", RUN_FLAG, main, "lock", NAME],
     env: { LOKT_ROOT: dir.path, LOKT_NO_DETECT: "1", LOKT_HALT_AT: "store.publish.after-link" },
     stdout: "null",
     stderr: "piped",
@@ -187,7 +188,7 @@ async function runVictim(
 ): Promise<Victim> {
   const haltAt = stop.kind === "point" ? { LOKT_HALT_AT: `${stop.point}:${stop.n}` } : undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...prepared.argv],
+    args: ["run", "-A", RUN_FLAG, main, ...prepared.argv],
     env: kit.env(VICTIM, { ...prepared.env, ...haltAt }),
     clearEnv: true,
     cwd: kit.root,

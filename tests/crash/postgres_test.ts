@@ -16,6 +16,7 @@
 import postgres from "npm:postgres@3.4.7";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { HALTING_MAIN, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
+import { RUN_FLAG } from "../../src/run_flags.ts";
 import { type Cluster, noPostgres, startCluster } from "../helpers/postgres.ts";
 import { sourcePoints } from "./driver.ts";
 
@@ -193,7 +194,7 @@ Deno.test({
             hits.set(stop.LOKT_HALT_AT!.split(":")[0], 1);
           } else {
             const child = new Deno.Command(Deno.execPath(), {
-              args: ["run", "-A", HALTING_MAIN, ...scenario.argv],
+              args: ["run", "-A", RUN_FLAG, HALTING_MAIN, ...scenario.argv],
               env: holderEnv(dir.path, "victim", {
                 LOKT_BACKEND: cluster.url,
                 LOKT_NAMESPACE: c.namespace,

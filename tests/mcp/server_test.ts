@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { dirNames, lokt, MAIN, tempDir } from "../helpers/cli.ts";
 import { connect, eventually, serverEnv, type Session, textOf } from "./client.ts";
+import { RUN_FLAG } from "../../src/run_flags.ts";
 
 /** The SDK's client keeps child-process handles the sanitizers would count. */
 function test(name: string, fn: () => Promise<void>): void {
@@ -506,7 +507,7 @@ test("lokt prime --mcp prints a setup that starts this checkout's server", async
   const result = await lokt(["prime", "--mcp", "cursor", "--json"], { env });
   assertEquals(result.code, 0, result.stderr);
   const printed = JSON.parse(result.stdout);
-  assertEquals(printed.args, ["run", "-A", MAIN, "mcp"]);
+  assertEquals(printed.args, ["run", "-A", RUN_FLAG, MAIN, "mcp"]);
   const config = JSON.parse(printed.text).mcpServers.lokt;
   // The command it prints starts a server that answers.
   const s = await connect(env, { command: Deno.execPath(), args: config.args });

@@ -5,6 +5,7 @@
  */
 
 import { holderEnv, MAIN } from "../helpers/cli.ts";
+import { RUN_FLAG } from "../../src/run_flags.ts";
 import { caseSeed, Rng } from "../fuzz/prng.ts";
 import { decodeEventLine } from "../../src/audit/event.ts";
 import {
@@ -97,7 +98,7 @@ class Watched {
   ) {
     this.label = label;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      args: ["run", "-A", RUN_FLAG, MAIN, ...args],
       env,
       clearEnv: true,
       stdin: "null",

@@ -6,6 +6,7 @@
  */
 
 import { MAIN } from "../helpers/cli.ts";
+import { RUN_FLAG } from "../../src/run_flags.ts";
 import type { Rng } from "../fuzz/prng.ts";
 
 /** What a worker can do. */
@@ -196,7 +197,7 @@ export async function lokt(
   const run = await spawnAndWait(
     state,
     Deno.execPath(),
-    ["run", "-A", MAIN, ...args],
+    ["run", "-A", RUN_FLAG, MAIN, ...args],
     state.env(agent),
     kill,
   );

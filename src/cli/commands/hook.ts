@@ -11,6 +11,7 @@ import { expectPositionals } from "../args.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
+import { RUN_FLAG } from "../../run_flags.ts";
 
 function isHarness(word: string | undefined): word is Harness {
   return (HARNESSES as readonly string[]).includes(word ?? "");
@@ -36,13 +37,16 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** The words that start this lokt again: a compiled binary, or Deno running the main module. */
+/**
+ * The words that start this lokt again: a compiled binary, or Deno running the main module with
+ * lokt's V8 flags (src/run_flags.ts).
+ */
 function self(): string[] {
   if (Deno.build.standalone) return [Deno.execPath()];
   const main = Deno.mainModule.startsWith("file:")
     ? decodeURIComponent(new URL(Deno.mainModule).pathname)
     : Deno.mainModule;
-  return [Deno.execPath(), "run", "-A", main];
+  return [Deno.execPath(), "run", "-A", RUN_FLAG, main];
 }
 
 function access(session: Session): HookAccess {

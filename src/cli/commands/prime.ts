@@ -25,6 +25,7 @@ import { expectPositionals } from "../args.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
+import { RUN_FLAG } from "../../run_flags.ts";
 
 /** Runs `lokt prime`. Read-only: it never creates the lock root. */
 export async function run(args: ParsedArgs, session: Session): Promise<number> {
@@ -144,13 +145,14 @@ function primeMcp(session: Session, tool: McpTool, args: ParsedArgs): number {
 
 /**
  * The command line that starts this lokt's server: the binary itself when compiled, else
- * `deno run -A` of this checkout's main.ts, or of the JSR package.
+ * `deno run -A` with lokt's V8 flags (src/run_flags.ts) of this checkout's main.ts, or of the JSR
+ * package.
  */
 function serverCommand(): ServerCommand {
   const exe = Deno.execPath();
   const main = new URL("../../../main.ts", import.meta.url);
   if (!/(^|\/)deno(\.exe)?$/.test(exe)) return { command: exe, args: ["mcp"] };
   return main.protocol === "file:"
-    ? { command: "deno", args: ["run", "-A", decodeURIComponent(main.pathname), "mcp"] }
-    : { command: "deno", args: ["run", "-A", "jsr:@lokt/cli", "mcp"] };
+    ? { command: "deno", args: ["run", "-A", RUN_FLAG, decodeURIComponent(main.pathname), "mcp"] }
+    : { command: "deno", args: ["run", "-A", RUN_FLAG, "jsr:@lokt/cli", "mcp"] };
 }

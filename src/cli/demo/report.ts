@@ -4,6 +4,7 @@
  */
 
 import type { LoggedEvent } from "../../audit/event.ts";
+import { RUN_FLAG } from "../../run_flags.ts";
 
 /** The lock every demo worker takes. */
 export const DEMO_LOCK = "demo";
@@ -61,13 +62,14 @@ export interface SelfCommand {
 
 /**
  * The command line that runs lokt again. A `deno compile`d binary is lokt itself; otherwise
- * the Deno executable runs the main module (a local `main.ts`, or `jsr:` / https URL).
+ * the Deno executable runs the main module (a local `main.ts`, or `jsr:` / https URL) with lokt's
+ * V8 flags (src/run_flags.ts).
  */
 export function selfCommand(
   facts: { execPath: string; mainModule: string; standalone: boolean },
 ): SelfCommand {
   if (facts.standalone) return { program: facts.execPath, args: [] };
-  return { program: facts.execPath, args: ["run", "-A", facts.mainModule] };
+  return { program: facts.execPath, args: ["run", "-A", RUN_FLAG, facts.mainModule] };
 }
 
 /** `+1.234s`: time since the start of the demo. */

@@ -14,6 +14,7 @@ import {
   selfCommand,
 } from "../../../src/cli/demo/report.ts";
 import { decodeEventLine, type LoggedEvent } from "../../../src/audit/event.ts";
+import { RUN_FLAG } from "../../../src/run_flags.ts";
 
 function round(worker: number, enterMs: number, leaveMs: number, before = 0): Round {
   return {
@@ -43,7 +44,7 @@ Deno.test("a compiled lokt runs itself; otherwise deno runs the main module agai
       mainModule: "file:///repo/main.ts",
       standalone: false,
     }),
-    { program: "/usr/bin/deno", args: ["run", "-A", "file:///repo/main.ts"] },
+    { program: "/usr/bin/deno", args: ["run", "-A", RUN_FLAG, "file:///repo/main.ts"] },
   );
   assertEquals(
     selfCommand({
@@ -51,7 +52,7 @@ Deno.test("a compiled lokt runs itself; otherwise deno runs the main module agai
       mainModule: "https://jsr.io/@lokt/cli/0.1.0/mod.ts",
       standalone: false,
     }).args,
-    ["run", "-A", "https://jsr.io/@lokt/cli/0.1.0/mod.ts"],
+    ["run", "-A", RUN_FLAG, "https://jsr.io/@lokt/cli/0.1.0/mod.ts"],
   );
 });
 
