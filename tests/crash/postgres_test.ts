@@ -13,7 +13,8 @@
  * The database is read with an independent client (npm `postgres`), not with lokt's own.
  */
 
-import postgres from "npm:postgres@3.4.7";
+import type postgres from "npm:postgres@3.4.7";
+import { oracle } from "../helpers/oracle.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { HALTING_MAIN, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
 import { RUN_FLAG } from "../../src/run_flags.ts";
@@ -123,14 +124,7 @@ Deno.test({
     assertEquals(POINTS.length, 3, `the PostgreSQL halt points: ${POINTS}`);
     await using cluster: Cluster = await startCluster();
     using dir = tempDir();
-    const db = postgres({
-      path: `${cluster.dir}/.s.PGSQL.5432`,
-      user: "lokt",
-      database: "postgres",
-      max: 4,
-      fetch_types: false,
-      onnotice: () => {},
-    });
+    const db = oracle(cluster, 4);
     let namespaces = 0;
     const runnerFor = (namespace: string): Runner => (agent, argv, extra = {}) =>
       lokt(argv, {

@@ -8,7 +8,7 @@ import { noPostgres, startCluster } from "../../helpers/postgres.ts";
 import type { LoggedEvent } from "../../../src/audit/event.ts";
 import { openPostgres } from "../../../src/backends/postgres/mod.ts";
 import { localClaim, open, probe } from "./fixture.ts";
-import postgres from "npm:postgres@3.4.7";
+import { oracle } from "../../helpers/oracle.ts";
 
 const actor = { owner: "auditor", host: "h", pid: 1, agentId: "a" };
 
@@ -57,13 +57,8 @@ Deno.test({ name: "the PostgreSQL audit table", ignore: noPostgres() }, async (t
       // A transaction takes an id first and commits last.
       let commitLate!: () => void;
       const late = new Promise<void>((r) => commitLate = r);
-      const client = postgres({
-        path: `${cluster.dir}/.s.PGSQL.5432`,
-        user: "lokt",
-        database: "postgres",
-        fetch_types: false,
-        onnotice: () => {},
-      });
+      // The default of npm postgres: up to 10 connections.
+      const client = oracle(cluster, 10);
       const inserted = Promise.withResolvers<void>();
       const slow = client.begin(async (tx) => {
         await tx`insert into lokt.audit (namespace, ts, event, name, owner, line)

@@ -10,7 +10,7 @@ import { noPostgres, startCluster } from "../../helpers/postgres.ts";
 import { SchemaVersionError } from "../../../src/backends/postgres/mod.ts";
 import type { Holder } from "../../../src/backends/backend.ts";
 import { localClaim, open } from "./fixture.ts";
-import postgres from "npm:postgres@3.4.7";
+import { oracle } from "../../helpers/oracle.ts";
 
 function held(result: { kind: string; holder?: Holder }): Holder {
   assert(result.holder !== undefined, `expected a hold, got ${JSON.stringify(result)}`);
@@ -53,9 +53,8 @@ Deno.test({ name: "the PostgreSQL backend", ignore: noPostgres() }, async (t) =>
   await t.step(
     "the transaction-id guard writes inside its transaction and nothing elsewhere",
     async () => {
-      const options = { path: `${cluster.dir}/.s.PGSQL.5432`, user: "lokt", database: "postgres" };
-      const one = postgres({ ...options, max: 1, fetch_types: false, onnotice: () => {} });
-      const other = postgres({ ...options, max: 1, fetch_types: false, onnotice: () => {} });
+      const one = oracle(cluster);
+      const other = oracle(cluster);
       try {
         await one.begin(async (tx) => {
           const [{ xid }] = await tx`select pg_current_xact_id()::text as xid`;

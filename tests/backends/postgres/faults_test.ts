@@ -9,7 +9,7 @@ import { noPostgres, PASSWORD_ROLE, startCluster } from "../../helpers/postgres.
 import { BackendUnavailableError, openPostgres } from "../../../src/backends/postgres/mod.ts";
 import { exitCodeFor } from "../../../src/cli/exit.ts";
 import { localClaim, probe } from "./fixture.ts";
-import postgres from "npm:postgres@3.4.7";
+import { oracle } from "../../helpers/oracle.ts";
 
 function attempt(url: string, connectTimeoutMs = 5_000) {
   return openPostgres(url, {
@@ -97,14 +97,7 @@ Deno.test({
   });
   // Another session holds the name's advisory lock in an open transaction: the acquisition
   // waits for it on the server and gets no answer in time.
-  const other = postgres({
-    path: `${cluster.dir}/.s.PGSQL.5432`,
-    user: "lokt",
-    database: "postgres",
-    max: 1,
-    fetch_types: false,
-    onnotice: () => {},
-  });
+  const other = oracle(cluster);
   let release!: () => void;
   const held = new Promise<void>((resolve) => release = resolve);
   let locked!: () => void;
