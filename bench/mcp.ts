@@ -134,8 +134,8 @@ export async function benchMcp(sizes: McpSizes): Promise<Section> {
           }),
         ],
         notes: [
-          `mcp: start-up is measured from spawning \`deno run -A main.ts mcp\` to the first ` +
-          `tool result, through the SDK's stdio client; the empty deno script took ` +
+          `mcp: start-up is measured from spawning \`deno run -A --v8-flags=... main.ts mcp\` ` +
+          `to the first tool result, through the SDK's stdio client; the empty deno script took ` +
           `${ms(emptyMedian)} (median) in the same run.`,
           "mcp: the hand-off includes the holder's release round trip; the waiter is woken by " +
           "a file event.",
