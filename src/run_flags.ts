@@ -8,7 +8,7 @@
  *   cache (which Deno keeps per module) holds them all. By default a function is compiled when
  *   first called, in every run, and a command calls most of what it loads once.
  * - `--single-threaded` keeps V8 from handing compilation and garbage collection to helper
- *   threads: a command lives a few milliseconds, too short for them to pay off.
+ *   threads: a command lives a few tens of milliseconds, too short for them to pay off.
  *
  * Measured on `guard x -- true`: 33 ms to 28 ms wall, 35 ms to 31 ms of CPU; `exists` about
  * 1 ms sooner (docs/performance.md). The price is a first run after an upgrade about 7 ms slower,

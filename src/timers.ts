@@ -28,11 +28,13 @@ export function timeout(fn: () => void, ms: number): Cancel {
 }
 
 /**
- * One timer that a loop sets and clears at every turn. It keeps at most one `AbortSignal.timeout`
- * of its own pending: setting it again for a time no earlier than that signal's reuses the signal,
- * which, when it fires before the time set, arms the rest. So a loop that wakes a thousand times a
- * second for a poll of 100 ms makes about ten signals a second, not a thousand, and memory stays
- * flat however long it waits. Set, it keeps the process alive as `setTimeout` does; cleared, not.
+ * One timer that a loop sets and clears at every turn. It listens to one `AbortSignal.timeout` at
+ * a time: setting it again for a time no earlier than that signal's reuses the signal, which, when
+ * it fires before the time set, arms the rest; only a time earlier than the pending signal's makes
+ * a new one (the old one lingers, unheard, until its own time). So a loop that wakes a thousand
+ * times a second for a poll of 100 ms makes about ten signals a second, not a thousand, and memory
+ * stays flat however long it waits. Set, it keeps the process alive as `setTimeout` does; cleared,
+ * not.
  */
 export class Alarm {
   readonly #fn: () => void;

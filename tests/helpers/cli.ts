@@ -70,7 +70,10 @@ export function holderEnv(
   return { ...env, ...extra };
 }
 
-/** Spawns `deno run -A main.ts ...args` (or another `entry`) and waits for it. */
+/**
+ * Spawns `deno run -A main.ts ...args` (or another `entry`) with lokt's V8 flags, as it ships, and
+ * waits for it.
+ */
 export async function lokt(
   args: string[],
   options: { env: Record<string, string>; cwd?: string; stdin?: string; entry?: string },
@@ -164,7 +167,10 @@ export async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-/** Starts `deno run -A main.ts ...args` (or another `entry`) in the background, output piped. */
+/**
+ * Starts `deno run -A main.ts ...args` (or another `entry`) with lokt's V8 flags in the background,
+ * output piped.
+ */
 export function startLokt(
   args: string[],
   env: Record<string, string>,
