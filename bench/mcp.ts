@@ -12,7 +12,7 @@
 
 import { Client } from "npm:@modelcontextprotocol/client@2.4.0";
 import { StdioClientTransport } from "npm:@modelcontextprotocol/client@2.4.0/stdio";
-import { DENO, denoRun, emptyDeno, loktEnv, makeDir, removeDir, REPO } from "./setup.ts";
+import { DENO, emptyDeno, loktEnv, makeDir, removeDir, REPO, RUN_ARGS } from "./setup.ts";
 import { median, quantile, runTimed } from "./stats.ts";
 import { ms, ratio, type Row, type Section, verdict } from "./table.ts";
 
@@ -53,7 +53,7 @@ async function start(root: string, agent: string): Promise<Client> {
   await client.connect(
     new StdioClientTransport({
       command: DENO,
-      args: [...denoRun().slice(1), `${REPO}/main.ts`, "mcp"],
+      args: [...RUN_ARGS, `${REPO}/main.ts`, "mcp"],
       env: serverEnv(root, agent),
       stderr: "ignore",
     }),

@@ -15,7 +15,7 @@ import type { Backend } from "../src/backends/backend.ts";
 import type { Claim } from "../src/locks/holder.ts";
 import { type Cluster, startCluster } from "../tests/helpers/postgres.ts";
 import { platformProbe } from "../tests/helpers/cli.ts";
-import { denoRun } from "./setup.ts";
+import { DENO, RUN_ARGS } from "./setup.ts";
 
 const quick = Deno.args.includes("--quick");
 const CYCLES = quick ? 200 : 2_000;
@@ -60,10 +60,9 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 async function handoff(backend: Backend, url: string): Promise<number[]> {
-  const [deno, ...run] = denoRun();
-  const waiter = new Deno.Command(deno, {
+  const waiter = new Deno.Command(DENO, {
     args: [
-      ...run,
+      ...RUN_ARGS,
       new URL("./postgres_waiter.ts", import.meta.url).pathname,
       url,
       "bench-handoff",
@@ -116,9 +115,8 @@ const CLI_ROUNDS = quick ? 10 : 40;
 /** Runs `lokt ARGS` once; its wall time in milliseconds. */
 async function timedLokt(args: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
-  const [deno, ...run] = denoRun();
-  const out = await new Deno.Command(deno, {
-    args: [...run, MAIN, ...args],
+  const out = await new Deno.Command(DENO, {
+    args: [...RUN_ARGS, MAIN, ...args],
     env,
     stdout: "null",
     stderr: "piped",

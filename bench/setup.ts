@@ -25,9 +25,16 @@ export const MAIN = Deno.env.get("LOKT_BENCH_MAIN") || `${REPO}/main.ts`;
  */
 export const V8_FLAGS: string = Deno.env.get("LOKT_BENCH_V8_FLAGS") ?? LOKT_V8_FLAGS;
 
+/** `run -A --v8-flags=...`: what precedes the script of every process running lokt's code. */
+export const RUN_ARGS: readonly string[] = [
+  "run",
+  "-A",
+  ...(V8_FLAGS === "" ? [] : [`--v8-flags=${V8_FLAGS}`]),
+];
+
 /** `deno run -A --v8-flags=...`, the start of every command line that runs lokt's code. */
 export function denoRun(): string[] {
-  return [DENO, "run", "-A", ...(V8_FLAGS === "" ? [] : [`--v8-flags=${V8_FLAGS}`])];
+  return [DENO, ...RUN_ARGS];
 }
 
 /** `deno run -A --v8-flags=... main.ts ...args`: the CLI as its launch lines run it. */

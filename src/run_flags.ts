@@ -24,3 +24,6 @@ export const V8_FLAGS = "--no-lazy,--single-threaded";
 
 /** The `deno run` (or `deno compile`, `deno install`) argument that applies them. */
 export const RUN_FLAG = `--v8-flags=${V8_FLAGS}`;
+
+/** Deno's arguments before the main module, on a command line that runs lokt from its sources. */
+export const RUN_ARGS: readonly string[] = ["run", "-A", RUN_FLAG];

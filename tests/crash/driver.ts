@@ -12,7 +12,7 @@
  */
 
 import { HALTING_MAIN, REPO, tempDir } from "../helpers/cli.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 import {
   checkAfterKill,
   checkAfterRecovery,
@@ -139,7 +139,7 @@ export async function assertCommandsOffered(main = HALTING_MAIN): Promise<void> 
   const missing: string[] = [];
   await Promise.all(KILLED_COMMANDS.map(async (name) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", RUN_FLAG, main, name, "--help"],
+      args: [...RUN_ARGS, main, name, "--help"],
       stdout: "null",
       stderr: "null",
     }).output();
@@ -156,7 +156,7 @@ export async function assertCommandsOffered(main = HALTING_MAIN): Promise<void> 
 export async function assertHookWorks(main = HALTING_MAIN): Promise<void> {
   using dir = tempDir("lokt-crash-");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN_FLAG, main, "lock", NAME],
+    args: [...RUN_ARGS, main, "lock", NAME],
     env: { LOKT_ROOT: dir.path, LOKT_NO_DETECT: "1", LOKT_HALT_AT: "store.publish.after-link" },
     stdout: "null",
     stderr: "piped",
@@ -188,7 +188,7 @@ async function runVictim(
 ): Promise<Victim> {
   const haltAt = stop.kind === "point" ? { LOKT_HALT_AT: `${stop.point}:${stop.n}` } : undefined;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN_FLAG, main, ...prepared.argv],
+    args: [...RUN_ARGS, main, ...prepared.argv],
     env: kit.env(VICTIM, { ...prepared.env, ...haltAt }),
     clearEnv: true,
     cwd: kit.root,

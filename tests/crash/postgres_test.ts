@@ -17,7 +17,7 @@ import type postgres from "npm:postgres@3.4.7";
 import { oracle } from "../helpers/oracle.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { HALTING_MAIN, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 import { type Cluster, noPostgres, startCluster } from "../helpers/postgres.ts";
 import { sourcePoints } from "./driver.ts";
 
@@ -188,7 +188,7 @@ Deno.test({
             hits.set(stop.LOKT_HALT_AT!.split(":")[0], 1);
           } else {
             const child = new Deno.Command(Deno.execPath(), {
-              args: ["run", "-A", RUN_FLAG, HALTING_MAIN, ...scenario.argv],
+              args: [...RUN_ARGS, HALTING_MAIN, ...scenario.argv],
               env: holderEnv(dir.path, "victim", {
                 LOKT_BACKEND: cluster.url,
                 LOKT_NAMESPACE: c.namespace,

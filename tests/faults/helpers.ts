@@ -4,7 +4,7 @@
  */
 
 import { type CliResult, holderEnv, MAIN, REPO } from "../helpers/cli.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 import { assert, assertNotMatch } from "../helpers/assert.ts";
 
 /** uid and gid of `nobody`. */
@@ -61,9 +61,7 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
       root ? "setpriv" : deno,
       [
         ...(root ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", deno] : []),
-        "run",
-        "-A",
-        RUN_FLAG,
+        ...RUN_ARGS,
         main,
         ...args,
       ],
@@ -76,7 +74,7 @@ export async function unprivileged(scratch: string): Promise<Unprivileged | stri
       : probe.stderr.trim().split("\n")[0] || `exit ${probe.code}`;
   };
   // lokt that does not run as this very user is a failure, never a reason to skip.
-  const self = await exec(Deno.execPath(), ["run", "-A", RUN_FLAG, MAIN, "version"], {
+  const self = await exec(Deno.execPath(), [...RUN_ARGS, MAIN, "version"], {
     env: holderEnv(`${scratch}/probe-root`, "probe"),
     clearEnv: true,
   });

@@ -6,7 +6,7 @@ import type { ProcessProbe } from "../../src/identity/process.ts";
 import { LinuxProbe } from "../../src/identity/proc_linux.ts";
 import { DarwinProbe } from "../../src/identity/proc_darwin.ts";
 import { OpaqueProbe } from "../../src/identity/proc_other.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 
 /** Absolute path of the repository. */
 export const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(
@@ -79,7 +79,7 @@ export async function lokt(
   options: { env: Record<string, string>; cwd?: string; stdin?: string; entry?: string },
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN_FLAG, options.entry ?? MAIN, ...args],
+    args: [...RUN_ARGS, options.entry ?? MAIN, ...args],
     env: options.env,
     clearEnv: true,
     cwd: options.cwd,
@@ -177,7 +177,7 @@ export function startLokt(
   entry = MAIN,
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", RUN_FLAG, entry, ...args],
+    args: [...RUN_ARGS, entry, ...args],
     env,
     clearEnv: true,
     stdin: "null",

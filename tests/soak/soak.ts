@@ -5,7 +5,7 @@
  */
 
 import { holderEnv, MAIN } from "../helpers/cli.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 import { caseSeed, Rng } from "../fuzz/prng.ts";
 import { decodeEventLine } from "../../src/audit/event.ts";
 import {
@@ -98,7 +98,7 @@ class Watched {
   ) {
     this.label = label;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", RUN_FLAG, MAIN, ...args],
+      args: [...RUN_ARGS, MAIN, ...args],
       env,
       clearEnv: true,
       stdin: "null",

@@ -6,7 +6,7 @@
  */
 
 import { MAIN } from "../helpers/cli.ts";
-import { RUN_FLAG } from "../../src/run_flags.ts";
+import { RUN_ARGS } from "../../src/run_flags.ts";
 import type { Rng } from "../fuzz/prng.ts";
 
 /** What a worker can do. */
@@ -197,7 +197,7 @@ export async function lokt(
   const run = await spawnAndWait(
     state,
     Deno.execPath(),
-    ["run", "-A", RUN_FLAG, MAIN, ...args],
+    [...RUN_ARGS, MAIN, ...args],
     state.env(agent),
     kill,
   );

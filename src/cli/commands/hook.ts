@@ -11,7 +11,7 @@ import { expectPositionals } from "../args.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
-import { RUN_FLAG } from "../../run_flags.ts";
+import { RUN_ARGS } from "../../run_flags.ts";
 
 function isHarness(word: string | undefined): word is Harness {
   return (HARNESSES as readonly string[]).includes(word ?? "");
@@ -46,7 +46,7 @@ function self(): string[] {
   const main = Deno.mainModule.startsWith("file:")
     ? decodeURIComponent(new URL(Deno.mainModule).pathname)
     : Deno.mainModule;
-  return [Deno.execPath(), "run", "-A", RUN_FLAG, main];
+  return [Deno.execPath(), ...RUN_ARGS, main];
 }
 
 function access(session: Session): HookAccess {

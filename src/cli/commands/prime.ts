@@ -25,7 +25,7 @@ import { expectPositionals } from "../args.ts";
 import type { Session } from "../session.ts";
 import type { ParsedArgs } from "../spec.ts";
 import { findCommand } from "../table.ts";
-import { RUN_FLAG } from "../../run_flags.ts";
+import { RUN_ARGS } from "../../run_flags.ts";
 
 /** Runs `lokt prime`. Read-only: it never creates the lock root. */
 export async function run(args: ParsedArgs, session: Session): Promise<number> {
@@ -153,6 +153,6 @@ function serverCommand(): ServerCommand {
   const main = new URL("../../../main.ts", import.meta.url);
   if (!/(^|\/)deno(\.exe)?$/.test(exe)) return { command: exe, args: ["mcp"] };
   return main.protocol === "file:"
-    ? { command: "deno", args: ["run", "-A", RUN_FLAG, decodeURIComponent(main.pathname), "mcp"] }
-    : { command: "deno", args: ["run", "-A", RUN_FLAG, "jsr:@lokt/cli", "mcp"] };
+    ? { command: "deno", args: [...RUN_ARGS, decodeURIComponent(main.pathname), "mcp"] }
+    : { command: "deno", args: [...RUN_ARGS, "jsr:@lokt/cli", "mcp"] };
 }

@@ -4,7 +4,7 @@
  */
 
 import type { LoggedEvent } from "../../audit/event.ts";
-import { RUN_FLAG } from "../../run_flags.ts";
+import { RUN_ARGS } from "../../run_flags.ts";
 
 /** The lock every demo worker takes. */
 export const DEMO_LOCK = "demo";
@@ -69,7 +69,7 @@ export function selfCommand(
   facts: { execPath: string; mainModule: string; standalone: boolean },
 ): SelfCommand {
   if (facts.standalone) return { program: facts.execPath, args: [] };
-  return { program: facts.execPath, args: ["run", "-A", RUN_FLAG, facts.mainModule] };
+  return { program: facts.execPath, args: [...RUN_ARGS, facts.mainModule] };
 }
 
 /** `+1.234s`: time since the start of the demo. */
