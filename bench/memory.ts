@@ -8,7 +8,18 @@
  */
 
 import { median, quantile } from "./stats.ts";
-import { emptyDeno, hasCommand, lokt, loktEnv, makeDir, removeDir } from "./setup.ts";
+import {
+  emptyDeno,
+  hasCommand,
+  lokt,
+  loktEnv,
+  loktFrom,
+  MAIN,
+  makeDir,
+  releaseMain,
+  removeDir,
+  REPO,
+} from "./setup.ts";
 import { ratio, type Row, type Section, verdict } from "./table.ts";
 
 /** How much to measure. */
@@ -70,6 +81,13 @@ export async function benchMemory(sizes: MemorySizes): Promise<Section> {
       ["lokt lock x; lokt unlock x", [lokt("lock", "x", "--ttl", "5m"), lokt("unlock", "x")]],
       ["lokt guard x -- true", [lokt("guard", "g", "--", "true")]],
     ];
+    // The release form beside the sources, when the sources are what the rest measures.
+    if (MAIN === `${REPO}/main.ts`) {
+      const release = await releaseMain();
+      cases.push(["lokt guard x -- true (release bundle)", [
+        loktFrom(release, "guard", "g", "--", "true"),
+      ]]);
+    }
     const samples = new Map<string, number[][]>(
       cases.map(([k, steps]) => [k, steps.map(() => [])]),
     );
@@ -106,6 +124,8 @@ export async function benchMemory(sizes: MemorySizes): Promise<Section> {
     row("lokt lock x", lock, false);
     row("lokt unlock x", unlock, false);
     row("lokt guard x -- true", samples.get("lokt guard x -- true")![0], true);
+    const release = samples.get("lokt guard x -- true (release bundle)");
+    if (release) row("lokt guard x -- true (release bundle)", release[0], true);
     return {
       rows,
       notes: [

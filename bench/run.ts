@@ -9,6 +9,7 @@
  *   deno task bench --quick             tiny sizes: checks that every benchmark still runs
  *   deno task bench --only handoff,memory
  *   deno task bench --out FILE          write the Markdown elsewhere
+ *   LOKT_BENCH_MAIN=release deno task bench   every benchmark on the release bundle
  *
  * Benchmarks: startup (start-up and guard overhead), handoff, contention (throughput and
  * fairness), memory, mcp (`lokt mcp`: start-up, acquire+release round trip, hand-off).
@@ -62,7 +63,9 @@ const header = [
   "",
   ...describeMachine().map((line) => `- ${line}`),
   MAIN === `${REPO}/main.ts`
-    ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts, no bundle)`
+    ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts), and the start-up rows marked "release bundle" from the release bundle of the same sources`
+    : Deno.env.get("LOKT_BENCH_MAIN") === "release"
+    ? `- Checkout: ${gitDescription()}; the CLI runs from its release bundle (LOKT_BENCH_MAIN=release, scripts/bundle.ts)`
     : `- The CLI runs ${MAIN} (LOKT_BENCH_MAIN); the benchmarks are those of ${gitDescription()}`,
   V8_FLAGS === ""
     ? "- lokt's processes run with Deno's default V8 flags (LOKT_BENCH_V8_FLAGS)"

@@ -1,6 +1,7 @@
 /** Paths, environments and command lines shared by the benchmarks. */
 
 import { V8_FLAGS as LOKT_V8_FLAGS } from "../src/run_flags.ts";
+import { buildBundle } from "../scripts/bundle.ts";
 
 /** Absolute path of the repository. */
 export const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -12,10 +13,32 @@ export const EMPTY = `${REPO}/bench/empty.ts`;
 export const WORKER = `${REPO}/bench/worker.ts`;
 
 /**
- * The CLI's entry: this checkout's `main.ts`, or another's from `LOKT_BENCH_MAIN` (to measure an
- * older commit with the same benchmarks, e.g. a `git archive` of it).
+ * The release form of this checkout, built once when first asked for (scripts/bundle.ts) into a
+ * temporary directory that goes when the benchmarks end; returns its `main.js`.
  */
-export const MAIN = Deno.env.get("LOKT_BENCH_MAIN") || `${REPO}/main.ts`;
+export async function releaseMain(): Promise<string> {
+  bundled ??= (async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "lokt-bench-bundle-" });
+    globalThis.addEventListener("unload", () => removeDir(dir));
+    const report = await buildBundle(`${dir}/bundle`);
+    return `${report.dir}/main.js`;
+  })();
+  return await bundled;
+}
+let bundled: Promise<string> | undefined;
+
+const chosenMain = Deno.env.get("LOKT_BENCH_MAIN");
+
+/**
+ * The CLI's entry for every benchmark: this checkout's `main.ts` (its sources); with
+ * `LOKT_BENCH_MAIN=release`, the release bundle of this checkout (what the binaries run); or
+ * another `main.ts` named in `LOKT_BENCH_MAIN` (to measure an older commit with the same
+ * benchmarks, e.g. a `git archive` of it). The start-up benchmark measures the release bundle
+ * beside it in any case.
+ */
+export const MAIN: string = chosenMain === "release"
+  ? await releaseMain()
+  : chosenMain || `${REPO}/main.ts`;
 
 /**
  * The V8 flags of every process that runs lokt's code in a benchmark (the CLI, the library
@@ -39,7 +62,12 @@ export function denoRun(): string[] {
 
 /** `deno run -A --v8-flags=... main.ts ...args`: the CLI as its launch lines run it. */
 export function lokt(...args: string[]): string[] {
-  return [...denoRun(), MAIN, ...args];
+  return loktFrom(MAIN, ...args);
+}
+
+/** {@link lokt} with another entry, e.g. the release bundle's `main.js`. */
+export function loktFrom(main: string, ...args: string[]): string[] {
+  return [...denoRun(), main, ...args];
 }
 
 /** `deno run -A bench/empty.ts`. */

@@ -8,7 +8,18 @@
  */
 
 import { median, quantile, runCpu, runTimed, type Sample } from "./stats.ts";
-import { emptyDeno, hasCommand, lokt, loktEnv, makeDir, removeDir } from "./setup.ts";
+import {
+  emptyDeno,
+  hasCommand,
+  lokt,
+  loktEnv,
+  loktFrom,
+  MAIN,
+  makeDir,
+  releaseMain,
+  removeDir,
+  REPO,
+} from "./setup.ts";
 import { ms, ratio, type Row, type Section, verdict } from "./table.ts";
 
 /** How much to measure. */
@@ -58,6 +69,17 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
     },
     { key: "guard", steps: [lokt("guard", "g", "--", "true")], codes: [0] },
   ];
+  // The release form beside the sources, when the sources are what the rest measures.
+  const release = MAIN === `${REPO}/main.ts` ? await releaseMain() : undefined;
+  if (release !== undefined) {
+    const r = (...args: string[]) => loktFrom(release, ...args);
+    cases.push(
+      { key: "r-exists", steps: [r("exists", "x")], codes: [3] },
+      { key: "r-status", steps: [r("status")], codes: [0] },
+      { key: "r-cycle", steps: [r("lock", "x", "--ttl", "5m"), r("unlock", "x")], codes: [0, 0] },
+      { key: "r-guard", steps: [r("guard", "g", "--", "true")], codes: [0] },
+    );
+  }
 
   try {
     for (let i = 0; i < sizes.warmup; i++) {
@@ -127,6 +149,14 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       row(bench, "lokt lock x (free)", step(samples, "cycle", 0), refs(COMMAND_BUDGET));
       row(bench, "lokt unlock x (held)", step(samples, "cycle", 1), refs(COMMAND_BUDGET));
       row(bench, "lokt guard x -- true", total(samples, "guard"), refs(GUARD_BUDGET));
+      if (release !== undefined) {
+        const b = " (release bundle)";
+        row(bench, `lokt exists x${b}`, total(samples, "r-exists"), refs(COMMAND_BUDGET));
+        row(bench, `lokt status${b}`, total(samples, "r-status"), refs(COMMAND_BUDGET));
+        row(bench, `lokt lock x (free)${b}`, step(samples, "r-cycle", 0), refs(COMMAND_BUDGET));
+        row(bench, `lokt unlock x (held)${b}`, step(samples, "r-cycle", 1), refs(COMMAND_BUDGET));
+        row(bench, `lokt guard x -- true${b}`, total(samples, "r-guard"), refs(GUARD_BUDGET));
+      }
     }
     row("guard overhead", "true", total(wall, "true"), { flock, deno: emptyTrue });
     row("guard overhead", "deno run empty.ts; true", total(wall, "empty+true"), {
@@ -140,6 +170,12 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       flock,
       deno: emptyTrue,
     });
+    if (release !== undefined) {
+      row("guard overhead", "lokt guard x -- true (release bundle)", total(wall, "r-guard"), {
+        flock,
+        deno: emptyTrue,
+      });
+    }
 
     const guardOver = median(total(wall, "guard")) - trueMs;
     const notes = [
@@ -147,7 +183,9 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       "`deno run -A` with a warm cache. CPU is user + system time from bash's `times` " +
       "(getrusage of the finished command and the processes it waited for, 1 ms resolution), " +
       "measured in a second run of each case in the same round. lock + unlock together: " +
-      `${ms(median(total(wall, "cycle")))} against ${ms(2 * empty)} for two empty runs.`,
+      `${ms(median(total(wall, "cycle")))} against ${ms(2 * empty)} for two empty runs.` +
+      (release === undefined ? "" : ' "release bundle" rows run scripts/bundle.ts\'s ' +
+        "bundle of the same sources, the form the release binaries are compiled from."),
       `guard overhead: the "vs empty deno" column compares with \`deno run empty.ts; true\`; ` +
       `lokt guard x -- true costs ${ms(guardOver)} more than \`true\` alone` +
       (flock === undefined ? "." : `, flock f true ${ms(flock - trueMs)} more.`),

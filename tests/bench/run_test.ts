@@ -48,6 +48,10 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| start-up, CPU +\| lokt exists x /m,
       /^\| start-up, CPU +\| lokt guard x -- true /m,
       /^\| guard overhead +\| lokt guard x -- true /m,
+      /^\| start-up, wall +\| lokt exists x \(release bundle\) /m,
+      /^\| start-up, wall +\| lokt lock x \(free\) \(release bundle\) /m,
+      /^\| start-up, CPU +\| lokt guard x -- true \(release bundle\) /m,
+      /^\| guard overhead +\| lokt guard x -- true \(release bundle\) /m,
       /^\| hand-off, 1 waiter +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
@@ -66,6 +70,7 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
   // Peak RSS needs GNU time; without it the suite says so instead, and only then.
   if (gnuTimeWorks()) {
     assertMatch(table, /^\| peak RSS +\| lokt guard x -- true /m);
+    assertMatch(table, /^\| peak RSS +\| lokt guard x -- true \(release bundle\) /m);
     assertNotMatch(written, /peak RSS: skipped/);
   } else {
     assertMatch(written, /^- peak RSS: skipped \(GNU time not found at \/usr\/bin\/time\)\.$/m);

@@ -13,8 +13,12 @@ export const REPO = decodeURIComponent(new URL("../..", import.meta.url).pathnam
   /\/$/,
   "",
 );
-/** The real entry point. */
-export const MAIN = `${REPO}/main.ts`;
+/**
+ * The real entry point: this checkout's `main.ts`, or the release bundle's `main.js` when
+ * `LOKT_TEST_MAIN` names it (the gate runs the end-to-end tests again that way; see
+ * scripts/bundle.ts).
+ */
+export const MAIN = Deno.env.get("LOKT_TEST_MAIN") || `${REPO}/main.ts`;
 /** The CLI with the crash suite's halt hook: honours `LOKT_HALT_AT` (tests only). */
 export const HALTING_MAIN = `${REPO}/tests/helpers/halting_main.ts`;
 

@@ -145,13 +145,13 @@ function primeMcp(session: Session, tool: McpTool, args: ParsedArgs): number {
 
 /**
  * The command line that starts this lokt's server: the binary itself when compiled, else
- * `deno run -A` with lokt's V8 flags (src/run_flags.ts) of this checkout's main.ts, or of the JSR
- * package.
+ * `deno run -A` with lokt's V8 flags (src/run_flags.ts) of the program this process runs (a
+ * checkout's main.ts, or a bundle's main.js), or of the JSR package.
  */
 function serverCommand(): ServerCommand {
   const exe = Deno.execPath();
-  const main = new URL("../../../main.ts", import.meta.url);
   if (!/(^|\/)deno(\.exe)?$/.test(exe)) return { command: exe, args: ["mcp"] };
+  const main = new URL(Deno.mainModule);
   return main.protocol === "file:"
     ? { command: "deno", args: [...RUN_ARGS, decodeURIComponent(main.pathname), "mcp"] }
     : { command: "deno", args: [...RUN_ARGS, "jsr:@lokt/cli", "mcp"] };
