@@ -20,7 +20,7 @@ import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchMcp, FULL as MCP, QUICK as MCP_QUICK } from "./mcp.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
-import { MAIN, REPO, V8_FLAGS } from "./setup.ts";
+import { MAIN, RELEASE_FORM, REPO, V8_FLAGS } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
@@ -64,7 +64,7 @@ const header = [
   ...describeMachine().map((line) => `- ${line}`),
   MAIN === `${REPO}/main.ts`
     ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts), and the start-up rows marked "release bundle" from the release bundle of the same sources`
-    : Deno.env.get("LOKT_BENCH_MAIN") === "release"
+    : RELEASE_FORM
     ? `- Checkout: ${gitDescription()}; the CLI runs from its release bundle (LOKT_BENCH_MAIN=release, scripts/bundle.ts)`
     : `- The CLI runs ${MAIN} (LOKT_BENCH_MAIN); the benchmarks are those of ${gitDescription()}`,
   V8_FLAGS === ""

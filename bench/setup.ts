@@ -29,6 +29,9 @@ let bundled: Promise<string> | undefined;
 
 const chosenMain = Deno.env.get("LOKT_BENCH_MAIN");
 
+/** Whether the benchmarks run the release bundle (`LOKT_BENCH_MAIN=release`). */
+export const RELEASE_FORM: boolean = chosenMain === "release";
+
 /**
  * The CLI's entry for every benchmark: this checkout's `main.ts` (its sources); with
  * `LOKT_BENCH_MAIN=release`, the release bundle of this checkout (what the binaries run); or
@@ -39,6 +42,11 @@ const chosenMain = Deno.env.get("LOKT_BENCH_MAIN");
 export const MAIN: string = chosenMain === "release"
   ? await releaseMain()
   : chosenMain || `${REPO}/main.ts`;
+if (chosenMain === "release") {
+  // The processes the benchmarks start (workers import this module too) get the bundle built
+  // here, not a bundle each.
+  Deno.env.set("LOKT_BENCH_MAIN", MAIN);
+}
 
 /**
  * The V8 flags of every process that runs lokt's code in a benchmark (the CLI, the library

@@ -79,3 +79,50 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
   assertNotMatch(written, /OVERLAPPING/);
   assertNotMatch(table, /\| NaN|n\/a/);
 });
+
+Deno.test("LOKT_BENCH_MAIN=release runs the benchmarks on the release bundle and leaves it nowhere", async () => {
+  using dir = tempDir();
+  const out = `${dir.path}/latest.md`;
+  const scratch = `${dir.path}/tmp`;
+  Deno.mkdirSync(scratch);
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${REPO}/bench/run.ts`,
+      "--quick",
+      "--only",
+      "startup,handoff",
+      "--out",
+      out,
+    ],
+    env: { NO_COLOR: "1", LOKT_BENCH_MAIN: "release", TMPDIR: scratch },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
+  const written = Deno.readTextFileSync(out);
+  assertMatch(written, /^- Checkout: .+; the CLI runs from its release bundle /m);
+  assertMatch(written, /^\| start-up, wall +\| lokt guard x -- true /m);
+  assertMatch(written, /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m);
+  // The bundle is what every row runs, so no row is marked as the other form.
+  assertNotMatch(written, /release bundle\)/);
+  assertEquals([...Deno.readDirSync(scratch)].map((entry) => entry.name), []);
+});
+
+Deno.test("LOKT_BENCH_MAIN=release builds one bundle and hands its path to the processes the benchmarks start", async () => {
+  using dir = tempDir();
+  // What a worker sees: it imports bench/setup.ts too, with the environment it inherits.
+  const script = `import { MAIN } from "${REPO}/bench/setup.ts";
+    console.log(JSON.stringify({ main: MAIN, inherited: Deno.env.get("LOKT_BENCH_MAIN") }));`;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { NO_COLOR: "1", LOKT_BENCH_MAIN: "release", TMPDIR: dir.path },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(result.code, 0, new TextDecoder().decode(result.stderr));
+  const seen = JSON.parse(new TextDecoder().decode(result.stdout));
+  assertMatch(seen.main, /\/lokt-bench-bundle-[^/]+\/bundle\/main\.js$/);
+  assertEquals(seen.inherited, seen.main);
+});
