@@ -9,15 +9,17 @@
  *
  * Why a bundle, measured (docs/performance.md): Deno pays for every module it loads (it reads the
  * file, looks its code up in the code cache, instantiates it), and lokt's start-up path is about
- * 40 modules; the bundle's is about 20 chunks of the same code, with no comments or types.
+ * 40 modules; the bundle's is two files of the same code, with no comments or types.
  *
- * How, in three steps:
+ * How, in four steps:
  * 1. A staged copy of the sources with every `import(lazy("..."))` written as the literal
  *    `import("...")`, so that the bundler (esbuild, through `deno bundle`) follows it. `lazy()`
  *    (src/lazy.ts) hides an import from Deno's start-up graph, and from the bundler too.
- * 2. `deno bundle --code-splitting`: code only some commands use goes to chunks of its own, each
+ * 2. In that copy, every module outside main.ts's start-up graph imports the whole graph (see
+ *    {@link shareStartupGraph}), so that the graph ends up in one chunk instead of about 20.
+ * 3. `deno bundle --code-splitting`: code only some commands use goes to chunks of its own, each
  *    loaded by a dynamic import when it is first needed.
- * 3. Each dynamic import of a chunk, `import("./x.js")`, is written `import(String("./x.js"))`:
+ * 4. Each dynamic import of a chunk, `import("./x.js")`, is written `import(String("./x.js"))`:
  *    Deno reads every module a literal dynamic import names before the program starts, which
  *    would load every chunk for every command (the reason for `lazy()` in the sources).
  *
@@ -118,7 +120,7 @@ export function unhideLazyImports(srcDir: string): number {
 }
 
 /**
- * Step 3: rewrites each literal `import("./chunk.js")` of the bundle in `dir` so that Deno does
+ * Step 4: rewrites each literal `import("./chunk.js")` of the bundle in `dir` so that Deno does
  * not read it at start-up; returns how many. Fails if an import names a file not in `dir`, or if
  * a dynamic import of any other form is left.
  */
@@ -147,6 +149,82 @@ export function hideChunkImports(dir: string): number {
   return count;
 }
 
+/** A module of `deno info --json` and what it imports. */
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+/**
+ * The files of the start-up graph of `main`: what its static imports of code reach (not dynamic
+ * imports, not `import type`), as `deno info` sees them.
+ */
+export async function startupGraph(main: string): Promise<Set<string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", main],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new BundleError(`deno info ${main} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  const modules: InfoModule[] = JSON.parse(new TextDecoder().decode(out.stdout)).modules;
+  const bySpecifier = new Map(modules.map((module) => [module.specifier, module]));
+  const reached = new Set<string>();
+  const pending = [new URL(`file://${main}`).href];
+  while (pending.length > 0) {
+    const specifier = pending.pop()!;
+    if (reached.has(specifier)) continue;
+    reached.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dep.code && !dep.isDynamic) pending.push(dep.code.specifier);
+    }
+  }
+  return new Set(
+    [...reached].filter((s) => s.startsWith("file:")).map((s) =>
+      decodeURIComponent(new URL(s).pathname)
+    ),
+  );
+}
+
+/** The module that step 2 adds: it imports the whole start-up graph. */
+const STARTUP_MODULE = "startup_graph.ts";
+
+function relativeTo(fromDir: string, path: string): string {
+  const from = fromDir.split("/").filter((part) => part !== "");
+  const to = path.split("/").filter((part) => part !== "");
+  let common = 0;
+  while (common < from.length && common < to.length && from[common] === to[common]) common++;
+  const up = from.length - common;
+  return (up === 0 ? "./" : "../".repeat(up)) + to.slice(common).join("/");
+}
+
+/**
+ * Step 2: makes every module outside the start-up graph import all of it. esbuild puts each module
+ * in the chunk of the exact set of entry points (main.ts, and each dynamic import) that reach it;
+ * the start-up graph's modules are reached by main.ts and by different sets of commands, so they
+ * would be spread over about 20 small chunks, each a file to load at start. Reached from every
+ * entry point, they share one chunk. It changes nothing at run time: those modules are evaluated
+ * at start-up anyway, before any module that now imports them. Returns how many modules import it.
+ */
+export function shareStartupGraph(srcDir: string, startup: Set<string>): number {
+  const module = `${srcDir}/${STARTUP_MODULE}`;
+  const lines = [...startup].filter((path) => path.startsWith(`${srcDir}/`)).sort()
+    .map((path) => `import "${relativeTo(srcDir, path)}";`);
+  if (lines.length === 0) throw new BundleError(`no start-up module found under ${srcDir}`);
+  Deno.writeTextFileSync(module, lines.join("\n") + "\n");
+  let count = 0;
+  for (const path of filesUnder(srcDir)) {
+    if (!path.endsWith(".ts") || path === module || startup.has(path)) continue;
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const text = Deno.readTextFileSync(path);
+    Deno.writeTextFileSync(path, `import "${relativeTo(dir, module)}";\n${text}`);
+    count++;
+  }
+  return count;
+}
+
 /** Builds the release bundle of the sources in `repo` into `outDir`, which must not exist. */
 export async function buildBundle(outDir: string, repo: string = REPO): Promise<BundleReport> {
   try {
@@ -163,6 +241,8 @@ export async function buildBundle(outDir: string, repo: string = REPO): Promise<
       Deno.copyFileSync(`${repo}/${file}`, `${stage}/${file}`);
     }
     const lazyImports = unhideLazyImports(`${stage}/src`);
+    const startup = await startupGraph(`${stage}/main.ts`);
+    shareStartupGraph(`${stage}/src`, startup);
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "bundle",
