@@ -36,7 +36,11 @@ function lazyCalls(): number {
   return count;
 }
 
-/** The files of the start-up graph of `main`, as `deno info` reads it before running anything. */
+/**
+ * The files of the start-up graph of `main`, as `deno info` reads it before running anything:
+ * every module it lists, dynamic imports included, so stricter than the static walk of
+ * scripts/bundle.ts that this checks.
+ */
 async function startupGraph(main: string): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", main],
