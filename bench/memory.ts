@@ -14,11 +14,9 @@ import {
   lokt,
   loktEnv,
   loktFrom,
-  MAIN,
   makeDir,
-  releaseMain,
+  releaseBeside,
   removeDir,
-  REPO,
 } from "./setup.ts";
 import { ratio, type Row, type Section, verdict } from "./table.ts";
 
@@ -81,11 +79,10 @@ export async function benchMemory(sizes: MemorySizes): Promise<Section> {
       ["lokt lock x; lokt unlock x", [lokt("lock", "x", "--ttl", "5m"), lokt("unlock", "x")]],
       ["lokt guard x -- true", [lokt("guard", "g", "--", "true")]],
     ];
-    // The release form beside the sources, when the sources are what the rest measures.
-    if (MAIN === `${REPO}/main.ts`) {
-      const release = await releaseMain();
+    const beside = await releaseBeside();
+    if (beside !== undefined) {
       cases.push(["lokt guard x -- true (release bundle)", [
-        loktFrom(release, "guard", "g", "--", "true"),
+        loktFrom(beside, "guard", "g", "--", "true"),
       ]]);
     }
     const samples = new Map<string, number[][]>(

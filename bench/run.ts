@@ -20,7 +20,7 @@ import { benchHandoff, FULL as HANDOFF, QUICK as HANDOFF_QUICK } from "./handoff
 import { describeMachine, loadAverage } from "./machine.ts";
 import { benchMcp, FULL as MCP, QUICK as MCP_QUICK } from "./mcp.ts";
 import { benchMemory, FULL as MEMORY, QUICK as MEMORY_QUICK } from "./memory.ts";
-import { MAIN, RELEASE_FORM, REPO, V8_FLAGS } from "./setup.ts";
+import { MAIN, RELEASE_FORM, REPO, SOURCES_FORM, V8_FLAGS } from "./setup.ts";
 import { benchStartup, FULL as STARTUP, QUICK as STARTUP_QUICK } from "./startup.ts";
 import { renderTable, type Section } from "./table.ts";
 
@@ -62,7 +62,7 @@ const header = [
   }`,
   "",
   ...describeMachine().map((line) => `- ${line}`),
-  MAIN === `${REPO}/main.ts`
+  SOURCES_FORM
     ? `- Checkout: ${gitDescription()}; the CLI runs from src/ (main.ts), and the start-up rows marked "release bundle" from the release bundle of the same sources`
     : RELEASE_FORM
     ? `- Checkout: ${gitDescription()}; the CLI runs from its release bundle (LOKT_BENCH_MAIN=release, scripts/bundle.ts)`

@@ -48,6 +48,17 @@ if (chosenMain === "release") {
   Deno.env.set("LOKT_BENCH_MAIN", MAIN);
 }
 
+/** Whether the benchmarks run this checkout's sources (`main.ts`), as a checkout does. */
+export const SOURCES_FORM: boolean = MAIN === `${REPO}/main.ts`;
+
+/**
+ * The release bundle's `main.js` to measure beside the sources, when the sources are what the
+ * benchmarks run; otherwise undefined (they run the bundle already, or another tree).
+ */
+export async function releaseBeside(): Promise<string | undefined> {
+  return SOURCES_FORM ? await releaseMain() : undefined;
+}
+
 /**
  * The V8 flags of every process that runs lokt's code in a benchmark (the CLI, the library
  * workers): lokt's own (src/run_flags.ts), as its binaries and launch lines run it. Set

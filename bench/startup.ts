@@ -14,11 +14,9 @@ import {
   lokt,
   loktEnv,
   loktFrom,
-  MAIN,
   makeDir,
-  releaseMain,
+  releaseBeside,
   removeDir,
-  REPO,
 } from "./setup.ts";
 import { ms, ratio, type Row, type Section, verdict } from "./table.ts";
 
@@ -69,8 +67,7 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
     },
     { key: "guard", steps: [lokt("guard", "g", "--", "true")], codes: [0] },
   ];
-  // The release form beside the sources, when the sources are what the rest measures.
-  const release = MAIN === `${REPO}/main.ts` ? await releaseMain() : undefined;
+  const release = await releaseBeside();
   if (release !== undefined) {
     const r = (...args: string[]) => loktFrom(release, ...args);
     cases.push(
