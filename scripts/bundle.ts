@@ -11,7 +11,7 @@
  * file, looks its code up in the code cache, instantiates it), and lokt's start-up path is about
  * 40 modules; the bundle's is two files of the same code, with no comments or types.
  *
- * How, in four steps:
+ * How, in five steps:
  * 1. A staged copy of the sources with every `import(lazy("..."))` written as the literal
  *    `import("...")`, so that the bundler (esbuild, through `deno bundle`) follows it. `lazy()`
  *    (src/lazy.ts) hides an import from Deno's start-up graph, and from the bundler too.
@@ -22,6 +22,7 @@
  * 4. Each dynamic import of a chunk, `import("./x.js")`, is written `import(String("./x.js"))`:
  *    Deno reads every module a literal dynamic import names before the program starts, which
  *    would load every chunk for every command (the reason for `lazy()` in the sources).
+ * 5. Chunks that hold no code, and their imports, are removed (see {@link dropEmptyChunks}).
  *
  * Each step checks its work: a `lazy()` call left in the staged sources, a dynamic import left
  * literal, or one naming a file the bundle lacks, fails the build.
@@ -48,6 +49,8 @@ export interface BundleReport {
   lazyImports: number;
   /** How many chunk imports were hidden from Deno's start-up graph. */
   hiddenImports: number;
+  /** How many imports of chunks that hold no code were removed, with those chunks. */
+  droppedImports: number;
 }
 
 /** A `lazy()` call with a string or template literal argument (what src/lazy.ts allows). */
@@ -146,6 +149,49 @@ export function hideChunkImports(dir: string): number {
     }
     if (rewritten !== text) Deno.writeTextFileSync(path, rewritten);
   }
+  return count;
+}
+
+/** A side-effect import of a chunk, on a line of its own, as esbuild writes it. */
+const BARE_IMPORT = /^import "(\.\/[^"\n]+\.js)";\n/gm;
+
+/**
+ * Step 5: removes the chunks that hold no code, and every bare `import "./chunk.js";` of one;
+ * returns how many imports it removed. Step 2 leaves one: the module it adds has only imports,
+ * whose code lands in the shared chunk, so the module's own chunk is empty, and every chunk
+ * outside the start-up graph imports it: a file Deno would read and look up in its code cache
+ * for nothing. Importing an empty module does nothing, so nothing else changes. Fails if
+ * anything else still names a removed chunk.
+ */
+export function dropEmptyChunks(dir: string): number {
+  const names = [...Deno.readDirSync(dir)].map((entry) => entry.name)
+    .filter((name) => name.endsWith(".js"));
+  const empty = new Set(
+    names.filter((name) =>
+      name !== "main.js" && codeOf(Deno.readTextFileSync(`${dir}/${name}`)).trim() === ""
+    ),
+  );
+  if (empty.size === 0) return 0;
+  let count = 0;
+  for (const name of names) {
+    if (empty.has(name)) continue;
+    const path = `${dir}/${name}`;
+    const text = Deno.readTextFileSync(path);
+    const rewritten = text.replace(BARE_IMPORT, (line, target: string) => {
+      if (!empty.has(target.slice(2))) return line;
+      count++;
+      return "";
+    });
+    for (const gone of empty) {
+      if (rewritten.includes(`"./${gone}"`)) {
+        throw new BundleError(
+          `${name}: names ${gone}, a chunk with no code, other than by a bare import`,
+        );
+      }
+    }
+    if (rewritten !== text) Deno.writeTextFileSync(path, rewritten);
+  }
+  for (const name of empty) Deno.removeSync(`${dir}/${name}`);
   return count;
 }
 
@@ -263,11 +309,12 @@ export async function buildBundle(outDir: string, repo: string = REPO): Promise<
       throw new BundleError(`deno bundle failed:\n${text.trim()}`);
     }
     const hiddenImports = hideChunkImports(outDir);
+    const droppedImports = dropEmptyChunks(outDir);
     const files = [...Deno.readDirSync(outDir)].map((entry) => entry.name).sort();
     if (!files.includes("main.js")) throw new BundleError(`deno bundle wrote no main.js`);
     const bytes = files.reduce((sum, name) => sum + Deno.statSync(`${outDir}/${name}`).size, 0);
     built = true;
-    return { dir: outDir, files, bytes, lazyImports, hiddenImports };
+    return { dir: outDir, files, bytes, lazyImports, hiddenImports, droppedImports };
   } finally {
     Deno.removeSync(stage, { recursive: true });
     // Half a bundle is worse than none: nothing may run it by mistake.
@@ -286,7 +333,8 @@ if (import.meta.main) {
     console.log(
       `bundled into ${report.dir}: ${report.files.length} files, ` +
         `${(report.bytes / 1024).toFixed(0)} KB; ${report.lazyImports} lazy() imports followed, ` +
-        `${report.hiddenImports} chunk imports kept out of the start-up graph`,
+        `${report.hiddenImports} chunk imports kept out of the start-up graph, ` +
+        `${report.droppedImports} imports of empty chunks removed`,
     );
   } catch (error) {
     if (!(error instanceof BundleError)) throw error;

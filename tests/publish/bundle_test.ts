@@ -11,7 +11,12 @@ import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { finish, holderEnv, lokt, REPO, startLokt, tempDir, until } from "../helpers/cli.ts";
 import { connect, serverEnv, textOf } from "../mcp/client.ts";
 import { noPostgres, startCluster } from "../helpers/postgres.ts";
-import { buildBundle, BundleError, hideChunkImports } from "../../scripts/bundle.ts";
+import {
+  buildBundle,
+  BundleError,
+  dropEmptyChunks,
+  hideChunkImports,
+} from "../../scripts/bundle.ts";
 import { RUN_ARGS } from "../../src/run_flags.ts";
 
 /** Every `.ts` file under `dir`. */
@@ -70,6 +75,8 @@ Deno.test("the release bundle: every lazy() import followed, the chunks some com
       const text = Deno.readTextFileSync(`${dir}/${name}`).split("\n")
         .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line)).join("\n");
       assertEquals(text.match(/\bimport\(\s*"\.\//), null, `${name} has a literal chunk import`);
+      // A chunk without code would only be one more file to read (scripts/bundle.ts, step 5).
+      assert(text.trim() !== "", `${name} holds no code`);
       for (const m of text.matchAll(/\bimport\(String\("\.\/([^"]+)"\)\)/g)) targets.add(m[1]);
       for (const m of text.matchAll(/\b(?:from|import)\s*"\.\/([^"]+)"/g)) staticTargets.add(m[1]);
     }
@@ -117,6 +124,24 @@ Deno.test("the release bundle: every lazy() import followed, the chunks some com
         missing = error;
       }
       assert(missing instanceof BundleError && /gone\.js/.test(missing.message), String(missing));
+      // An empty chunk goes with its bare imports, but one that is named otherwise fails.
+      const empty = `${scratch.path}/empty`;
+      Deno.mkdirSync(empty);
+      Deno.writeTextFileSync(`${empty}/main.js`, `import "./e.js";\nconsole.log(1);\n`);
+      Deno.writeTextFileSync(`${empty}/e.js`, "");
+      assertEquals(dropEmptyChunks(empty), 1);
+      assertEquals(Deno.readTextFileSync(`${empty}/main.js`), "console.log(1);\n");
+      assertEquals([...Deno.readDirSync(empty)].map((entry) => entry.name), ["main.js"]);
+      Deno.writeTextFileSync(`${empty}/main.js`, `await import(String("./e.js"));\n`);
+      Deno.writeTextFileSync(`${empty}/e.js`, "");
+      let named: unknown;
+      try {
+        dropEmptyChunks(empty);
+      } catch (error) {
+        named = error;
+      }
+      assert(named instanceof BundleError && /e\.js/.test(named.message), String(named));
+      assert(Deno.statSync(`${empty}/e.js`).isFile, "a chunk still named is kept");
     },
   );
 
