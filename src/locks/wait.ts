@@ -57,14 +57,20 @@ export interface WaitOptions {
 
 /** Polling delays: from the first to the cap, growing by half each time, jittered by ±20%. */
 export const POLL_MIN_MS = 10;
-/** Poll cap when file-system events wake the waiter (polling only catches silent deaths). */
-export const POLL_CAP_WATCHED_MS = 500;
 /** Poll cap when polling is all there is. */
 export const POLL_CAP_UNWATCHED_MS = 200;
+/**
+ * The first poll when file-system events wake the waiter. Then polling only catches what makes
+ * no event (a holder or a waiter ahead dying without a trace), and each poll costs a waiter as
+ * much CPU as a look: starting at 10 ms, a 400 ms wait made eight of them.
+ */
+export const POLL_MIN_WATCHED_MS = 50;
+/** Poll cap when file-system events wake the waiter. */
+export const POLL_CAP_WATCHED_MS = 500;
 
-/** The delay before poll number `n` (0-based). Pure. */
-export function pollDelay(n: number, capMs: number, random: () => number): number {
-  const base = Math.min(capMs, POLL_MIN_MS * Math.pow(1.5, n));
+/** The delay before poll number `n` (0-based), from `minMs` up to `capMs`. Pure. */
+export function pollDelay(n: number, minMs: number, capMs: number, random: () => number): number {
+  const base = Math.min(capMs, minMs * Math.pow(1.5, n));
   return Math.max(1, Math.round(base * (0.8 + 0.4 * random())));
 }
 
@@ -183,8 +189,9 @@ export async function acquireWaiting(
       // Once queued, warm the path from here to holding (a release meanwhile rings the bell).
       await rehearse(ctx, req);
 
-      const cap = bell.watching ? POLL_CAP_WATCHED_MS : POLL_CAP_UNWATCHED_MS;
-      let delay = pollDelay(poll, cap, random);
+      let delay = bell.watching
+        ? pollDelay(poll, POLL_MIN_WATCHED_MS, POLL_CAP_WATCHED_MS, random)
+        : pollDelay(poll, POLL_MIN_MS, POLL_CAP_UNWATCHED_MS, random);
       const expiry = selfExpiry(outcome);
       if (expiry !== undefined) delay = Math.min(delay, Math.max(1, expiry - ctx.now() + 1));
       delay = Math.min(delay, Math.max(1, deadline - ctx.now()), TICKET_HEARTBEAT_MS);
