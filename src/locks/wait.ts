@@ -55,7 +55,10 @@ export interface WaitOptions {
   random?: () => number;
 }
 
-/** Polling delays: from the first to the cap, growing by half each time, jittered by ±20%. */
+/**
+ * The first poll when polling is all there is. Polling delays grow by half each time from the
+ * first to the cap, jittered by ±20%.
+ */
 export const POLL_MIN_MS = 10;
 /** Poll cap when polling is all there is. */
 export const POLL_CAP_UNWATCHED_MS = 200;
