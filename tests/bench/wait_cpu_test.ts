@@ -4,20 +4,14 @@
  */
 
 import { assert, assertEquals } from "../helpers/assert.ts";
+import { type CliResult, holderEnv, lokt, tempDir } from "../helpers/cli.ts";
 
 const SCRIPT = decodeURIComponent(new URL("../../bench/wait_cpu.ts", import.meta.url).pathname);
 
-async function runScript(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+/** Runs the script as the CLI's tests run lokt (its own environment, no colours). */
+async function runScript(args: string[]): Promise<CliResult> {
+  using dir = tempDir();
+  return await lokt(args, { env: holderEnv(dir.path, "bench"), entry: SCRIPT });
 }
 
 Deno.test("bench/wait_cpu.ts measures a free name, a held one and the empty script", async () => {

@@ -7,7 +7,7 @@
  * release workflow does before it compiles one.
  */
 
-import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import { finish, holderEnv, lokt, REPO, startLokt, tempDir, until } from "../helpers/cli.ts";
 import { connect, serverEnv, textOf } from "../mcp/client.ts";
 import { noPostgres, startCluster } from "../helpers/postgres.ts";
@@ -134,13 +134,8 @@ Deno.test("the release bundle: every lazy() import followed, the chunks some com
       assertEquals([...Deno.readDirSync(empty)].map((entry) => entry.name), ["main.js"]);
       Deno.writeTextFileSync(`${empty}/main.js`, `await import(String("./e.js"));\n`);
       Deno.writeTextFileSync(`${empty}/e.js`, "");
-      let named: unknown;
-      try {
-        dropEmptyChunks(empty);
-      } catch (error) {
-        named = error;
-      }
-      assert(named instanceof BundleError && /e\.js/.test(named.message), String(named));
+      const named = assertThrows(() => dropEmptyChunks(empty), BundleError);
+      assertMatch(named.message, /e\.js/);
       assert(Deno.statSync(`${empty}/e.js`).isFile, "a chunk still named is kept");
     },
   );
