@@ -10,7 +10,8 @@
  * `LOKT_BENCH_MAIN` chooses the CLI as for every benchmark (`release` for the release bundle).
  */
 
-import { emptyDeno, lokt, loktEnv, makeDir, removeDir } from "./setup.ts";
+import { emptyDeno, lokt, loktEnv, makeDir, removeDir, sleep } from "./setup.ts";
+import { runTimed } from "./stats.ts";
 
 /** User and system CPU (ms) of this process's waited-for children so far. */
 function childrenCpu(): { user: number; sys: number } {
@@ -19,24 +20,11 @@ function childrenCpu(): { user: number; sys: number } {
   return { user: Number(fields[13]) * 10, sys: Number(fields[14]) * 10 };
 }
 
-async function run(cmd: string[], env: Record<string, string>): Promise<void> {
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`${cmd.join(" ")} exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
 /** One guard that waits `waitMs` (0: the name is free); its CPU. */
 async function guardOnce(waitMs: number): Promise<{ user: number; sys: number }> {
   const root = makeDir("wait-cpu");
   try {
-    if (waitMs > 0) await run(lokt("lock", "x"), loktEnv(root, "holder"));
+    if (waitMs > 0) await runTimed(lokt("lock", "x"), loktEnv(root, "holder"), 0);
     const cmd = lokt("guard", "x", "--wait", "--timeout", "60s", "--", "true");
     const guard = new Deno.Command(cmd[0], {
       args: cmd.slice(1),
@@ -46,8 +34,8 @@ async function guardOnce(waitMs: number): Promise<{ user: number; sys: number }>
       stderr: "piped",
     }).spawn();
     if (waitMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-      await run(lokt("unlock", "x"), loktEnv(root, "holder"));
+      await sleep(waitMs);
+      await runTimed(lokt("unlock", "x"), loktEnv(root, "holder"), 0);
     }
     const before = childrenCpu();
     const out = await guard.output();
@@ -61,7 +49,7 @@ async function guardOnce(waitMs: number): Promise<{ user: number; sys: number }>
 
 async function emptyOnce(): Promise<{ user: number; sys: number }> {
   const before = childrenCpu();
-  await run(emptyDeno(), {});
+  await runTimed(emptyDeno(), {}, 0);
   const after = childrenCpu();
   return { user: after.user - before.user, sys: after.sys - before.sys };
 }
