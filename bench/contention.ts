@@ -2,8 +2,9 @@
  * Contention: many processes after one name at once.
  *
  * Guarded sections: W workers each run S guarded sections of M ms one after another (`lokt guard
- * x --wait -- sleep`, against `flock f sleep`): the wall time of the whole batch. On a machine
- * with few CPUs that is set by the CPU each guard burns as much as by its hand-offs.
+ * x --wait -- sleep`, against `flock f sleep`, and against flock(1) written in Deno,
+ * `bench/deno_flock.ts f sleep`, the floor of any Deno guard): the wall time of the whole batch.
+ * On a machine with few CPUs that is set by the CPU each guard burns as much as by its hand-offs.
  *
  * Throughput: P processes each take and release the lock K times; acquisitions per second.
  * From the command line (`lokt guard x --wait -- true` in a shell loop, against `flock f true` and
@@ -25,6 +26,7 @@ import { median, quantile } from "./stats.ts";
 import { type Hold, holdsOf, spawnReporter } from "./procs.ts";
 import {
   bashHasEpochTime,
+  denoFlock,
   denoRun,
   emptyDeno,
   hasCommand,
@@ -242,6 +244,8 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
         const flocked = shellLine(["flock", file, ...sleep]);
         push(sectionWalls, "flock", await wallOf(W, loop(sizes.sections, flocked), env));
       }
+      const denoFlocked = shellLine(denoFlock(file, ...sleep));
+      push(sectionWalls, "deno-flock", await wallOf(W, loop(sizes.sections, denoFlocked), env));
 
       // Throughput from the command line.
       const guard = shellLine(lokt("guard", "x", "--wait", "--quiet", "--", "true"));
@@ -324,6 +328,7 @@ export async function benchContention(sizes: ContentionSizes): Promise<Section> 
   };
   sectionRow("lokt guard x --wait -- sleep, wall", "guard", true);
   if (withFlock) sectionRow("flock f sleep, wall", "flock", false);
+  sectionRow("flock in Deno f sleep, wall (a Deno guard's floor)", "deno-flock", false);
 
   const cliBench = `throughput, ${P} processes (CLI)`;
   rateRow(

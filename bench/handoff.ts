@@ -11,6 +11,8 @@
  *   (includes the guard's release, the waiter's acquisition and bash's start), and lock to lock
  *   from the audit log's `release` and `acquire` lines (1 ms resolution).
  * - flock(1): `flock F bash -c '<stamp; hold; stamp>'`, command to command (includes bash's exec).
+ * - flock(1) written in Deno (`bench/deno_flock.ts F bash -c ...`), command to command: the floor
+ *   of any Deno guard (a kernel lock, `Deno.Command`, nothing else).
  * - kernel flock from Deno (`Deno.FsFile.lock`): the floor.
  *
  *   deno run -A bench/handoff.ts [--quick]
@@ -29,6 +31,7 @@ import {
 } from "./procs.ts";
 import {
   bashHasEpochTime,
+  denoFlock,
   denoRun,
   hasCommand,
   lokt,
@@ -65,7 +68,7 @@ const BUDGET_MS = 5;
 const GUARD_BUDGET = 1.5;
 
 interface Subject {
-  key: "library" | "guard" | "flock1" | "kernel";
+  key: "library" | "guard" | "flock1" | "deno-flock" | "kernel";
   label: string;
   /** Creates what the trial locks (a lokt root or a plain file) under `dir`; returns its path. */
   prepare(dir: string): string;
@@ -127,8 +130,10 @@ function subjects(): Subject[] {
       queued: kernelWaiters,
     },
   ];
-  if (hasCommand("flock", "--version") && bashHasEpochTime()) {
-    list.splice(2, 0, {
+  // Both stamp with bash's $EPOCHREALTIME; each goes before the kernel row.
+  if (!bashHasEpochTime()) return list;
+  if (hasCommand("flock", "--version")) {
+    list.splice(list.length - 1, 0, {
       key: "flock1",
       label: "flock(1) -- bash, command to command",
       prepare: lockFile,
@@ -137,6 +142,14 @@ function subjects(): Subject[] {
       queued: kernelWaiters,
     });
   }
+  list.splice(list.length - 1, 0, {
+    key: "deno-flock",
+    label: "flock in Deno -- bash, command to command (a Deno guard's floor)",
+    prepare: lockFile,
+    command: (target, i, holdMs) => denoFlock(target, ...bashCommand(i, holdMs)),
+    env: () => ({}),
+    queued: kernelWaiters,
+  });
   return list;
 }
 
@@ -249,7 +262,7 @@ export async function benchHandoff(sizes: HandoffSizes): Promise<Section> {
     const flock1 = med("flock1");
     for (const s of list) {
       const got = samples.get(s.key)!;
-      const vs = s.key === "guard"
+      const vs = s.key === "guard" || s.key === "deno-flock"
         ? ratio(median(got.gaps), flock1)
         : s.key === "library"
         ? ratio(median(got.gaps), kernel)
@@ -289,7 +302,7 @@ export async function benchHandoff(sizes: HandoffSizes): Promise<Section> {
     const lokt = s.key === "library" || s.key === "guard";
     rows.push({
       bench: orderBench,
-      subject: s.label.replace(/, command to command$/, ""),
+      subject: s.label.replace(", command to command", ""),
       n: got.trials,
       median: `${got.outOfOrder} of ${got.trials * sizes.queued} out of order`,
       p99: "",
@@ -300,9 +313,9 @@ export async function benchHandoff(sizes: HandoffSizes): Promise<Section> {
   }
   notes.push(
     `hand-off: each waiter holds ${sizes.holdMs} ms. "vs flock" compares lokt's library and audit ` +
-      "rows with kernel flock from Deno, and the guard's command-to-command row with flock(1) -- " +
-      "bash (both include starting bash). Queue order: each waiter is started once the previous " +
-      "one is queued (its ticket exists, or the kernel lists it as blocked in /proc/locks); the " +
+      "rows with kernel flock from Deno, and the command-to-command rows (lokt guard, flock in " +
+      "Deno) with flock(1) -- bash (all include starting bash). Queue order: each waiter is " +
+      "started once the previous one is queued (its ticket exists, or the kernel lists it as blocked in /proc/locks); the " +
       `holder releases ${SETTLE_MS} ms after the last one queued.`,
   );
   if (!list.some((s) => s.key === "flock1")) {

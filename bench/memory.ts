@@ -1,6 +1,7 @@
 /**
  * Peak memory: the maximum resident set size of `lokt exists x`, `lokt lock x`, `lokt unlock x`
- * and `lokt guard x -- true` against `deno run` of an empty script and `flock f true`, as GNU
+ * and `lokt guard x -- true` against `deno run` of an empty script, `flock f true` and flock(1)
+ * written in Deno (`bench/deno_flock.ts f true`, the floor of any Deno guard), as GNU
  * time's `%M` reports it (the kernel's `ru_maxrss` of the process; for guard, the largest of
  * guard and its child, which is guard). Rounds interleaved; medians.
  *
@@ -9,6 +10,7 @@
 
 import { median, quantile } from "./stats.ts";
 import {
+  denoFlock,
   emptyDeno,
   hasCommand,
   lokt,
@@ -35,6 +37,9 @@ const GNU_TIME = "/usr/bin/time";
 
 /** The memory budget of PRODUCT.md: guard's peak RSS within 1.3x the empty script. */
 const BUDGET_RATIO = 1.3;
+
+/** The row of `bench/deno_flock.ts`, the floor of a Deno guard. */
+const DENO_FLOCK_ROW = "deno flock f true (a Deno guard's floor)";
 
 /** Runs `cmd` under GNU time; returns its peak RSS in KiB. */
 async function peakRssKiB(
@@ -78,6 +83,7 @@ export async function benchMemory(sizes: MemorySizes): Promise<Section> {
       ["lokt exists x", [lokt("exists", "x")]],
       ["lokt lock x; lokt unlock x", [lokt("lock", "x", "--ttl", "5m"), lokt("unlock", "x")]],
       ["lokt guard x -- true", [lokt("guard", "g", "--", "true")]],
+      [DENO_FLOCK_ROW, [denoFlock(`${dir}/denoflockfile`, "true")]],
     ];
     const beside = await releaseBeside();
     if (beside !== undefined) {
@@ -123,6 +129,7 @@ export async function benchMemory(sizes: MemorySizes): Promise<Section> {
     row("lokt guard x -- true", samples.get("lokt guard x -- true")![0], true);
     const release = samples.get("lokt guard x -- true (release bundle)");
     if (release) row("lokt guard x -- true (release bundle)", release[0], true);
+    row(DENO_FLOCK_ROW, samples.get(DENO_FLOCK_ROW)![0], false);
     return {
       rows,
       notes: [

@@ -9,6 +9,8 @@ export const REPO = decodeURIComponent(new URL("..", import.meta.url).pathname).
 export const DENO = Deno.execPath();
 /** An empty script: the floor of `deno run`. */
 export const EMPTY = `${REPO}/bench/empty.ts`;
+/** flock(1) written in Deno: the floor of any Deno guard (see the script). */
+export const DENO_FLOCK = `${REPO}/bench/deno_flock.ts`;
 /** The benchmark worker: waits for a lock (lokt library or kernel flock) and reports times. */
 export const WORKER = `${REPO}/bench/worker.ts`;
 
@@ -92,6 +94,14 @@ export function loktFrom(main: string, ...args: string[]): string[] {
 /** `deno run -A bench/empty.ts`. */
 export function emptyDeno(): string[] {
   return [DENO, "run", "-A", EMPTY];
+}
+
+/**
+ * `deno run -A bench/deno_flock.ts FILE ...cmd`: the command under the kernel lock of `file`,
+ * from Deno, with Deno's default flags (as the empty script).
+ */
+export function denoFlock(file: string, ...cmd: string[]): string[] {
+  return [DENO, "run", "-A", DENO_FLOCK, file, ...cmd];
 }
 
 /** The environment of every lokt process in a benchmark: a private root, detection off. */

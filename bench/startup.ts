@@ -1,14 +1,16 @@
 /**
  * Start-up: `lokt exists x`, `lokt status`, `lokt lock x`, `lokt unlock x` (a lock + unlock
  * cycle) and `lokt guard x -- true`, against `deno run` of an empty script and `flock(1)`, in wall
- * time and in CPU time (user + system). Every case runs once per round, rounds interleaved, so
- * machine noise hits every command alike; medians and ratios are reported.
+ * time and in CPU time (user + system). Beside guard, `bench/deno_flock.ts f true`: flock(1)
+ * written in Deno, the floor of any Deno guard. Every case runs once per round, rounds
+ * interleaved, so machine noise hits every command alike; medians and ratios are reported.
  *
  *   deno run -A bench/startup.ts [--rounds 100]
  */
 
 import { median, quantile, runCpu, runTimed, type Sample } from "./stats.ts";
 import {
+  denoFlock,
   emptyDeno,
   hasCommand,
   lokt,
@@ -34,6 +36,9 @@ export const QUICK: StartupSizes = { rounds: 1, warmup: 0 };
 /** The budgets of PRODUCT.md, against `deno run` of an empty script. */
 const COMMAND_BUDGET = 1.25;
 const GUARD_BUDGET = 1.5;
+
+/** The row of `bench/deno_flock.ts`, the floor of a Deno guard. */
+const DENO_FLOCK_ROW = "deno flock f true (a Deno guard's floor)";
 
 interface Case {
   key: string;
@@ -66,6 +71,7 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       codes: [0, 0],
     },
     { key: "guard", steps: [lokt("guard", "g", "--", "true")], codes: [0] },
+    { key: "deno-flock", steps: [denoFlock(`${dir}/denoflockfile`, "true")], codes: [0] },
   ];
   const release = await releaseBeside();
   if (release !== undefined) {
@@ -146,6 +152,7 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       row(bench, "lokt lock x (free)", step(samples, "cycle", 0), refs(COMMAND_BUDGET));
       row(bench, "lokt unlock x (held)", step(samples, "cycle", 1), refs(COMMAND_BUDGET));
       row(bench, "lokt guard x -- true", total(samples, "guard"), refs(GUARD_BUDGET));
+      row(bench, DENO_FLOCK_ROW, total(samples, "deno-flock"), refs());
       if (release !== undefined) {
         const b = " (release bundle)";
         row(bench, `lokt exists x${b}`, total(samples, "r-exists"), refs(COMMAND_BUDGET));
@@ -167,6 +174,7 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       flock,
       deno: emptyTrue,
     });
+    row("guard overhead", DENO_FLOCK_ROW, total(wall, "deno-flock"), { flock, deno: emptyTrue });
     if (release !== undefined) {
       row("guard overhead", "lokt guard x -- true (release bundle)", total(wall, "r-guard"), {
         flock,
@@ -175,6 +183,11 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
     }
 
     const guardOver = median(total(wall, "guard")) - trueMs;
+    const floorWall = median(total(wall, "deno-flock"));
+    const floorCpu = median(total(cpu, "deno-flock"));
+    const overFloor = (key: string) =>
+      `${ratio(median(total(wall, key)), floorWall)} wall, ` +
+      `${ratio(median(total(cpu, key)), floorCpu)} CPU`;
     const notes = [
       `start-up: ${sizes.rounds} interleaved rounds after ${sizes.warmup} warm-up rounds; ` +
       "`deno run -A` with a warm cache. CPU is user + system time from bash's `times` " +
@@ -186,6 +199,12 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       `guard overhead: the "vs empty deno" column compares with \`deno run empty.ts; true\`; ` +
       `lokt guard x -- true costs ${ms(guardOver)} more than \`true\` alone` +
       (flock === undefined ? "." : `, flock f true ${ms(flock - trueMs)} more.`),
+      "the floor of a Deno guard: bench/deno_flock.ts takes the kernel lock of a file, runs the " +
+      "command with Deno.Command and exits, with Deno's default flags (flock(1) written in Deno, " +
+      "none of what lokt adds); it starts in " +
+      `${ratio(floorWall, empty)} the empty script's wall time and ${ratio(floorCpu, emptyCpu)} ` +
+      `its CPU time. lokt guard x -- true against that floor: ${overFloor("guard")}` +
+      (release === undefined ? "." : `; from the release bundle, ${overFloor("r-guard")}.`),
     ];
     return { rows, notes };
   } finally {

@@ -52,12 +52,16 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| start-up, wall +\| lokt lock x \(free\) \(release bundle\) /m,
       /^\| start-up, CPU +\| lokt guard x -- true \(release bundle\) /m,
       /^\| guard overhead +\| lokt guard x -- true \(release bundle\) /m,
+      /^\| start-up, wall +\| deno flock f true \(a Deno guard's floor\) /m,
+      /^\| start-up, CPU +\| deno flock f true \(a Deno guard's floor\) /m,
       /^\| hand-off, 1 waiter +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
       /^\| hand-off, 2 queued waiters +\| kernel flock from Deno /m,
+      /^\| hand-off, 1 waiter +\| flock in Deno -- bash, command to command /m,
       /^\| queue order, 2 queued waiters +\| lokt, library waiters +\| 1 +\| 0 of 2 out of order /m,
       /^\| 2 workers x 1 guarded 5 ms sections +\| lokt guard x --wait -- sleep, wall /m,
+      /^\| 2 workers x 1 guarded 5 ms sections +\| flock in Deno f sleep, wall /m,
       /^\| throughput, 2 processes \(CLI\) +\| lokt guard x --wait -- true /m,
       /^\| throughput, 2 processes \(in-process\) +\| lokt library /m,
       /^\| hand-off, 2 processes looping \(warm\) +\| lokt, library waiters /m,
@@ -71,6 +75,7 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
   if (gnuTimeWorks()) {
     assertMatch(table, /^\| peak RSS +\| lokt guard x -- true /m);
     assertMatch(table, /^\| peak RSS +\| lokt guard x -- true \(release bundle\) /m);
+    assertMatch(table, /^\| peak RSS +\| deno flock f true \(a Deno guard's floor\) /m);
     assertNotMatch(written, /peak RSS: skipped/);
   } else {
     assertMatch(written, /^- peak RSS: skipped \(GNU time not found at \/usr\/bin\/time\)\.$/m);
