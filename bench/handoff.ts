@@ -315,8 +315,8 @@ export async function benchHandoff(sizes: HandoffSizes): Promise<Section> {
     `hand-off: each waiter holds ${sizes.holdMs} ms. "vs flock" compares lokt's library and audit ` +
       "rows with kernel flock from Deno, and the command-to-command rows (lokt guard, flock in " +
       "Deno) with flock(1) -- bash (all include starting bash). Queue order: each waiter is " +
-      "started once the previous one is queued (its ticket exists, or the kernel lists it as blocked in /proc/locks); the " +
-      `holder releases ${SETTLE_MS} ms after the last one queued.`,
+      "started once the previous one is queued (its ticket exists, or the kernel lists it as " +
+      `blocked in /proc/locks); the holder releases ${SETTLE_MS} ms after the last one queued.`,
   );
   if (!list.some((s) => s.key === "flock1")) {
     notes.push("hand-off: flock(1) rows skipped (no flock(1), or bash without $EPOCHREALTIME).");

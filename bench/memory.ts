@@ -10,6 +10,7 @@
 
 import { median, quantile } from "./stats.ts";
 import {
+  DENO_FLOCK_ROW,
   denoFlock,
   emptyDeno,
   hasCommand,
@@ -37,9 +38,6 @@ const GNU_TIME = "/usr/bin/time";
 
 /** The memory budget of PRODUCT.md: guard's peak RSS within 1.3x the empty script. */
 const BUDGET_RATIO = 1.3;
-
-/** The row of `bench/deno_flock.ts`, the floor of a Deno guard. */
-const DENO_FLOCK_ROW = "deno flock f true (a Deno guard's floor)";
 
 /** Runs `cmd` under GNU time; returns its peak RSS in KiB. */
 async function peakRssKiB(

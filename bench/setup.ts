@@ -104,6 +104,9 @@ export function denoFlock(file: string, ...cmd: string[]): string[] {
   return [DENO, "run", "-A", DENO_FLOCK, file, ...cmd];
 }
 
+/** The row of `denoFlock(f, "true")` in the start-up and peak RSS tables. */
+export const DENO_FLOCK_ROW = "flock in Deno f true (a Deno guard's floor)";
+
 /** The environment of every lokt process in a benchmark: a private root, detection off. */
 export function loktEnv(root: string, agent = "bench"): Record<string, string> {
   return {

@@ -10,6 +10,7 @@
 
 import { median, quantile, runCpu, runTimed, type Sample } from "./stats.ts";
 import {
+  DENO_FLOCK_ROW,
   denoFlock,
   emptyDeno,
   hasCommand,
@@ -36,9 +37,6 @@ export const QUICK: StartupSizes = { rounds: 1, warmup: 0 };
 /** The budgets of PRODUCT.md, against `deno run` of an empty script. */
 const COMMAND_BUDGET = 1.25;
 const GUARD_BUDGET = 1.5;
-
-/** The row of `bench/deno_flock.ts`, the floor of a Deno guard. */
-const DENO_FLOCK_ROW = "deno flock f true (a Deno guard's floor)";
 
 interface Case {
   key: string;
@@ -200,8 +198,8 @@ export async function benchStartup(sizes: StartupSizes): Promise<Section> {
       `lokt guard x -- true costs ${ms(guardOver)} more than \`true\` alone` +
       (flock === undefined ? "." : `, flock f true ${ms(flock - trueMs)} more.`),
       "the floor of a Deno guard: bench/deno_flock.ts takes the kernel lock of a file, runs the " +
-      "command with Deno.Command and exits, with Deno's default flags (flock(1) written in Deno, " +
-      "none of what lokt adds); it starts in " +
+      "command with Deno.Command, drops the lock and exits, with Deno's default flags (flock(1) " +
+      "written in Deno, none of what lokt adds); it starts in " +
       `${ratio(floorWall, empty)} the empty script's wall time and ${ratio(floorCpu, emptyCpu)} ` +
       `its CPU time. lokt guard x -- true against that floor: ${overFloor("guard")}` +
       (release === undefined ? "." : `; from the release bundle, ${overFloor("r-guard")}.`),

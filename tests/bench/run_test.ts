@@ -52,8 +52,8 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
       /^\| start-up, wall +\| lokt lock x \(free\) \(release bundle\) /m,
       /^\| start-up, CPU +\| lokt guard x -- true \(release bundle\) /m,
       /^\| guard overhead +\| lokt guard x -- true \(release bundle\) /m,
-      /^\| start-up, wall +\| deno flock f true \(a Deno guard's floor\) /m,
-      /^\| start-up, CPU +\| deno flock f true \(a Deno guard's floor\) /m,
+      /^\| start-up, wall +\| flock in Deno f true \(a Deno guard's floor\) /m,
+      /^\| start-up, CPU +\| flock in Deno f true \(a Deno guard's floor\) /m,
       /^\| hand-off, 1 waiter +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt, library waiters /m,
       /^\| hand-off, 2 queued waiters +\| lokt guard --wait, lock to lock /m,
@@ -75,7 +75,7 @@ Deno.test("deno task bench --quick runs every benchmark and writes the table it 
   if (gnuTimeWorks()) {
     assertMatch(table, /^\| peak RSS +\| lokt guard x -- true /m);
     assertMatch(table, /^\| peak RSS +\| lokt guard x -- true \(release bundle\) /m);
-    assertMatch(table, /^\| peak RSS +\| deno flock f true \(a Deno guard's floor\) /m);
+    assertMatch(table, /^\| peak RSS +\| flock in Deno f true \(a Deno guard's floor\) /m);
     assertNotMatch(written, /peak RSS: skipped/);
   } else {
     assertMatch(written, /^- peak RSS: skipped \(GNU time not found at \/usr\/bin\/time\)\.$/m);
