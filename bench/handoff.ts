@@ -103,7 +103,9 @@ function subjects(): Subject[] {
     Deno.writeTextFileSync(path, "");
     return path;
   };
-  const list: Subject[] = [
+  // The command-to-command rows stamp with bash's $EPOCHREALTIME.
+  const stamped = bashHasEpochTime();
+  return [
     {
       key: "library",
       label: "lokt, library waiters",
@@ -121,6 +123,30 @@ function subjects(): Subject[] {
       env: (target, i) => loktEnv(target, `bench-${i}`),
       queued: (target) => loktWaiters(target, "x"),
     },
+    ...(stamped && hasCommand("flock", "--version")
+      ? [
+        {
+          key: "flock1",
+          label: "flock(1) -- bash, command to command",
+          prepare: lockFile,
+          command: (target, i, holdMs) => ["flock", target, ...bashCommand(i, holdMs)],
+          env: () => ({}),
+          queued: kernelWaiters,
+        } satisfies Subject,
+      ]
+      : []),
+    ...(stamped
+      ? [
+        {
+          key: "deno-flock",
+          label: "flock in Deno -- bash, command to command (a Deno guard's floor)",
+          prepare: lockFile,
+          command: (target, i, holdMs) => denoFlock(target, ...bashCommand(i, holdMs)),
+          env: () => ({}),
+          queued: kernelWaiters,
+        } satisfies Subject,
+      ]
+      : []),
     {
       key: "kernel",
       label: "kernel flock from Deno (floor)",
@@ -130,27 +156,6 @@ function subjects(): Subject[] {
       queued: kernelWaiters,
     },
   ];
-  // Both stamp with bash's $EPOCHREALTIME; each goes before the kernel row.
-  if (!bashHasEpochTime()) return list;
-  if (hasCommand("flock", "--version")) {
-    list.splice(list.length - 1, 0, {
-      key: "flock1",
-      label: "flock(1) -- bash, command to command",
-      prepare: lockFile,
-      command: (target, i, holdMs) => ["flock", target, ...bashCommand(i, holdMs)],
-      env: () => ({}),
-      queued: kernelWaiters,
-    });
-  }
-  list.splice(list.length - 1, 0, {
-    key: "deno-flock",
-    label: "flock in Deno -- bash, command to command (a Deno guard's floor)",
-    prepare: lockFile,
-    command: (target, i, holdMs) => denoFlock(target, ...bashCommand(i, holdMs)),
-    env: () => ({}),
-    queued: kernelWaiters,
-  });
-  return list;
 }
 
 interface TrialResult {
